@@ -1,0 +1,16 @@
+"""Secure ML platform: load and validate this stack's settings, build the platform, export outputs."""
+
+import pulumi
+
+from components import config
+from components.platform import Platform
+
+settings = config.load()
+platform = Platform(f"{settings.name_prefix}-{settings.environment}", settings)
+
+pulumi.export("resourceGroupName", platform.resource_group.name)
+pulumi.export("vnetId", platform.network.vnet_id)
+pulumi.export("logAnalyticsWorkspaceId", platform.monitoring.workspace.id)
+pulumi.export("keyVaultId", platform.key_vault.vault.id)
+pulumi.export("workspaces", {name: ws.workspace.id for name, ws in platform.workspaces.items()})
+pulumi.export("securityOptOuts", settings.opt_outs)

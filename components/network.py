@@ -1,0 +1,200 @@
+"""The environment's private network: VNet, subnets with NSGs, and private-link DNS zones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import pulumi
+from pulumi_azure_native import network, privatedns
+
+from components.common import Context, PrivateLinkTarget, child
+from components.config import NetworkSettings
+from components.regions import CLOUDS
+
+
+class Rule(NamedTuple):
+    """One NSG rule: name, priority, direction, access, protocol, source, destination, ports."""
+
+    name: str
+    priority: int
+    direction: str
+    access: str
+    protocol: str
+    source: str
+    destination: str
+    ports: tuple[str, ...]
+
+
+_DENY_INTERNET_IN = Rule("DenyInternetInbound", 4000, "Inbound", "Deny", "*", "Internet", "*", ("*",))
+
+NSG_RULES: dict[str, tuple[Rule, ...]] = {
+    # Private endpoints answer only inside the VNet.
+    "private_endpoints": (
+        Rule("AllowVnetHttpsInbound", 100, "Inbound", "Allow", "Tcp", "VirtualNetwork", "VirtualNetwork", ("443",)),
+        _DENY_INTERNET_IN,
+    ),
+    # Compute in the customer VNet: no inbound from outside, outbound only to the services it needs.
+    "compute": (
+        _DENY_INTERNET_IN,
+        Rule("AllowAzureMLOutbound", 100, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMachineLearning", ("443", "8787", "18881")),
+        Rule("AllowBatchOutbound", 110, "Outbound", "Allow", "Tcp", "VirtualNetwork", "BatchNodeManagement", ("443",)),
+        Rule("AllowStorageOutbound", 120, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Storage", ("443",)),
+        Rule("AllowEntraOutbound", 130, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureActiveDirectory", ("443",)),
+        Rule("AllowMonitorOutbound", 140, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMonitor", ("443",)),
+        Rule("AllowMcrOutbound", 150, "Outbound", "Allow", "Tcp", "VirtualNetwork", "MicrosoftContainerRegistry", ("443",)),
+        Rule("AllowFrontDoorOutbound", 160, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureFrontDoor.FirstParty", ("443",)),
+        Rule("DenyInternetOutbound", 4000, "Outbound", "Deny", "*", "VirtualNetwork", "Internet", ("*",)),
+    ),
+    # API Management in internal VNet mode (documented NSG requirements, stv2 platform).
+    "gateway": (
+        Rule("AllowApimManagementInbound", 100, "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", ("3443",)),
+        Rule("AllowLoadBalancerInbound", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "VirtualNetwork", ("6390",)),
+        Rule("AllowVnetHttpsInbound", 120, "Inbound", "Allow", "Tcp", "VirtualNetwork", "VirtualNetwork", ("443",)),
+        _DENY_INTERNET_IN,
+        Rule("AllowStorageOutbound", 100, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Storage", ("443",)),
+        Rule("AllowSqlOutbound", 110, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Sql", ("1433",)),
+        Rule("AllowKeyVaultOutbound", 120, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureKeyVault", ("443",)),
+        Rule("AllowMonitorOutbound", 130, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMonitor", ("1886", "443")),
+    ),
+    # Azure Bastion (documented NSG requirements). 443 from the Internet is how operators reach it;
+    # SSH and RDP leave it only towards the VNet.
+    "bastion": (
+        Rule("AllowHttpsInbound", 100, "Inbound", "Allow", "Tcp", "Internet", "*", ("443",)),
+        Rule("AllowGatewayManagerInbound", 110, "Inbound", "Allow", "Tcp", "GatewayManager", "*", ("443",)),
+        Rule("AllowLoadBalancerInbound", 120, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "*", ("443",)),
+        Rule("AllowBastionHostCommunication", 130, "Inbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", ("8080", "5701")),
+        Rule("AllowSshRdpOutbound", 100, "Outbound", "Allow", "*", "*", "VirtualNetwork", ("22", "3389")),
+        Rule("AllowAzureCloudOutbound", 110, "Outbound", "Allow", "Tcp", "*", "AzureCloud", ("443",)),
+        Rule("AllowBastionCommunication", 120, "Outbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", ("8080", "5701")),
+        Rule("AllowSessionInformationOutbound", 130, "Outbound", "Allow", "*", "*", "Internet", ("80",)),
+    ),
+}
+"""Rules of each subnet's NSG. No rule admits 22, 3389 or 80 from Internet or any source."""
+
+SUBNET_NAMES = {
+    "private_endpoints": "snet-private-endpoints",
+    "compute": "snet-compute",
+    "gateway": "snet-gateway",
+    "bastion": "AzureBastionSubnet",
+}
+"""Azure names of the subnets (Bastion requires exactly AzureBastionSubnet)."""
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Inputs of :class:`Network`."""
+
+    ctx: Context
+    """Environment context: resource group, location, tags."""
+    settings: NetworkSettings
+    """Address ranges, existing network and hub DNS zones from the stack config."""
+    cloud: str
+    """Azure cloud name; selects private-link DNS zone names."""
+
+
+class Network(pulumi.ComponentResource):
+    """VNet and subnets (or an existing spoke), one NSG per subnet, private DNS zones linked to the VNet."""
+
+    vnet_id: pulumi.Output[str]
+    subnet_ids: dict[str, pulumi.Output[str]]
+    dns_zone_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-ml:network:Network", name, None, opts)
+        ctx, settings = args.ctx, args.settings
+        tags = dict(ctx.tags)
+        self.subnet_ids = {}
+        if settings.existing is not None:
+            existing = settings.existing
+            self.vnet_id = pulumi.Output.from_input(existing.virtual_network_id)
+            self.subnet_ids = {
+                "private_endpoints": pulumi.Output.from_input(existing.private_endpoints_subnet_id),
+                "compute": pulumi.Output.from_input(existing.compute_subnet_id),
+                "gateway": pulumi.Output.from_input(existing.gateway_subnet_id),
+            }
+        else:
+            vnet = network.VirtualNetwork(
+                f"{name}-vnet",
+                resource_group_name=ctx.resource_group_name,
+                location=ctx.location,
+                address_space=network.AddressSpaceArgs(address_prefixes=[settings.address_space]),
+                tags=tags,
+                opts=child(self),
+            )
+            self.vnet_id = vnet.id
+            previous: pulumi.Resource | None = None
+            for key, subnet_name in SUBNET_NAMES.items():
+                cidr = getattr(settings.subnets, key)
+                if cidr is None:
+                    continue
+                nsg = network.NetworkSecurityGroup(
+                    f"{name}-nsg-{key.replace('_', '-')}",
+                    resource_group_name=ctx.resource_group_name,
+                    location=ctx.location,
+                    security_rules=[_rule_args(r) for r in NSG_RULES[key]],
+                    tags=tags,
+                    opts=child(self),
+                )
+                # Subnets of one VNet are updated one at a time by ARM; chain them to avoid conflicts.
+                subnet = network.Subnet(
+                    f"{name}-snet-{key.replace('_', '-')}",
+                    resource_group_name=ctx.resource_group_name,
+                    virtual_network_name=vnet.name,
+                    subnet_name=subnet_name,
+                    address_prefix=cidr,
+                    network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+                    private_endpoint_network_policies="Enabled" if key == "private_endpoints" else None,
+                    default_outbound_access=False,
+                    opts=child(self, depends_on=[previous] if previous else None),
+                )
+                previous = subnet
+                self.subnet_ids[key] = subnet.id
+
+        zones = CLOUDS[args.cloud].private_dns_zones
+        self.dns_zone_ids = {}
+        for key, zone_name in zones.items():
+            hub_zone = settings.hub_dns_zone_ids.get(zone_name)
+            if hub_zone is not None:
+                # The hub owns the zone and links it to its spokes.
+                self.dns_zone_ids[key] = pulumi.Output.from_input(hub_zone)
+                continue
+            zone = privatedns.PrivateZone(
+                f"{name}-dns-{key}",
+                resource_group_name=ctx.resource_group_name,
+                private_zone_name=zone_name,
+                location="global",
+                tags=tags,
+                opts=child(self),
+            )
+            privatedns.VirtualNetworkLink(
+                f"{name}-dns-{key}-link",
+                resource_group_name=ctx.resource_group_name,
+                private_zone_name=zone.name,
+                location="global",
+                virtual_network=privatedns.SubResourceArgs(id=self.vnet_id),
+                registration_enabled=False,
+                tags=tags,
+                opts=child(self),
+            )
+            self.dns_zone_ids[key] = zone.id
+        self.register_outputs({"vnetId": self.vnet_id, "subnetIds": self.subnet_ids, "dnsZoneIds": self.dns_zone_ids})
+
+    def private_link_target(self) -> PrivateLinkTarget:
+        """Where other components put their private endpoints."""
+        return PrivateLinkTarget(subnet_id=self.subnet_ids["private_endpoints"], dns_zone_ids=self.dns_zone_ids)
+
+
+def _rule_args(rule: Rule) -> network.SecurityRuleArgs:
+    return network.SecurityRuleArgs(
+        name=rule.name,
+        priority=rule.priority,
+        direction=rule.direction,
+        access=rule.access,
+        protocol=rule.protocol,
+        source_address_prefix=rule.source,
+        source_port_range="*",
+        destination_address_prefix=rule.destination,
+        destination_port_range=rule.ports[0] if len(rule.ports) == 1 else None,
+        destination_port_ranges=list(rule.ports) if len(rule.ports) > 1 else None,
+    )

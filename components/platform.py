@@ -1,0 +1,89 @@
+"""The whole environment: one component that builds every part from validated settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pulumi
+from pulumi_azure_native import authorization, resources
+
+from components.common import Context, child
+from components.config import Settings
+from components.keyvault import KeyVault, KeyVaultArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.network import Network, NetworkArgs
+from components.workspace import Workspace, WorkspaceArgs
+
+
+class Platform(pulumi.ComponentResource):
+    """A secure ML platform environment: resource group, network, monitoring, Key Vault and one
+    workspace per entry of ``workspaces`` in the stack config."""
+
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-ml:platform:Platform", name, None, opts)
+        client = authorization.get_client_config()
+        tags = {
+            "environment": settings.environment,
+            "team": settings.tags.team,
+            "owner": settings.tags.owner,
+            "cost-center": settings.tags.cost_center,
+            "data-classification": _highest(w.data_classification for w in settings.workspaces),
+            "managed-by": "pulumi",
+        }
+        self.resource_group = resources.ResourceGroup(
+            f"{name}-rg", location=settings.location, tags=tags, opts=child(self)
+        )
+        ctx = Context(
+            subscription_id=client.subscription_id,
+            tenant_id=client.tenant_id,
+            resource_group_name=self.resource_group.name,
+            location=settings.location,
+            tags=tags,
+            prod=settings.is_prod,
+            lock=settings.locks.enabled,
+            zone_redundant=settings.zone_redundant,
+        )
+        self.network = Network(
+            f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
+        )
+        self.monitoring = Monitoring(
+            f"{name}-mon",
+            MonitoringArgs(ctx=ctx, log_retention_days=settings.monitoring.log_retention_days),
+            opts=child(self),
+        )
+        ctx = replace(
+            ctx,
+            diagnostic_settings=self.monitoring.diagnostic_settings,
+            private_endpoints=self.network.private_link_target(),
+        )
+        self.key_vault = KeyVault(
+            f"{name}-kv",
+            KeyVaultArgs(
+                ctx=ctx,
+                sku=settings.key_vault.sku,
+                soft_delete_retention_days=settings.key_vault.soft_delete_retention_days,
+                purge_protection=settings.key_vault.purge_protection.enabled,
+            ),
+            opts=child(self),
+        )
+        self.workspaces = {
+            ws.name: Workspace(
+                f"{name}-{ws.name}",
+                WorkspaceArgs(
+                    ctx=ctx,
+                    settings=ws,
+                    key_vault_id=self.key_vault.vault.id,
+                    application_insights_id=self.monitoring.app_insights.id,
+                ),
+                opts=child(self),
+            )
+            for ws in settings.workspaces
+        }
+        self.register_outputs({"resourceGroupName": self.resource_group.name})
+
+
+_ORDER = ["public", "internal", "confidential", "restricted"]
+
+
+def _highest(classifications: object) -> str:
+    return max(classifications, key=_ORDER.index)  # type: ignore[call-overload]

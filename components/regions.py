@@ -1,0 +1,84 @@
+"""Azure clouds the blueprint supports: their regions and private-link DNS suffixes.
+
+Region names are the ARM `name` values (`az account list-locations --query "[].name"`). The
+private-link zone names follow "Azure Private Endpoint private DNS zone values" for each cloud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """Names that differ between the Azure clouds."""
+
+    regions: frozenset[str]
+    """Region names accepted by Azure Resource Manager in this cloud."""
+    private_dns_zones: dict[str, str]
+    """Private-link service key -> private DNS zone name."""
+    ml_scoring_suffix: str
+    """DNS suffix of managed online endpoint scoring URIs."""
+
+
+_PUBLIC_REGIONS = frozenset(
+    """
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral
+    brazilsouth brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral
+    denmarkeast eastasia eastus eastus2 francecentral francesouth germanynorth germanywestcentral
+    indonesiacentral israelcentral italynorth japaneast japanwest jioindiacentral jioindiawest
+    koreacentral koreasouth malaysiawest mexicocentral newzealandnorth northcentralus northeurope
+    norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
+    southcentralus southindia southeastasia spaincentral swedencentral swedensouth
+    switzerlandnorth switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope
+    westindia westus westus2 westus3
+    """.split()
+)
+
+_GOV_REGIONS = frozenset(
+    "usgovarizona usgovtexas usgovvirginia usdodcentral usdodeast".split()
+)
+
+_CHINA_REGIONS = frozenset("chinaeast chinaeast2 chinaeast3 chinanorth chinanorth2 chinanorth3".split())
+
+CLOUDS: dict[str, Cloud] = {
+    "AzurePublicCloud": Cloud(
+        regions=_PUBLIC_REGIONS,
+        private_dns_zones={
+            "amlworkspace": "privatelink.api.azureml.ms",
+            "notebooks": "privatelink.notebooks.azure.net",
+            "blob": "privatelink.blob.core.windows.net",
+            "file": "privatelink.file.core.windows.net",
+            "dfs": "privatelink.dfs.core.windows.net",
+            "vault": "privatelink.vaultcore.azure.net",
+            "registry": "privatelink.azurecr.io",
+        },
+        ml_scoring_suffix="inference.ml.azure.com",
+    ),
+    "AzureUSGovernment": Cloud(
+        regions=_GOV_REGIONS,
+        private_dns_zones={
+            "amlworkspace": "privatelink.api.ml.azure.us",
+            "notebooks": "privatelink.notebooks.usgovcloudapi.net",
+            "blob": "privatelink.blob.core.usgovcloudapi.net",
+            "file": "privatelink.file.core.usgovcloudapi.net",
+            "dfs": "privatelink.dfs.core.usgovcloudapi.net",
+            "vault": "privatelink.vaultcore.usgovcloudapi.net",
+            "registry": "privatelink.azurecr.us",
+        },
+        ml_scoring_suffix="inference.ml.azure.us",
+    ),
+    "AzureChinaCloud": Cloud(
+        regions=_CHINA_REGIONS,
+        private_dns_zones={
+            "amlworkspace": "privatelink.api.ml.azure.cn",
+            "notebooks": "privatelink.notebooks.chinacloudapi.cn",
+            "blob": "privatelink.blob.core.chinacloudapi.cn",
+            "file": "privatelink.file.core.chinacloudapi.cn",
+            "dfs": "privatelink.dfs.core.chinacloudapi.cn",
+            "vault": "privatelink.vaultcore.azure.cn",
+            "registry": "privatelink.azurecr.cn",
+        },
+        ml_scoring_suffix="inference.ml.azure.cn",
+    ),
+}

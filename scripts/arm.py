@@ -1,0 +1,120 @@
+"""Azure Resource Manager facts about the azure-native types the blueprint uses.
+
+For each Pulumi type token: the fully-qualified ARM resource type and the input properties that name
+each segment of the resource ID. The offline plan uses this to give every mocked resource the ID
+Azure would give it, and the ARM export uses it to write flat, fully-qualified resources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ArmType:
+    """How a Pulumi type token maps onto ARM."""
+
+    arm_type: str
+    """Fully-qualified ARM type, such as Microsoft.Network/virtualNetworks/subnets."""
+    name_inputs: tuple[str, ...]
+    """Input properties holding the name of each type segment, outermost first."""
+    extension: bool = False
+    """Extension resource: its ID is the ``scope`` (or ``resourceUri``) input plus the provider path."""
+    scope_input: str = "scope"
+    """Input holding the scope of an extension resource."""
+
+
+ARM_TYPES: dict[str, ArmType] = {
+    "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", ("resourceGroupName",)),
+    "azure-native:network:VirtualNetwork": ArmType("Microsoft.Network/virtualNetworks", ("virtualNetworkName",)),
+    "azure-native:network:Subnet": ArmType(
+        "Microsoft.Network/virtualNetworks/subnets", ("virtualNetworkName", "subnetName")
+    ),
+    "azure-native:network:NetworkSecurityGroup": ArmType(
+        "Microsoft.Network/networkSecurityGroups", ("networkSecurityGroupName",)
+    ),
+    "azure-native:network:PrivateEndpoint": ArmType("Microsoft.Network/privateEndpoints", ("privateEndpointName",)),
+    "azure-native:network:PrivateDnsZoneGroup": ArmType(
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", ("privateEndpointName", "privateDnsZoneGroupName")
+    ),
+    "azure-native:privatedns:PrivateZone": ArmType("Microsoft.Network/privateDnsZones", ("privateZoneName",)),
+    "azure-native:privatedns:VirtualNetworkLink": ArmType(
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
+    ),
+    "azure-native:operationalinsights:Workspace": ArmType(
+        "Microsoft.OperationalInsights/workspaces", ("workspaceName",)
+    ),
+    "azure-native:applicationinsights:Component": ArmType("Microsoft.Insights/components", ("resourceName",)),
+    "azure-native:monitor:DiagnosticSetting": ArmType(
+        "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="resourceUri"
+    ),
+    "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
+    "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
+    "azure-native:containerregistry:Registry": ArmType(
+        "Microsoft.ContainerRegistry/registries", ("registryName",)
+    ),
+    "azure-native:storage:StorageAccount": ArmType("Microsoft.Storage/storageAccounts", ("accountName",)),
+    "azure-native:storage:BlobServiceProperties": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName")
+    ),
+    "azure-native:machinelearningservices:Workspace": ArmType(
+        "Microsoft.MachineLearningServices/workspaces", ("workspaceName",)
+    ),
+    "azure-native:machinelearningservices:Compute": ArmType(
+        "Microsoft.MachineLearningServices/workspaces/computes", ("workspaceName", "computeName")
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": ArmType(
+        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",)
+    ),
+    "azure-native:authorization:RoleAssignment": ArmType(
+        "Microsoft.Authorization/roleAssignments", ("roleAssignmentName",), extension=True
+    ),
+    "azure-native:authorization:ManagementLockByScope": ArmType(
+        "Microsoft.Authorization/locks", ("lockName",), extension=True
+    ),
+}
+
+_FIXED_CHILD_NAMES = {"blobServicesName": "default"}
+
+
+def principal_id(seed: str) -> str:
+    """A stable GUID for a fake principal, derived from ``seed`` (usually the resource URN)."""
+    return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16], version=4))
+
+
+def auto_name(token: str, logical: str) -> str:
+    """The name a resource gets when its name input is left to auto-naming: logical name + suffix."""
+    suffix = hashlib.sha256(f"{token}::{logical}".encode()).hexdigest()[:8]
+    if token in {"azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"}:
+        return (re.sub(r"[^a-z0-9]", "", logical.lower())[:16] + suffix)[:24]
+    if token == "azure-native:keyvault:Vault":
+        return f"{logical[:15]}{suffix}"[:24]
+    if token == "azure-native:authorization:RoleAssignment":
+        return principal_id(f"{token}::{logical}")
+    return f"{logical}{suffix}"
+
+
+def arm_id(token: str, logical: str, inputs: dict[str, Any], subscription: str) -> str:
+    """The ARM resource ID of a resource of type ``token`` with these inputs."""
+    spec = ARM_TYPES.get(token)
+    if spec is None:
+        module, kind = token.split(":")[1:3]
+        name = auto_name(token, logical)
+        group = inputs.get("resourceGroupName", "unknown")
+        return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/azure-native.{module}/{kind}/{name}"
+    names = [
+        str(inputs.get(key) or _FIXED_CHILD_NAMES.get(key) or auto_name(token, logical)) for key in spec.name_inputs
+    ]
+    namespace, *types = spec.arm_type.split("/")
+    if spec.extension:
+        scope = str(inputs.get(spec.scope_input, f"/subscriptions/{subscription}"))
+        return f"{scope}/providers/{namespace}/{types[0]}/{names[0]}"
+    if spec.arm_type == "Microsoft.Resources/resourceGroups":
+        return f"/subscriptions/{subscription}/resourceGroups/{names[0]}"
+    path = "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
+    group = inputs.get("resourceGroupName", "unknown")
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{namespace}/{path}"

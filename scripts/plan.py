@@ -1,0 +1,94 @@
+"""Offline plan: ``python -m scripts.plan STACK``.
+
+Runs the real Pulumi program (``__main__.py``, unchanged) in-process under Pulumi's mock engine with
+the config of ``stacks/Pulumi.STACK.yaml``. Needs no Pulumi CLI, no cloud credentials and no network.
+Writes ``build/STACK/plan.json`` (byte-identical for the same config) and prints a summary.
+
+Exit status: 0 planned; 2 invalid configuration or unusable stack file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from scripts.offline import ROOT, PlanError, ProgramRun, project_name, read_stack_config, run_program
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    """The plan.json document: resources sorted by URN, inputs as the provider receives them."""
+    resources = [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "inputs": r.inputs,
+            "dependencies": r.dependencies,
+            "protect": r.protect,
+        }
+        for r in sorted(run.registrations.values(), key=lambda r: r.urn)
+    ]
+    return {"project": run.project, "stack": run.stack, "resources": resources, "outputs": run.outputs}
+
+
+def make_plan(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """Run the program for ``stack`` and return the plan document."""
+    from components.config import ConfigError
+
+    config, secret_keys = read_stack_config(stack, root)
+    try:
+        run = run_program(stack, config, secret_keys, project_name(root), root / "__main__.py")
+    except ConfigError as exc:
+        raise PlanError(str(exc)) from None
+    return plan_document(run)
+
+
+def write_plan(document: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "plan.json"
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def summary(document: dict[str, Any]) -> str:
+    """Resource counts by component and by type."""
+    resources = document["resources"]
+    by_type = Counter(r["type"] for r in resources)
+    parents = {r["urn"]: r for r in resources}
+    by_component: Counter[str] = Counter()
+    for r in resources:
+        parent = parents.get(r["parent"])
+        by_component[f"{parent['type']} {parent['name']}" if parent else "(stack)"] += 1
+    lines = [f"{document['project']}/{document['stack']}: {len(resources)} resources"]
+    lines.append("  by component:")
+    lines += [f"    {n:5d}  {k}" for k, n in sorted(by_component.items())]
+    lines.append("  by type:")
+    lines += [f"    {n:5d}  {k}" for k, n in sorted(by_type.items())]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.plan", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="stack name: reads stacks/Pulumi.STACK.yaml")
+    parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder (default: build/)")
+    parser.add_argument("--quiet", action="store_true", help="print only the plan path")
+    args = parser.parse_args(argv)
+    try:
+        document = make_plan(args.stack)
+    except PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    path = write_plan(document, args.out / args.stack)
+    if not args.quiet:
+        print(summary(document))
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
