@@ -19,7 +19,7 @@ import json
 import re
 import types
 import typing
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Annotated, Any, Literal, Union
 
 import pulumi
@@ -263,8 +263,6 @@ class DataStorageSettings:
     """Version-level WORM retention in days (1-146000)."""
     raw_retention_days: Annotated[int, Field(ge=1, le=3650)]
     """Days before raw-zone data expires (data minimisation; 1-3650)."""
-
-
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -599,14 +597,17 @@ def _expected(kind: str, msg: str, ctx: dict[str, Any]) -> str:
     if kind == "literal_error":
         return f"expected {ctx['expected']}"
     if kind.startswith(("int_", "bool_", "string_type", "list_type", "dict_type", "dataclass_type")):
-        return "expected " + {
-            "int": "a whole number",
-            "boo": "true or false",
-            "str": "text",
-            "lis": "a list",
-            "dic": "a mapping",
-            "dat": "a mapping",
-        }[kind[:3]]
+        return (
+            "expected "
+            + {
+                "int": "a whole number",
+                "boo": "true or false",
+                "str": "text",
+                "lis": "a list",
+                "dic": "a mapping",
+                "dat": "a mapping",
+            }[kind[:3]]
+        )
     if kind in {"too_short", "too_long"}:
         return f"expected {msg[0].lower()}{msg[1:]}"
     if kind == "value_error":

@@ -53,7 +53,7 @@ class KeyVault(pulumi.ComponentResource):
             location=ctx.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=ctx.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name=args.sku),
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(args.sku)),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=args.soft_delete_retention_days,
@@ -67,7 +67,9 @@ class KeyVault(pulumi.ComponentResource):
             tags=dict(ctx.tags),
             opts=child(self),
         )
-        PrivateEndpoint(f"{name}-vault", ctx=ctx, resource_id=self.vault.id, group_id="vault", dns_zones=["vault"], opts=child(self))
+        PrivateEndpoint(
+            f"{name}-vault", ctx=ctx, resource_id=self.vault.id, group_id="vault", dns_zones=["vault"], opts=child(self)
+        )
         if ctx.diagnostic_settings is not None:
             diagnostic_setting(f"{name}-diag", self, self.vault.id, ctx.diagnostic_settings)
         role_assignments(f"{name}-rbac", self, ctx, self.vault.id, args.role_assignments)

@@ -37,25 +37,58 @@ NSG_RULES: dict[str, tuple[Rule, ...]] = {
     # Compute in the customer VNet: no inbound from outside, outbound only to the services it needs.
     "compute": (
         _DENY_INTERNET_IN,
-        Rule("AllowAzureMLOutbound", 100, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMachineLearning", ("443", "8787", "18881")),
+        Rule(
+            "AllowAzureMLOutbound",
+            100,
+            "Outbound",
+            "Allow",
+            "Tcp",
+            "VirtualNetwork",
+            "AzureMachineLearning",
+            ("443", "8787", "18881"),
+        ),
         Rule("AllowBatchOutbound", 110, "Outbound", "Allow", "Tcp", "VirtualNetwork", "BatchNodeManagement", ("443",)),
         Rule("AllowStorageOutbound", 120, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Storage", ("443",)),
         Rule("AllowEntraOutbound", 130, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureActiveDirectory", ("443",)),
         Rule("AllowMonitorOutbound", 140, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMonitor", ("443",)),
-        Rule("AllowMcrOutbound", 150, "Outbound", "Allow", "Tcp", "VirtualNetwork", "MicrosoftContainerRegistry", ("443",)),
-        Rule("AllowFrontDoorOutbound", 160, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureFrontDoor.FirstParty", ("443",)),
+        Rule(
+            "AllowMcrOutbound",
+            150,
+            "Outbound",
+            "Allow",
+            "Tcp",
+            "VirtualNetwork",
+            "MicrosoftContainerRegistry",
+            ("443",),
+        ),
+        Rule(
+            "AllowFrontDoorOutbound",
+            160,
+            "Outbound",
+            "Allow",
+            "Tcp",
+            "VirtualNetwork",
+            "AzureFrontDoor.FirstParty",
+            ("443",),
+        ),
         Rule("DenyInternetOutbound", 4000, "Outbound", "Deny", "*", "VirtualNetwork", "Internet", ("*",)),
     ),
     # API Management in internal VNet mode (documented NSG requirements, stv2 platform).
     "gateway": (
-        Rule("AllowApimManagementInbound", 100, "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", ("3443",)),
-        Rule("AllowLoadBalancerInbound", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "VirtualNetwork", ("6390",)),
+        Rule(
+            "AllowApimManagementInbound", 100, "Inbound", "Allow", "Tcp", "ApiManagement", "VirtualNetwork", ("3443",)
+        ),
+        Rule(
+            "AllowLoadBalancerInbound", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "VirtualNetwork", ("6390",)
+        ),
         Rule("AllowVnetHttpsInbound", 120, "Inbound", "Allow", "Tcp", "VirtualNetwork", "VirtualNetwork", ("443",)),
         _DENY_INTERNET_IN,
         Rule("AllowStorageOutbound", 100, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Storage", ("443",)),
         Rule("AllowSqlOutbound", 110, "Outbound", "Allow", "Tcp", "VirtualNetwork", "Sql", ("1433",)),
         Rule("AllowKeyVaultOutbound", 120, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureKeyVault", ("443",)),
-        Rule("AllowMonitorOutbound", 130, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMonitor", ("1886", "443")),
+        Rule(
+            "AllowMonitorOutbound", 130, "Outbound", "Allow", "Tcp", "VirtualNetwork", "AzureMonitor", ("1886", "443")
+        ),
     ),
     # Azure Bastion (documented NSG requirements). 443 from the Internet is how operators reach it;
     # SSH and RDP leave it only towards the VNet.
@@ -63,10 +96,28 @@ NSG_RULES: dict[str, tuple[Rule, ...]] = {
         Rule("AllowHttpsInbound", 100, "Inbound", "Allow", "Tcp", "Internet", "*", ("443",)),
         Rule("AllowGatewayManagerInbound", 110, "Inbound", "Allow", "Tcp", "GatewayManager", "*", ("443",)),
         Rule("AllowLoadBalancerInbound", 120, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "*", ("443",)),
-        Rule("AllowBastionHostCommunication", 130, "Inbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", ("8080", "5701")),
+        Rule(
+            "AllowBastionHostCommunication",
+            130,
+            "Inbound",
+            "Allow",
+            "*",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            ("8080", "5701"),
+        ),
         Rule("AllowSshRdpOutbound", 100, "Outbound", "Allow", "*", "*", "VirtualNetwork", ("22", "3389")),
         Rule("AllowAzureCloudOutbound", 110, "Outbound", "Allow", "Tcp", "*", "AzureCloud", ("443",)),
-        Rule("AllowBastionCommunication", 120, "Outbound", "Allow", "*", "VirtualNetwork", "VirtualNetwork", ("8080", "5701")),
+        Rule(
+            "AllowBastionCommunication",
+            120,
+            "Outbound",
+            "Allow",
+            "*",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            ("8080", "5701"),
+        ),
         Rule("AllowSessionInformationOutbound", 130, "Outbound", "Allow", "*", "*", "Internet", ("80",)),
     ),
 }

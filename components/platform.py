@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import pulumi
@@ -85,5 +86,5 @@ class Platform(pulumi.ComponentResource):
 _ORDER = ["public", "internal", "confidential", "restricted"]
 
 
-def _highest(classifications: object) -> str:
-    return max(classifications, key=_ORDER.index)  # type: ignore[call-overload]
+def _highest(classifications: Iterable[str]) -> str:
+    return max(classifications, key=_ORDER.index)

@@ -22,24 +22,89 @@ class Cloud:
 
 
 _PUBLIC_REGIONS = frozenset(
-    """
-    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral
-    brazilsouth brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral
-    denmarkeast eastasia eastus eastus2 francecentral francesouth germanynorth germanywestcentral
-    indonesiacentral israelcentral italynorth japaneast japanwest jioindiacentral jioindiawest
-    koreacentral koreasouth malaysiawest mexicocentral newzealandnorth northcentralus northeurope
-    norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
-    southcentralus southindia southeastasia spaincentral swedencentral swedensouth
-    switzerlandnorth switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope
-    westindia westus westus2 westus3
-    """.split()
+    [
+        "australiacentral",
+        "australiacentral2",
+        "australiaeast",
+        "australiasoutheast",
+        "austriaeast",
+        "belgiumcentral",
+        "brazilsouth",
+        "brazilsoutheast",
+        "canadacentral",
+        "canadaeast",
+        "centralindia",
+        "centralus",
+        "chilecentral",
+        "denmarkeast",
+        "eastasia",
+        "eastus",
+        "eastus2",
+        "francecentral",
+        "francesouth",
+        "germanynorth",
+        "germanywestcentral",
+        "indonesiacentral",
+        "israelcentral",
+        "italynorth",
+        "japaneast",
+        "japanwest",
+        "jioindiacentral",
+        "jioindiawest",
+        "koreacentral",
+        "koreasouth",
+        "malaysiawest",
+        "mexicocentral",
+        "newzealandnorth",
+        "northcentralus",
+        "northeurope",
+        "norwayeast",
+        "norwaywest",
+        "polandcentral",
+        "qatarcentral",
+        "southafricanorth",
+        "southafricawest",
+        "southcentralus",
+        "southindia",
+        "southeastasia",
+        "spaincentral",
+        "swedencentral",
+        "swedensouth",
+        "switzerlandnorth",
+        "switzerlandwest",
+        "uaecentral",
+        "uaenorth",
+        "uksouth",
+        "ukwest",
+        "westcentralus",
+        "westeurope",
+        "westindia",
+        "westus",
+        "westus2",
+        "westus3",
+    ]
 )
 
 _GOV_REGIONS = frozenset(
-    "usgovarizona usgovtexas usgovvirginia usdodcentral usdodeast".split()
+    [
+        "usgovarizona",
+        "usgovtexas",
+        "usgovvirginia",
+        "usdodcentral",
+        "usdodeast",
+    ]
 )
 
-_CHINA_REGIONS = frozenset("chinaeast chinaeast2 chinaeast3 chinanorth chinanorth2 chinanorth3".split())
+_CHINA_REGIONS = frozenset(
+    [
+        "chinaeast",
+        "chinaeast2",
+        "chinaeast3",
+        "chinanorth",
+        "chinanorth2",
+        "chinanorth3",
+    ]
+)
 
 CLOUDS: dict[str, Cloud] = {
     "AzurePublicCloud": Cloud(

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import containerregistry, keyvault, machinelearningservices as ml, managedidentity, storage
+from pulumi_azure_native import containerregistry, keyvault, managedidentity, storage
+from pulumi_azure_native import machinelearningservices as ml
 
 from components.common import (
     Context,
@@ -36,7 +37,6 @@ class WorkspaceArgs:
     """Extra managed-network private-endpoint rules: rule name -> (resource ID, sub-resource)."""
     role_assignments: Sequence[RoleAssignmentSpec] = field(default_factory=tuple)
     """Extra roles granted on the workspace."""
-
 
 
 class Workspace(pulumi.ComponentResource):
@@ -82,7 +82,7 @@ class Workspace(pulumi.ComponentResource):
             anonymous_pull_enabled=False,
             public_network_access="Disabled",
             network_rule_bypass_options="AzureServices",
-            network_rule_set=containerregistry.NetworkRuleSetArgs(default_action="Deny"),
+            network_rule_set=containerregistry.NetworkRuleSetArgs(default_action=containerregistry.DefaultAction.DENY),
             data_endpoint_enabled=False,
             zone_redundancy="Enabled" if ctx.zone_redundant else "Disabled",
             policies=containerregistry.PoliciesArgs(
@@ -92,7 +92,14 @@ class Workspace(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        PrivateEndpoint(f"{name}-acr", ctx=ctx, resource_id=self.registry.id, group_id="registry", dns_zones=["registry"], opts=child(self))
+        PrivateEndpoint(
+            f"{name}-acr",
+            ctx=ctx,
+            resource_id=self.registry.id,
+            group_id="registry",
+            dns_zones=["registry"],
+            opts=child(self),
+        )
         diagnostic_setting(f"{name}-acr-diag", self, self.registry.id, diag)
 
         # System storage: workspace artifacts, logs, notebooks. Entra ID only, private endpoints only.
@@ -112,7 +119,9 @@ class Workspace(pulumi.ComponentResource):
             is_hns_enabled=False,
             is_local_user_enabled=False,
             is_sftp_enabled=False,
-            network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
+            network_rule_set=storage.NetworkRuleSetArgs(
+                default_action=storage.DefaultAction.DENY, bypass="AzureServices"
+            ),
             encryption=storage.EncryptionArgs(
                 key_source="Microsoft.Storage",
                 require_infrastructure_encryption=True,
@@ -127,14 +136,19 @@ class Workspace(pulumi.ComponentResource):
         )
         for sub in ("blob", "file"):
             PrivateEndpoint(
-                f"{name}-sys-{sub}", ctx=ctx, resource_id=self.storage_account.id, group_id=sub, dns_zones=[sub], opts=child(self)
+                f"{name}-sys-{sub}",
+                ctx=ctx,
+                resource_id=self.storage_account.id,
+                group_id=sub,
+                dns_zones=[sub],
+                opts=child(self),
             )
         diagnostic_setting(f"{name}-sys-diag", self, self.storage_account.id, diag, logs=False)
         for service in ("blobServices", "fileServices"):
             diagnostic_setting(
                 f"{name}-sys-{service[:4]}-diag",
                 self,
-                self.storage_account.id.apply(lambda i, s=service: f"{i}/{s}/default"),
+                pulumi.Output.concat(self.storage_account.id, f"/{service}/default"),
                 diag,
             )
         if ctx.lock:
@@ -145,7 +159,7 @@ class Workspace(pulumi.ComponentResource):
             key = keyvault.Key(
                 f"{name}-cmk",
                 resource_group_name=rg,
-                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(lambda i: i.rsplit("/", 1)[-1]),
+                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(_last_segment),
                 properties=keyvault.KeyPropertiesArgs(
                     kty="RSA",
                     key_size=3072,
@@ -154,7 +168,7 @@ class Workspace(pulumi.ComponentResource):
                         attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
                         lifetime_actions=[
                             keyvault.LifetimeActionArgs(
-                                action=keyvault.ActionArgs(type="rotate"),
+                                action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE),
                                 trigger=keyvault.TriggerArgs(time_before_expiry="P30D"),
                             )
                         ],
@@ -181,8 +195,12 @@ class Workspace(pulumi.ComponentResource):
                 self.storage_account.id,
                 [
                     RoleAssignmentSpec("Storage Blob Data Contributor", self.identity.principal_id, name="ws-blob"),
-                    RoleAssignmentSpec("Storage File Data Privileged Contributor", self.identity.principal_id, name="ws-file"),
-                    RoleAssignmentSpec("Storage Blob Data Contributor", self.compute_identity.principal_id, name="compute-blob"),
+                    RoleAssignmentSpec(
+                        "Storage File Data Privileged Contributor", self.identity.principal_id, name="ws-file"
+                    ),
+                    RoleAssignmentSpec(
+                        "Storage Blob Data Contributor", self.compute_identity.principal_id, name="compute-blob"
+                    ),
                 ],
             ),
             *role_assignments(
@@ -203,7 +221,11 @@ class Workspace(pulumi.ComponentResource):
                 [
                     RoleAssignmentSpec("Key Vault Secrets Officer", self.identity.principal_id, name="ws-secrets"),
                     *(
-                        [RoleAssignmentSpec("Key Vault Crypto Service Encryption User", self.identity.principal_id, name="ws-cmk")]
+                        [
+                            RoleAssignmentSpec(
+                                "Key Vault Crypto Service Encryption User", self.identity.principal_id, name="ws-cmk"
+                            )
+                        ]
                         if ws.customer_managed_key
                         else []
                     ),
@@ -237,7 +259,7 @@ class Workspace(pulumi.ComponentResource):
             resource_group_name=rg,
             location=location,
             kind="Default",
-            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             friendly_name=f"{ws.name} ({ctx.tags.get('environment', '')})",
             identity=ml.ManagedServiceIdentityArgs(
                 type="UserAssigned",
@@ -280,7 +302,9 @@ class Workspace(pulumi.ComponentResource):
             self.workspace.id,
             [
                 RoleAssignmentSpec("Azure AI Administrator", self.identity.principal_id, name="ws-identity"),
-                RoleAssignmentSpec("AzureML Data Scientist", ws.data_scientist_group_id, "Group", name="data-scientists"),
+                RoleAssignmentSpec(
+                    "AzureML Data Scientist", ws.data_scientist_group_id, "Group", name="data-scientists"
+                ),
                 *args.role_assignments,
             ],
         )
@@ -327,3 +351,7 @@ class Workspace(pulumi.ComponentResource):
                 "storageAccountId": self.storage_account.id,
             }
         )
+
+
+def _last_segment(resource_id: str) -> str:
+    return resource_id.rsplit("/", 1)[-1]

@@ -54,9 +54,7 @@ ARM_TYPES: dict[str, ArmType] = {
     ),
     "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
     "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
-    "azure-native:containerregistry:Registry": ArmType(
-        "Microsoft.ContainerRegistry/registries", ("registryName",)
-    ),
+    "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),
     "azure-native:storage:StorageAccount": ArmType("Microsoft.Storage/storageAccounts", ("accountName",)),
     "azure-native:storage:BlobServiceProperties": ArmType(
         "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName")

@@ -30,7 +30,7 @@ import pulumi.resource
 import pulumi.runtime
 import pulumi.runtime.config
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -105,6 +105,7 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], li
         opaque, is_secret = _opaque_secrets(value)
         if is_secret:
             secret_keys.append(full)
+        # Top-level scalars travel as their text, structured values as JSON (as the engine sends them).
         values[full] = opaque if isinstance(opaque, str) else json.dumps(opaque)
     return values, secret_keys
 
@@ -118,8 +119,6 @@ def _opaque_secrets(value: Any) -> tuple[Any, bool]:
     if isinstance(value, list):
         items = [_opaque_secrets(v) for v in value]
         return [v for v, _ in items], any(s for _, s in items)
-    if isinstance(value, bool):
-        return ("true" if value else "false"), False
     return value, False
 
 
@@ -166,6 +165,13 @@ class PlanMocks(pulumi.runtime.Mocks):
                 **args.inputs.get("onlineEndpointProperties", {}),
                 "scoringUri": f"https://{endpoint}.{location}.inference.ml.azure.com/score",
             }
+        if args.typ == "azure-native:keyvault:Vault":
+            vault = resource_id.rsplit("/", 1)[-1]
+            outputs["properties"] = {**args.inputs.get("properties", {}), "vaultUri": f"https://{vault}.vault.azure.net/"}
+        if args.typ == "azure-native:keyvault:Key":
+            key_uri = f"https://{args.inputs.get('vaultName')}.vault.azure.net/keys/{resource_id.rsplit('/', 1)[-1]}"
+            outputs["keyUri"] = key_uri
+            outputs["keyUriWithVersion"] = f"{key_uri}/{principal_id(urn + '#version').replace('-', '')}"
         if args.typ == "azure-native:operationalinsights:Workspace":
             outputs["customerId"] = principal_id(urn + "#customer")
         if args.typ == "azure-native:insights:Component":
@@ -187,7 +193,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.registrations: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
         urn = response.urn
@@ -229,7 +235,9 @@ def _plain(value: Any) -> Any:
 def _without_aliases() -> Iterator[None]:
     original = pulumi.resource.Resource.__init__
 
-    def init(self: Any, t: str, name: str, custom: bool, props: Any = None, opts: Any = None, *a: Any, **kw: Any) -> None:
+    def init(
+        self: Any, t: str, name: str, custom: bool, props: Any = None, opts: Any = None, *a: Any, **kw: Any
+    ) -> None:
         if opts is not None and opts.aliases:
             opts = opts._copy()
             opts.aliases = None
@@ -260,17 +268,22 @@ def run_program(
     """Run ``program`` under the mock engine with ``config``; return what it registered."""
     plan_mocks = PlanMocks(stack, project)
     monitor = RecordingMonitor(plan_mocks)
+    set_root_resource(None)  # a fresh stack resource for every run in this process
     pulumi.runtime.set_mocks(plan_mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.config.set_all_config(dict(config), list(secret_keys))
     os.environ.pop("PULUMI_CONFIG", None)
     sys.path.insert(0, str(program.parent))
     try:
         with _without_aliases():
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+            _sync_await(run_pulumi_func(lambda: _run_main(program)))
             outputs = _stack_outputs()
     finally:
         sys.path.remove(str(program.parent))
     return ProgramRun(project, stack, monitor.registrations, outputs)
+
+
+def _run_main(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
 
 
 def _stack_outputs() -> dict[str, Any]:

@@ -75,15 +75,16 @@ def summary(document: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="stack name: reads stacks/Pulumi.STACK.yaml")
-    parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder (default: build/)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: PROJECT_DIR/build)")
     parser.add_argument("--quiet", action="store_true", help="print only the plan path")
+    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     args = parser.parse_args(argv)
     try:
-        document = make_plan(args.stack)
+        document = make_plan(args.stack, args.project_dir)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    path = write_plan(document, args.out / args.stack)
+    path = write_plan(document, (args.out or args.project_dir / "build") / args.stack)
     if not args.quiet:
         print(summary(document))
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
