@@ -45,6 +45,7 @@ _CONFIG = ConfigDict(
     alias_generator=to_camel,
     populate_by_name=False,
     str_strip_whitespace=True,
+    use_attribute_docstrings=True,
 )
 
 MIN_REASON_LENGTH = 20

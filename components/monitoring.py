@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import applicationinsights, operationalinsights
+from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
 from components.common import Context, DiagnosticsTarget, child, diagnostic_setting
 
@@ -18,11 +19,14 @@ class MonitoringArgs:
     """Environment context: resource group, location, tags."""
     log_retention_days: int
     """Log Analytics retention in days."""
+    alert_emails: Sequence[str]
+    """Addresses the security action group e-mails (common alert schema)."""
 
 
 class Monitoring(pulumi.ComponentResource):
     """The environment's Log Analytics workspace (every diagnostic setting points here) and
-    workspace-based Application Insights with local (instrumentation-key) auth disabled."""
+    workspace-based Application Insights with local (instrumentation-key) auth disabled, and the
+    security action group that every alert of the platform notifies."""
 
     workspace: operationalinsights.Workspace
     app_insights: applicationinsights.Component
@@ -53,9 +57,28 @@ class Monitoring(pulumi.ComponentResource):
             tags=dict(ctx.tags),
             opts=child(self),
         )
+        self.action_group = monitor.ActionGroup(
+            f"{name}-ag",
+            resource_group_name=ctx.resource_group_name,
+            location="global",
+            group_short_name="mlsec-sec",
+            enabled=True,
+            email_receivers=[
+                monitor.MicrosoftCommonEmailReceiverArgs(
+                    name=f"email-{i}", email_address=address, use_common_alert_schema=True
+                )
+                for i, address in enumerate(args.alert_emails)
+            ],
+            tags=dict(ctx.tags),
+            opts=child(self),
+        )
         self.diagnostic_settings = DiagnosticsTarget(workspace_id=self.workspace.id)
         diagnostic_setting(f"{name}-law-diag", self, self.workspace.id, self.diagnostic_settings)
         diagnostic_setting(f"{name}-appi-diag", self, self.app_insights.id, self.diagnostic_settings)
         self.register_outputs(
-            {"logAnalyticsWorkspaceId": self.workspace.id, "applicationInsightsId": self.app_insights.id}
+            {
+                "logAnalyticsWorkspaceId": self.workspace.id,
+                "applicationInsightsId": self.app_insights.id,
+                "actionGroupId": self.action_group.id,
+            }
         )

@@ -49,7 +49,11 @@ class Platform(pulumi.ComponentResource):
         )
         self.monitoring = Monitoring(
             f"{name}-mon",
-            MonitoringArgs(ctx=ctx, log_retention_days=settings.monitoring.log_retention_days),
+            MonitoringArgs(
+                ctx=ctx,
+                log_retention_days=settings.monitoring.log_retention_days,
+                alert_emails=settings.monitoring.alert_emails,
+            ),
             opts=child(self),
         )
         ctx = replace(

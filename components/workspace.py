@@ -274,6 +274,8 @@ class Workspace(pulumi.ComponentResource):
             enable_data_isolation=True,
             managed_network=ml.ManagedNetworkSettingsArgs(
                 isolation_mode="AllowOnlyApprovedOutbound",
+                # FQDN rules run through a managed Azure Firewall: Basic is enough for dev.
+                firewall_sku="Standard" if ctx.prod else "Basic",
                 outbound_rules=outbound or None,
             ),
             provision_network_now=True,

@@ -52,6 +52,7 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:monitor:DiagnosticSetting": ArmType(
         "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="resourceUri"
     ),
+    "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", ("actionGroupName",)),
     "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
     "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),

@@ -176,6 +176,16 @@ def test_application_insights_is_workspace_based_without_local_auth(dev_plan: Pl
     assert appi["workspaceResourceId"] == dev_plan.outputs["logAnalyticsWorkspaceId"]
 
 
+def test_security_action_group_mails_the_configured_addresses(prod_plan: Plan):
+    group = prod_plan.inputs(T + "monitor:ActionGroup")
+    assert group["enabled"] is True
+    assert group["location"] == "global"
+    assert [(r["emailAddress"], r["useCommonAlertSchema"]) for r in group["emailReceivers"]] == [
+        ("secops@contoso.com", True),
+        ("ml-oncall@contoso.com", True),
+    ]
+
+
 DIAGNOSABLE = [
     "keyvault:Vault", "containerregistry:Registry", "storage:StorageAccount",
     "machinelearningservices:Workspace", "operationalinsights:Workspace", "applicationinsights:Component",
@@ -286,6 +296,7 @@ def test_ml_workspace_has_no_public_surface(dev_plan: Plan):
     assert ws["systemDatastoresAuthMode"] == "identity"
     assert ws["v1LegacyMode"] is False
     assert ws["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
+    assert ws["managedNetwork"]["firewallSku"] == "Basic"
     assert ws["managedNetwork"]["outboundRules"] == {
         "fqdn-pypi-org": {"category": "UserDefined", "destination": "pypi.org", "type": "FQDN"},
         "fqdn-files-pythonhosted-org": {"category": "UserDefined", "destination": "files.pythonhosted.org", "type": "FQDN"},

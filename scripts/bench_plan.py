@@ -1,0 +1,81 @@
+"""Offline-plan speed: ``python -m scripts.bench_plan [--workspaces 1,10,25]``.
+
+For each workspace count, writes a dev-like stack with that many workspaces into a scratch copy of
+the project, runs ``python -m scripts.plan`` in a fresh process (so import time counts, as it does
+for a user) and prints wall time and resources per second. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from scripts.offline import ROOT
+
+
+def bench_stack(workspaces: int) -> dict[str, object]:
+    """The dev stack with ``workspaces`` workspaces, each with CMK and two compute clusters."""
+    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    template = config["secure-ml:workspaces"][0]
+    config["secure-ml:workspaces"] = [
+        {
+            **template,
+            "name": f"team{i:02d}",
+            "dataScientistGroupId": f"6f0f4c5e-2d1a-4c59-9d0a-{i:012d}",
+            "customerManagedKey": True,
+            "computeClusters": [
+                {"name": "cpu-train", "vmSize": "Standard_DS3_v2", "maxNodes": 4},
+                {"name": "gpu-train", "vmSize": "Standard_NC6s_v3", "maxNodes": 2},
+            ],
+        }
+        for i in range(workspaces)
+    ]
+    return {"config": config}
+
+
+def run(workspaces: int, scratch: Path) -> tuple[int, float]:
+    stack = f"bench{workspaces}"
+    (scratch / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(bench_stack(workspaces)))
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "scripts.plan", stack, "--project-dir", str(scratch), "--quiet"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    resources = len(json.loads((scratch / "build" / stack / "plan.json").read_text())["resources"])
+    return resources, elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench_plan", description=__doc__.splitlines()[0])
+    parser.add_argument("--workspaces", default="1,10,25", help="comma-separated workspace counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per count; the best is reported")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copy(ROOT / name, scratch / name)
+        (scratch / "components").symlink_to(ROOT / "components")
+        (scratch / "stacks").mkdir()
+        print(f"{'workspaces':>10}  {'resources':>9}  {'wall s':>7}  {'resources/s':>11}")
+        for count in (int(c) for c in args.workspaces.split(",")):
+            resources, best = 0, float("inf")
+            for _ in range(args.repeat):
+                resources, elapsed = run(count, scratch)
+                best = min(best, elapsed)
+            print(f"{count:>10}  {resources:>9}  {best:>7.2f}  {resources / best:>11.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
