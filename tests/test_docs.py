@@ -21,7 +21,7 @@ def test_configuration_reference_lists_every_key_of_the_example_stacks():
         if isinstance(value, dict):
             return [prefix] + [k for key, v in value.items() for k in keys(f"{prefix}.{key}" if prefix else key, v)]
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            return [prefix] + [k for item in value for k in keys(f"{prefix}[]", item)]
+            return [prefix] + [k for item in value for k in keys(f"{prefix}[]", item)[1:]]
         return [prefix]
 
     for stack in ("dev", "prod"):
