@@ -19,7 +19,7 @@ import json
 import re
 import types
 import typing
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Annotated, Any, Literal, Union
 
 import pulumi

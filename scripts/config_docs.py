@@ -57,8 +57,14 @@ def _type(schema: dict[str, Any], defs: dict[str, Any]) -> str:
 
 def _constraints(schema: dict[str, Any]) -> str:
     parts = []
-    for key, label in (("minimum", ">="), ("maximum", "<="), ("minLength", "min length"), ("maxLength", "max length"),
-                       ("minItems", "min items"), ("maxItems", "max items")):
+    for key, label in (
+        ("minimum", ">="),
+        ("maximum", "<="),
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+        ("minItems", "min items"),
+        ("maxItems", "max items"),
+    ):
         if key in schema:
             parts.append(f"{label} {schema[key]}")
     if "pattern" in schema:
@@ -119,7 +125,11 @@ def render() -> str:
     rows: list[str] = []
     _rows("", schema, defs, rows)
     lines += rows
-    lines += ["", "The example stacks `stacks/Pulumi.dev.yaml` and `stacks/Pulumi.prod.yaml` set every key with comments.", ""]
+    lines += [
+        "",
+        "The example stacks `stacks/Pulumi.dev.yaml` and `stacks/Pulumi.prod.yaml` set every key with comments.",
+        "",
+    ]
     return "\n".join(lines)
 
 

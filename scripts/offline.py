@@ -167,7 +167,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             }
         if args.typ == "azure-native:keyvault:Vault":
             vault = resource_id.rsplit("/", 1)[-1]
-            outputs["properties"] = {**args.inputs.get("properties", {}), "vaultUri": f"https://{vault}.vault.azure.net/"}
+            outputs["properties"] = {
+                **args.inputs.get("properties", {}),
+                "vaultUri": f"https://{vault}.vault.azure.net/",
+            }
         if args.typ == "azure-native:keyvault:Key":
             key_uri = f"https://{args.inputs.get('vaultName')}.vault.azure.net/keys/{resource_id.rsplit('/', 1)[-1]}"
             outputs["keyUri"] = key_uri
@@ -268,7 +271,7 @@ def run_program(
     """Run ``program`` under the mock engine with ``config``; return what it registered."""
     plan_mocks = PlanMocks(stack, project)
     monitor = RecordingMonitor(plan_mocks)
-    set_root_resource(None)  # a fresh stack resource for every run in this process
+    set_root_resource(None)  # type: ignore[arg-type]  # a fresh stack resource for every run
     pulumi.runtime.set_mocks(plan_mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.config.set_all_config(dict(config), list(secret_keys))
     os.environ.pop("PULUMI_CONFIG", None)

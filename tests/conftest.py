@@ -64,8 +64,12 @@ def prod_plan() -> Plan:
 def project(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     """A throw-away copy of the project whose stack files a test can write."""
 
-    def make(stack: str = "case", base: str = "dev", mutate: Callable[[dict[str, Any]], None] | None = None,
-             raw: str | None = None) -> Path:
+    def make(
+        stack: str = "case",
+        base: str = "dev",
+        mutate: Callable[[dict[str, Any]], None] | None = None,
+        raw: str | None = None,
+    ) -> Path:
         root = tmp_path / "project"
         if not root.exists():
             root.mkdir()

@@ -46,25 +46,39 @@ def _ports(rule: dict) -> set[str]:
 @pytest.mark.parametrize("key", ["private-endpoints", "compute", "gateway", "bastion"])
 def test_no_nsg_admits_ssh_rdp_or_http_from_anywhere(dev_plan: Plan, key: str):
     for rule in _rules(dev_plan, key):
-        if rule["direction"] == "Inbound" and rule["access"] == "Allow":
-            if rule["sourceAddressPrefix"] in {"*", "Internet", "0.0.0.0/0", "Any"}:
-                assert not _ports(rule) & {"22", "3389", "80", "*"}, rule
+        open_source = rule["sourceAddressPrefix"] in {"*", "Internet", "0.0.0.0/0", "Any"}
+        if rule["direction"] == "Inbound" and rule["access"] == "Allow" and open_source:
+            assert not _ports(rule) & {"22", "3389", "80", "*"}, rule
 
 
 @pytest.mark.parametrize("key", ["private-endpoints", "compute", "gateway"])
 def test_internet_inbound_is_denied(dev_plan: Plan, key: str):
     deny = [r for r in _rules(dev_plan, key) if r["name"] == "DenyInternetInbound"]
     assert deny == [
-        {"access": "Deny", "destinationAddressPrefix": "*", "destinationPortRange": "*", "direction": "Inbound",
-         "name": "DenyInternetInbound", "priority": 4000, "protocol": "*", "sourceAddressPrefix": "Internet",
-         "sourcePortRange": "*"}
+        {
+            "access": "Deny",
+            "destinationAddressPrefix": "*",
+            "destinationPortRange": "*",
+            "direction": "Inbound",
+            "name": "DenyInternetInbound",
+            "priority": 4000,
+            "protocol": "*",
+            "sourceAddressPrefix": "Internet",
+            "sourcePortRange": "*",
+        }
     ]
 
 
 def test_gateway_nsg_follows_api_management_requirements(dev_plan: Plan):
     by_name = {r["name"]: r for r in _rules(dev_plan, "gateway")}
-    assert (by_name["AllowApimManagementInbound"]["sourceAddressPrefix"], _ports(by_name["AllowApimManagementInbound"])) == ("ApiManagement", {"3443"})
-    assert (by_name["AllowLoadBalancerInbound"]["sourceAddressPrefix"], _ports(by_name["AllowLoadBalancerInbound"])) == ("AzureLoadBalancer", {"6390"})
+    assert (
+        by_name["AllowApimManagementInbound"]["sourceAddressPrefix"],
+        _ports(by_name["AllowApimManagementInbound"]),
+    ) == ("ApiManagement", {"3443"})
+    assert (
+        by_name["AllowLoadBalancerInbound"]["sourceAddressPrefix"],
+        _ports(by_name["AllowLoadBalancerInbound"]),
+    ) == ("AzureLoadBalancer", {"6390"})
     assert by_name["AllowStorageOutbound"]["destinationAddressPrefix"] == "Storage"
     assert by_name["AllowSqlOutbound"]["destinationAddressPrefix"] == "Sql"
     assert by_name["AllowKeyVaultOutbound"]["destinationAddressPrefix"] == "AzureKeyVault"
@@ -78,8 +92,12 @@ def test_nsg_rule_priorities_are_unique_per_direction():
 
 
 PRIVATE_ZONES = {
-    "privatelink.api.azureml.ms", "privatelink.notebooks.azure.net", "privatelink.blob.core.windows.net",
-    "privatelink.file.core.windows.net", "privatelink.dfs.core.windows.net", "privatelink.vaultcore.azure.net",
+    "privatelink.api.azureml.ms",
+    "privatelink.notebooks.azure.net",
+    "privatelink.blob.core.windows.net",
+    "privatelink.file.core.windows.net",
+    "privatelink.dfs.core.windows.net",
+    "privatelink.vaultcore.azure.net",
     "privatelink.azurecr.io",
 }
 
@@ -108,6 +126,7 @@ def test_government_cloud_uses_its_own_zone_names(project):
 
 
 HUB = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/hub"
+HUB_BLOB_ZONE = f"{HUB}/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net"
 
 
 def test_hub_and_spoke_reuses_existing_vnet_and_hub_zones(project):
@@ -120,9 +139,7 @@ def test_hub_and_spoke_reuses_existing_vnet_and_hub_zones(project):
             "computeSubnetId": f"{HUB}/providers/Microsoft.Network/virtualNetworks/spoke/subnets/compute",
             "gatewaySubnetId": f"{HUB}/providers/Microsoft.Network/virtualNetworks/spoke/subnets/apim",
         }
-        values["network"]["hubDnsZoneIds"] = {
-            "privatelink.blob.core.windows.net": f"{HUB}/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net",
-        }
+        values["network"]["hubDnsZoneIds"] = {"privatelink.blob.core.windows.net": HUB_BLOB_ZONE}
 
     doc = Plan(plan.make_plan("spoke", project("spoke", mutate=spoke)))
     assert doc.of_type(T + "network:VirtualNetwork") == []
@@ -131,7 +148,10 @@ def test_hub_and_spoke_reuses_existing_vnet_and_hub_zones(project):
     assert zones == PRIVATE_ZONES - {"privatelink.blob.core.windows.net"}
     blob = doc.inputs(T + "network:PrivateDnsZoneGroup", "mlsec-dev-fraud-sys-blob-dns")
     assert blob["privateDnsZoneConfigs"] == [
-        {"name": "blob", "privateDnsZoneId": f"{HUB}/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net"}
+        {
+            "name": "blob",
+            "privateDnsZoneId": f"{HUB}/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net",
+        }
     ]
     pe = doc.inputs(T + "network:PrivateEndpoint", "mlsec-dev-fraud-sys-blob-pe")
     assert pe["subnet"]["id"] == f"{HUB}/providers/Microsoft.Network/virtualNetworks/spoke/subnets/pe"
@@ -157,7 +177,9 @@ def test_every_private_endpoint_has_group_id_and_dns_zone_group(dev_plan: Plan):
         assert f"/subnets/{PE_SUBNET}" in inputs["subnet"]["id"]
         zone_group = dev_plan.inputs(T + "network:PrivateDnsZoneGroup", name.removesuffix("-pe") + "-dns")
         assert [c["name"] for c in zone_group["privateDnsZoneConfigs"]] == zones
-        assert all("/privateDnsZones/privatelink." in c["privateDnsZoneId"] for c in zone_group["privateDnsZoneConfigs"])
+        assert all(
+            "/privateDnsZones/privatelink." in c["privateDnsZoneId"] for c in zone_group["privateDnsZoneConfigs"]
+        )
 
 
 # -------------------------------------------------------------------------------- monitoring
@@ -187,8 +209,12 @@ def test_security_action_group_mails_the_configured_addresses(prod_plan: Plan):
 
 
 DIAGNOSABLE = [
-    "keyvault:Vault", "containerregistry:Registry", "storage:StorageAccount",
-    "machinelearningservices:Workspace", "operationalinsights:Workspace", "applicationinsights:Component",
+    "keyvault:Vault",
+    "containerregistry:Registry",
+    "storage:StorageAccount",
+    "machinelearningservices:Workspace",
+    "operationalinsights:Workspace",
+    "applicationinsights:Component",
 ]
 
 
@@ -247,7 +273,9 @@ def test_purge_protection_opt_out_leaves_the_property_unset(project):
     from scripts import plan
 
     def opt_out(values):
-        values["keyVault"] = {"purgeProtection": {"enabled": False, "reason": "throw-away sandbox vault, purged weekly"}}
+        values["keyVault"] = {
+            "purgeProtection": {"enabled": False, "reason": "throw-away sandbox vault, purged weekly"}
+        }
 
     doc = Plan(plan.make_plan("sandbox", project("sandbox", mutate=opt_out)))
     assert "enablePurgeProtection" not in doc.inputs(T + "keyvault:Vault")["properties"]
@@ -299,7 +327,11 @@ def test_ml_workspace_has_no_public_surface(dev_plan: Plan):
     assert ws["managedNetwork"]["firewallSku"] == "Basic"
     assert ws["managedNetwork"]["outboundRules"] == {
         "fqdn-pypi-org": {"category": "UserDefined", "destination": "pypi.org", "type": "FQDN"},
-        "fqdn-files-pythonhosted-org": {"category": "UserDefined", "destination": "files.pythonhosted.org", "type": "FQDN"},
+        "fqdn-files-pythonhosted-org": {
+            "category": "UserDefined",
+            "destination": "files.pythonhosted.org",
+            "type": "FQDN",
+        },
     }
 
 
@@ -335,7 +367,9 @@ def test_compute_clusters_scale_to_zero_without_public_ip_or_local_auth(dev_plan
     assert props["properties"]["enableNodePublicIp"] is False
     assert props["properties"]["remoteLoginPortPublicAccess"] == "Disabled"
     assert props["properties"]["scaleSettings"] == {
-        "minNodeCount": 0, "maxNodeCount": 2, "nodeIdleTimeBeforeScaleDown": "PT600S",
+        "minNodeCount": 0,
+        "maxNodeCount": 2,
+        "nodeIdleTimeBeforeScaleDown": "PT600S",
     }
     assert compute["identity"]["type"] == "UserAssigned"
     assert "/userAssignedIdentities/mlsec-dev-fraud-compute-id" in compute["identity"]["userAssignedIdentities"][0]
@@ -345,7 +379,9 @@ def _roles(plan: Plan) -> list[tuple[str, str, str]]:
     names = {guid: name for name, guid in ROLE.items()}
     out = []
     for r in plan.role_assignments():
-        out.append((names.get(r["roleDefinitionId"].rsplit("/", 1)[-1], r["roleDefinitionId"]), r["scope"], r["principalId"]))
+        out.append(
+            (names.get(r["roleDefinitionId"].rsplit("/", 1)[-1], r["roleDefinitionId"]), r["scope"], r["principalId"])
+        )
     return out
 
 
@@ -382,17 +418,19 @@ def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan
         return next(k for k, v in scopes.items() if v in scope)
 
     found = sorted((name, where(scope)) for name, scope, _ in roles)
-    assert found == sorted([
-        ("Storage Blob Data Contributor", "sys"),
-        ("Storage File Data Privileged Contributor", "sys"),
-        ("Storage Blob Data Contributor", "sys"),  # compute identity: job outputs
-        ("AcrPush", "acr"),
-        ("AcrPull", "acr"),  # compute identity
-        ("Key Vault Secrets Officer", "kv"),
-        ("Monitoring Metrics Publisher", "appi"),
-        ("Azure AI Administrator", "ws"),
-        ("AzureML Data Scientist", "ws"),
-    ])
+    assert found == sorted(
+        [
+            ("Storage Blob Data Contributor", "sys"),
+            ("Storage File Data Privileged Contributor", "sys"),
+            ("Storage Blob Data Contributor", "sys"),  # compute identity: job outputs
+            ("AcrPush", "acr"),
+            ("AcrPull", "acr"),  # compute identity
+            ("Key Vault Secrets Officer", "kv"),
+            ("Monitoring Metrics Publisher", "appi"),
+            ("Azure AI Administrator", "ws"),
+            ("AzureML Data Scientist", "ws"),
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------ prod, tags
@@ -431,6 +469,6 @@ def test_every_taggable_resource_carries_the_required_tags(request, stack: str):
             continue
         checked += 1
         tags = r["inputs"].get("tags", {})
-        assert REQUIRED_TAGS <= set(tags), r["urn"]
+        assert set(tags) >= REQUIRED_TAGS, r["urn"]
         assert tags["environment"] == stack
     assert checked > 30

@@ -37,42 +37,157 @@ _DELETE = object()
 # (case id, mutation, key named in the message, words the message must contain)
 BAD_CONFIG = [
     ("unknown-top-key", _set("workspace", []), "secure-ml:workspace:", "did you mean 'workspaces'?"),
-    ("unknown-nested-key", _set("network.adressSpace", "10.40.0.0/16"), "network.adressSpace", "did you mean 'addressSpace'?"),
+    (
+        "unknown-nested-key",
+        _set("network.adressSpace", "10.40.0.0/16"),
+        "network.adressSpace",
+        "did you mean 'addressSpace'?",
+    ),
     ("unknown-key-no-near", _set("gateway.zzz", 1), "gateway.zzz", "valid keys here: capacity"),
     ("missing-required", _set("location", _DELETE), "secure-ml:location:", "required key is missing"),
-    ("missing-nested", _set("workspaces.0.dataScientistGroupId", _DELETE), "workspaces[0].dataScientistGroupId", "required key is missing"),
-    ("wrong-type-int", _set("monitoring.logRetentionDays", "thirty"), "monitoring.logRetentionDays", "expected a whole number, found 'thirty'"),
+    (
+        "missing-nested",
+        _set("workspaces.0.dataScientistGroupId", _DELETE),
+        "workspaces[0].dataScientistGroupId",
+        "required key is missing",
+    ),
+    (
+        "wrong-type-int",
+        _set("monitoring.logRetentionDays", "thirty"),
+        "monitoring.logRetentionDays",
+        "expected a whole number, found 'thirty'",
+    ),
     ("wrong-type-list", _set("workspaces", {"name": "fraud"}), "secure-ml:workspaces:", "expected a list"),
     ("wrong-type-bool", _set("zoneRedundant", "maybe"), "zoneRedundant", "expected true or false"),
-    ("bad-environment", _set("environment", "staging"), "secure-ml:environment:", "expected 'dev', 'test' or 'prod', found 'staging'"),
+    (
+        "bad-environment",
+        _set("environment", "staging"),
+        "secure-ml:environment:",
+        "expected 'dev', 'test' or 'prod', found 'staging'",
+    ),
     ("bad-region", _set("location", "westeurpe"), "secure-ml:location:", "did you mean 'westeurope'?"),
-    ("region-of-other-cloud", _set("cloud", "AzureUSGovernment"), "secure-ml:location:", "expected an AzureUSGovernment region"),
+    (
+        "region-of-other-cloud",
+        _set("cloud", "AzureUSGovernment"),
+        "secure-ml:location:",
+        "expected an AzureUSGovernment region",
+    ),
     ("bad-cidr", _set("network.subnets.compute", "10.40.4.0/33"), "network.subnets.compute", "CIDR notation"),
     ("cidr-host-bits", _set("network.addressSpace", "10.40.0.1/16"), "network.addressSpace", "has host bits set"),
     ("public-range", _set("network.addressSpace", "8.8.0.0/16"), "network.addressSpace", "private (RFC 1918)"),
-    ("subnet-outside", _set("network.subnets.gateway", "10.41.1.0/27"), "network.subnets.gateway", "inside addressSpace 10.40.0.0/16"),
-    ("subnet-overlap", _set("network.subnets.compute", "10.40.0.0/22"), "network.subnets.compute", "does not overlap subnets.privateEndpoints"),
-    ("subnet-too-small", _set("network.subnets.gateway", "10.40.1.0/29"), "network.subnets.gateway", "a /27 or larger range"),
+    (
+        "subnet-outside",
+        _set("network.subnets.gateway", "10.41.1.0/27"),
+        "network.subnets.gateway",
+        "inside addressSpace 10.40.0.0/16",
+    ),
+    (
+        "subnet-overlap",
+        _set("network.subnets.compute", "10.40.0.0/22"),
+        "network.subnets.compute",
+        "does not overlap subnets.privateEndpoints",
+    ),
+    (
+        "subnet-too-small",
+        _set("network.subnets.gateway", "10.40.1.0/29"),
+        "network.subnets.gateway",
+        "a /27 or larger range",
+    ),
     ("bad-name-prefix", _set("namePrefix", "ML_sec"), "namePrefix", "2-8 lowercase letters and digits"),
     ("name-prefix-too-long", _set("namePrefix", "mlsecurity"), "namePrefix", "2-8 lowercase letters and digits"),
-    ("bad-workspace-name", _set("workspaces.0.name", "Fraud-Team"), "workspaces[0].name", "2-10 lowercase letters and digits"),
-    ("duplicate-workspace", _set("workspaces.1", {"name": "fraud", "dataScientistGroupId": "6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01"}), "workspaces[1].name", "not used earlier"),
-    ("bad-cluster-name", _set("workspaces.0.computeClusters.0.name", "-gpu"), "computeClusters[0].name", "Azure ML compute name rules"),
-    ("bad-group-id", _set("workspaces.0.dataScientistGroupId", "data-scientists"), "dataScientistGroupId", "a Microsoft Entra object ID"),
-    ("bad-fqdn", _set("workspaces.0.outboundFqdns", ["https://pypi.org/simple"]), "outboundFqdns[0]", "a lowercase DNS name"),
+    (
+        "bad-workspace-name",
+        _set("workspaces.0.name", "Fraud-Team"),
+        "workspaces[0].name",
+        "2-10 lowercase letters and digits",
+    ),
+    (
+        "duplicate-workspace",
+        _set("workspaces.1", {"name": "fraud", "dataScientistGroupId": "6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01"}),
+        "workspaces[1].name",
+        "not used earlier",
+    ),
+    (
+        "bad-cluster-name",
+        _set("workspaces.0.computeClusters.0.name", "-gpu"),
+        "computeClusters[0].name",
+        "Azure ML compute name rules",
+    ),
+    (
+        "bad-group-id",
+        _set("workspaces.0.dataScientistGroupId", "data-scientists"),
+        "dataScientistGroupId",
+        "a Microsoft Entra object ID",
+    ),
+    (
+        "bad-fqdn",
+        _set("workspaces.0.outboundFqdns", ["https://pypi.org/simple"]),
+        "outboundFqdns[0]",
+        "a lowercase DNS name",
+    ),
     ("bad-email", _set("tags.owner", "ml-platform"), "tags.owner", "an e-mail address"),
-    ("rate-limit-over-env-max", _set("gateway.rateLimit.calls", 1000), "gateway.rateLimit.calls", "at most 600 calls per minute per caller in dev"),
+    (
+        "rate-limit-over-env-max",
+        _set("gateway.rateLimit.calls", 1000),
+        "gateway.rateLimit.calls",
+        "at most 600 calls per minute per caller in dev",
+    ),
     ("rate-limit-zero", _set("gateway.rateLimit.calls", 0), "gateway.rateLimit.calls", "at least 1, found 0"),
-    ("rate-period-too-long", _set("gateway.rateLimit.renewalPeriodSeconds", 3600), "gateway.rateLimit.renewalPeriodSeconds", "at most 300"),
-    ("quota-period-too-short", _set("gateway.quota.renewalPeriodSeconds", 60), "gateway.quota.renewalPeriodSeconds", "at least 3600"),
-    ("log-retention-low", _set("monitoring.logRetentionDays", 7), "monitoring.logRetentionDays", "at least 30, found 7"),
-    ("log-retention-high", _set("monitoring.logRetentionDays", 4000), "monitoring.logRetentionDays", "at most 730, found 4000"),
-    ("kv-retention-high", _set("keyVault", {"softDeleteRetentionDays": 365}), "keyVault.softDeleteRetentionDays", "at most 90"),
-    ("soft-delete-low", _set("dataStorage.softDeleteRetentionDays", 3), "dataStorage.softDeleteRetentionDays", "at least 7"),
-    ("max-nodes-high", _set("workspaces.0.computeClusters.0.maxNodes", 500), "computeClusters[0].maxNodes", "at most 100"),
+    (
+        "rate-period-too-long",
+        _set("gateway.rateLimit.renewalPeriodSeconds", 3600),
+        "gateway.rateLimit.renewalPeriodSeconds",
+        "at most 300",
+    ),
+    (
+        "quota-period-too-short",
+        _set("gateway.quota.renewalPeriodSeconds", 60),
+        "gateway.quota.renewalPeriodSeconds",
+        "at least 3600",
+    ),
+    (
+        "log-retention-low",
+        _set("monitoring.logRetentionDays", 7),
+        "monitoring.logRetentionDays",
+        "at least 30, found 7",
+    ),
+    (
+        "log-retention-high",
+        _set("monitoring.logRetentionDays", 4000),
+        "monitoring.logRetentionDays",
+        "at most 730, found 4000",
+    ),
+    (
+        "kv-retention-high",
+        _set("keyVault", {"softDeleteRetentionDays": 365}),
+        "keyVault.softDeleteRetentionDays",
+        "at most 90",
+    ),
+    (
+        "soft-delete-low",
+        _set("dataStorage.softDeleteRetentionDays", 3),
+        "dataStorage.softDeleteRetentionDays",
+        "at least 7",
+    ),
+    (
+        "max-nodes-high",
+        _set("workspaces.0.computeClusters.0.maxNodes", 500),
+        "computeClusters[0].maxNodes",
+        "at most 100",
+    ),
     ("opt-out-without-reason", _set("locks", False), "secure-ml:locks:", "needs a written reason"),
-    ("opt-out-short-reason", _set("locks", {"enabled": False, "reason": "because"}), "locks.reason", "at least 20 characters"),
-    ("purge-protection-off-no-reason", _set("keyVault", {"purgeProtection": {"enabled": False}}), "keyVault.purgeProtection", "needs a written reason"),
+    (
+        "opt-out-short-reason",
+        _set("locks", {"enabled": False, "reason": "because"}),
+        "locks.reason",
+        "at least 20 characters",
+    ),
+    (
+        "purge-protection-off-no-reason",
+        _set("keyVault", {"purgeProtection": {"enabled": False}}),
+        "keyVault.purgeProtection",
+        "needs a written reason",
+    ),
     ("suspend-without-reason", _set("gateway.suspended", True), "gateway.suspended", "needs a written reason"),
 ]
 
@@ -140,7 +255,10 @@ def test_cli_process_exits_2_without_traceback(project):
     root = project("bad", mutate=_set("location", "mars"))
     result = subprocess.run(
         [sys.executable, "-m", "scripts.plan", "bad", "--project-dir", str(root)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -152,7 +270,9 @@ def test_cli_process_exits_2_without_traceback(project):
 
 def test_opt_outs_are_reported_with_their_reasons():
     values = stack_values("dev")
-    values["keyVault"] = {"purgeProtection": {"enabled": False, "reason": "short-lived sandbox vaults are purged weekly"}}
+    values["keyVault"] = {
+        "purgeProtection": {"enabled": False, "reason": "short-lived sandbox vaults are purged weekly"}
+    }
     settings = config.validate(values, "dev")
     assert settings.opt_outs == {
         "locks": "dev is torn down and rebuilt nightly; CanNotDelete locks would block the teardown",

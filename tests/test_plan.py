@@ -6,7 +6,7 @@ import json
 
 from scripts import plan
 from scripts.offline import FAKE_CLIENT_CONFIG, read_stack_config
-from tests.conftest import ROOT, Plan, dumps, stack_values
+from tests.conftest import ROOT, Plan, dumps
 
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "inputs", "dependencies", "protect"}
 SUB = FAKE_CLIENT_CONFIG["subscriptionId"]
@@ -59,7 +59,9 @@ def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):
     subnet_ref = dev_plan.inputs("azure-native:network:PrivateEndpoint", "mlsec-dev-kv-vault-pe")["subnet"]["id"]
     assert subnet_ref.startswith(f"{dev_plan.outputs['vnetId']}/subnets/snet-private-endpoints")
     role = dev_plan.role_assignments()[0]
-    assert role["roleDefinitionId"].startswith(f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/")
+    assert role["roleDefinitionId"].startswith(
+        f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+    )
     principals = {r["principalId"] for r in dev_plan.role_assignments()}
     assert "[unknown]" not in principals and len(principals) == 3  # workspace, compute, data-scientist group
 
@@ -103,20 +105,25 @@ def test_scale_knob_adds_workspaces_that_share_the_environment(project):
     root = project("scale", mutate=three)
     scaled = Plan(plan.make_plan("scale", root))
     assert sorted(r["name"] for r in scaled.of_type("secure-ml:ml:Workspace")) == [
-        "mlsec-dev-churn", "mlsec-dev-fraud", "mlsec-dev-vision",
+        "mlsec-dev-churn",
+        "mlsec-dev-fraud",
+        "mlsec-dev-vision",
     ]
     assert len(scaled.of_type("azure-native:machinelearningservices:Workspace")) == 3
-    for shared in ("azure-native:network:VirtualNetwork", "azure-native:keyvault:Vault",
-                   "azure-native:operationalinsights:Workspace", "azure-native:resources:ResourceGroup"):
+    for shared in (
+        "azure-native:network:VirtualNetwork",
+        "azure-native:keyvault:Vault",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:resources:ResourceGroup",
+    ):
         assert len(scaled.of_type(shared)) == 1, shared
     assert set(scaled.outputs["workspaces"]) == {"fraud", "churn", "vision"}
-    groups = {
-        r["principalId"] for r in scaled.role_assignments() if r["principalType"] == "Group"
-    }
+    groups = {r["principalId"] for r in scaled.role_assignments() if r["principalType"] == "Group"}
     assert groups == {f"6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a0{i}" for i in range(3)}
 
 
 def test_pulumi_yaml_declares_every_scalar_key_as_the_settings_type_it():
+    import dataclasses
     import typing
 
     import yaml
@@ -142,7 +149,7 @@ def test_pulumi_yaml_declares_every_scalar_key_as_the_settings_type_it():
         assert declared[key]["type"] == kind, key
         assert declared[key]["description"], key
         default = fields[name].default
-        if default is config.MISSING:
+        if default is dataclasses.MISSING:
             assert "default" not in declared[key], key
         else:
             assert declared[key]["default"] == default, key
