@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pulumi
 from pulumi_azure_native import network, privatedns
 
-from components.common import Context, PrivateLinkTarget, child
+from components.common import Context, PrivateLinkTarget, child, diagnostic_setting
 from components.config import NetworkSettings
 from components.regions import CLOUDS
 
@@ -174,6 +174,8 @@ class Network(pulumi.ComponentResource):
                 opts=child(self),
             )
             self.vnet_id = vnet.id
+            if ctx.diagnostic_settings is not None:
+                diagnostic_setting(f"{name}-vnet-diag", self, vnet.id, ctx.diagnostic_settings)
             previous: pulumi.Resource | None = None
             for key, subnet_name in SUBNET_NAMES.items():
                 cidr = getattr(settings.subnets, key)
@@ -187,6 +189,11 @@ class Network(pulumi.ComponentResource):
                     tags=tags,
                     opts=child(self),
                 )
+                if ctx.diagnostic_settings is not None:
+                    # NSGs have flow-event logs but no metrics.
+                    diagnostic_setting(
+                        f"{name}-nsg-{key.replace('_', '-')}-diag", self, nsg.id, ctx.diagnostic_settings, metrics=False
+                    )
                 # Subnets of one VNet are updated one at a time by ARM; chain them to avoid conflicts.
                 subnet = network.Subnet(
                     f"{name}-snet-{key.replace('_', '-')}",

@@ -44,9 +44,6 @@ class Platform(pulumi.ComponentResource):
             lock=settings.locks.enabled,
             zone_redundant=settings.zone_redundant,
         )
-        self.network = Network(
-            f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
-        )
         self.monitoring = Monitoring(
             f"{name}-mon",
             MonitoringArgs(
@@ -56,11 +53,11 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        ctx = replace(
-            ctx,
-            diagnostic_settings=self.monitoring.diagnostic_settings,
-            private_endpoints=self.network.private_link_target(),
+        ctx = replace(ctx, diagnostic_settings=self.monitoring.diagnostic_settings)
+        self.network = Network(
+            f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
         )
+        ctx = replace(ctx, private_endpoints=self.network.private_link_target())
         self.key_vault = KeyVault(
             f"{name}-kv",
             KeyVaultArgs(

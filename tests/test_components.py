@@ -209,6 +209,8 @@ def test_security_action_group_mails_the_configured_addresses(prod_plan: Plan):
 
 
 DIAGNOSABLE = [
+    "network:VirtualNetwork",
+    "network:NetworkSecurityGroup",
     "keyvault:Vault",
     "containerregistry:Registry",
     "storage:StorageAccount",
@@ -226,7 +228,10 @@ def test_every_resource_with_diagnostics_sends_them_to_log_analytics(dev_plan: P
         rid = _id_of(dev_plan, resource)
         assert rid in settings, resource["name"]
         assert settings[rid]["workspaceId"] == law
-        assert settings[rid]["metrics"] == [{"category": "AllMetrics", "enabled": True}]
+        if token == "network:NetworkSecurityGroup":
+            assert "metrics" not in settings[rid]  # NSGs have no metrics
+        else:
+            assert settings[rid]["metrics"] == [{"category": "AllMetrics", "enabled": True}]
         if token != "storage:StorageAccount":
             assert settings[rid]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
         else:
