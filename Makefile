@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help env plan plan-all test lint format bench clean
+.PHONY: help env plan plan-all test lint format bench bench-dataset clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ test: env lint ## Run the whole test suite (after lint)
 
 bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces
 	$(PY) -m scripts.bench_plan
+
+bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presidio
+	$(UV) venv --quiet --allow-existing $(TOOLS)/presidio --python $(PYTHON)
+	$(UV) pip install --quiet -p $(TOOLS)/presidio/bin/python -r scripts/bench-requirements.txt
+	$(PY) -m scripts.bench_dataset --presidio-python $(TOOLS)/presidio/bin/python
 
 clean: ## Remove generated files and environments
 	rm -rf build $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Dataset tooling for the data zones: scan for personal data, anonymize, publish immutably, verify."""

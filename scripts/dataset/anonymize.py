@@ -1,0 +1,272 @@
+"""Apply each column's declared action, then re-scan the output before it is allowed to exist."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+import math
+import os
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from .errors import RefusedError, UnusableInputError
+from .manifest import Column, DateGeneralization, ManifestSource, NumberGeneralization, PostcodeGeneralization
+from .readers import Batch, DataReader, Format, detect_format
+from .scanner import ScanReport, check_schema, open_reader, scan_file
+
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?\s*$")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+class TransformError(Exception):
+    def __init__(self, index: int, expected: str) -> None:
+        super().__init__(expected)
+        self.index = index
+        self.expected = expected
+
+
+def hmac_sha256(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _map(values: pa.Array, function: Callable[[str], str]) -> pa.Array:
+    out: list[str | None] = []
+    for index, value in enumerate(values.to_pylist()):
+        if value is None or value == "":
+            out.append(value)
+            continue
+        try:
+            out.append(function(value))
+        except (ValueError, InvalidOperation) as exc:
+            raise TransformError(index, str(exc)) from None
+    return pa.array(out, type=pa.string())
+
+
+def _generalize_date(rule: DateGeneralization) -> Callable[[str], str]:
+    def apply(value: str) -> str:
+        match = _ISO_DATE.match(value)
+        if match is None:
+            raise ValueError("an ISO 8601 date (YYYY-MM-DD)")
+        year, month, day = (int(part) for part in match.groups())
+        try:
+            dt.date(year, month, day)
+        except ValueError:
+            raise ValueError("an ISO 8601 date (YYYY-MM-DD)") from None
+        return f"{year:04d}" if rule.to == "year" else f"{year:04d}-{month:02d}"
+
+    return apply
+
+
+def _format_number(number: Decimal) -> str:
+    return str(int(number)) if number == number.to_integral_value() else format(number.normalize(), "f")
+
+
+def _generalize_number(rule: NumberGeneralization) -> Callable[[str], str]:
+    width = Decimal(rule.bin_width)
+
+    def apply(value: str) -> str:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError("a number") from None
+        if not number.is_finite():
+            raise ValueError("a finite number")
+        low = Decimal(math.floor(number / width)) * width
+        return f"[{_format_number(low)}, {_format_number(low + width)})"
+
+    return apply
+
+
+def _generalize_postcode(rule: PostcodeGeneralization) -> Callable[[str], str]:
+    def apply(value: str) -> str:
+        return _NOT_ALNUM.sub("", value).upper()[: rule.prefix_length]
+
+    return apply
+
+
+def _mask(column: Column) -> Callable[[pa.Array], pa.Array]:
+    keep = column.mask.keep_last if column.mask is not None else 0
+    char = column.mask.char if column.mask is not None else "*"
+    if keep == 0:
+        return lambda values: pc.replace_substring_regex(values, r"[\pL\pN]", char)
+
+    def apply(value: str) -> str:
+        head, tail = value[:-keep], value[-keep:]
+        return re.sub(r"[^\W_]", char, head) + tail
+
+    return lambda values: _map(values, apply)
+
+
+def column_transform(column: Column, key: bytes | None) -> Callable[[pa.Array], pa.Array] | None:
+    """A function over a text column, or None for ``keep`` (and ``drop``, handled by the caller)."""
+    if column.action == "hash":
+        if key is None:
+            raise UnusableInputError(
+                f"column {column.name!r} is hashed: an HMAC key is required (--key-file or --key-vault-url)"
+            )
+        secret = key
+        return lambda values: _map(values, lambda value: hmac_sha256(secret, value))
+    if column.action == "mask":
+        return _mask(column)
+    if column.action == "generalize" and column.generalize is not None:
+        rule = column.generalize
+        if isinstance(rule, DateGeneralization):
+            function = _generalize_date(rule)
+        elif isinstance(rule, NumberGeneralization):
+            function = _generalize_number(rule)
+        else:
+            function = _generalize_postcode(rule)
+        return lambda values: _map(values, function)
+    return None
+
+
+class _Writer:
+    def __init__(self, path: Path, fmt: Format) -> None:
+        self.path = path
+        self.format = fmt
+        self._csv: pacsv.CSVWriter | None = None
+        self._parquet: pq.ParquetWriter | None = None
+        self._jsonl: IO[str] | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, names: list[str], arrays: list[pa.Array], records: list[dict[str, Any]] | None) -> None:
+        if self.format == "jsonl":
+            if self._jsonl is None:
+                self._jsonl = self.path.open("w", encoding="utf-8")
+            rows = records if records is not None else pa.RecordBatch.from_arrays(arrays, names=names).to_pylist()
+            for row in rows:
+                self._jsonl.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            return
+        if self.format == "csv":
+            arrays = [array if pa.types.is_string(array.type) else pc.cast(array, pa.string()) for array in arrays]
+        batch = pa.RecordBatch.from_arrays(arrays, names=names)
+        if self._schema is None:
+            self._schema = batch.schema
+            if self.format == "csv":
+                self._csv = pacsv.CSVWriter(str(self.path), self._schema)
+            else:
+                self._parquet = pq.ParquetWriter(str(self.path), self._schema)
+        if self._csv is not None:
+            self._csv.write_batch(batch)
+        elif self._parquet is not None:
+            self._parquet.write_batch(batch.cast(self._schema))
+
+    def close(self, names: list[str]) -> None:
+        if self._schema is None and self.format != "jsonl":
+            empty = pa.RecordBatch.from_arrays([pa.array([], type=pa.string()) for _ in names], names=names)
+            self._schema = empty.schema
+            if self.format == "csv":
+                self._csv = pacsv.CSVWriter(str(self.path), self._schema)
+            else:
+                self._parquet = pq.ParquetWriter(str(self.path), self._schema)
+        if self._jsonl is None and self.format == "jsonl":
+            self.path.write_text("", encoding="utf-8")
+        for handle in (self._csv, self._parquet, self._jsonl):
+            if handle is not None:
+                handle.close()
+
+
+def _transform_batch(
+    batch: Batch,
+    reader: DataReader,
+    plan: list[tuple[int, Column, Callable[[pa.Array], pa.Array] | None]],
+    out_format: Format,
+) -> tuple[list[str], list[pa.Array], list[dict[str, Any]] | None]:
+    names: list[str] = []
+    arrays: list[pa.Array] = []
+    for position, column, transform in plan:
+        names.append(column.name)
+        if transform is None:
+            source = batch.original if batch.original is not None and out_format != "csv" else batch.text
+            arrays.append(source.column(position))
+            continue
+        try:
+            arrays.append(transform(batch.text.column(position)))
+        except TransformError as exc:
+            row = batch.row_offset + exc.index + 1
+            raise UnusableInputError(
+                f"{reader.path}: row {row}, column {column.name!r}: expected {exc.expected} to {column.action}"
+            ) from None
+    records: list[dict[str, Any]] | None = None
+    if out_format == "jsonl" and batch.raw is not None:
+        records = []
+        transformed = {
+            name: array.to_pylist()
+            for (_, _, transform), name, array in zip(plan, names, arrays, strict=True)
+            if transform is not None
+        }
+        for index, raw in enumerate(batch.raw):
+            records.append(
+                {
+                    column.name: transformed[column.name][index] if transform is not None else raw.get(column.name)
+                    for _, column, transform in plan
+                }
+            )
+    return names, arrays, records
+
+
+def anonymize_file(
+    data: str | Path,
+    source: ManifestSource,
+    out: str | Path,
+    *,
+    key: bytes | None,
+    deny_list: frozenset[str] = frozenset(),
+    force: bool = False,
+    **reader_options: Any,
+) -> ScanReport:
+    """Write the anonymized file to ``out`` only if its re-scan is clean; return that scan."""
+    out_path = Path(out)
+    out_format = detect_format(out_path)
+    reader = open_reader(data, source, **reader_options)
+    check_schema(reader, source, "raw")
+    if out_path.exists() and not force:
+        raise UnusableInputError(f"{out_path}: output exists (use --force to replace it)")
+    if out_path.resolve() == reader.path.resolve():
+        raise UnusableInputError(f"{out_path}: output must not be the input file")
+    if not out_path.parent.is_dir():
+        raise UnusableInputError(f"{out_path.parent}: output directory does not exist")
+
+    manifest = source.manifest
+    plan: list[tuple[int, Column, Callable[[pa.Array], pa.Array] | None]] = []
+    for position, name in enumerate(reader.columns):
+        column = manifest.column(name)
+        if column is None or column.action == "drop":
+            continue
+        plan.append((position, column, column_transform(column, key)))
+    names = [column.name for _, column, _ in plan]
+
+    temporary = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial{out_path.suffix}")
+    writer = _Writer(temporary, out_format)
+    try:
+        try:
+            for batch in reader.batches():
+                writer.write(*_transform_batch(batch, reader, plan, out_format))
+        finally:
+            writer.close(names)
+        report = scan_file(temporary, source, mode="anonymized", deny_list=deny_list)
+        if not report.clean:
+            raise AnonymizationIncompleteError(dataclasses.replace(report, file=str(out_path)))
+        os.replace(temporary, out_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return dataclasses.replace(report, file=str(out_path))
+
+
+class AnonymizationIncompleteError(RefusedError):
+    """The re-scan of the anonymized output still found personal data; nothing was written."""
+
+    def __init__(self, report: ScanReport) -> None:
+        super().__init__("anonymized output still holds personal data; nothing was written")
+        self.report = report

@@ -1,0 +1,376 @@
+"""Personal-data detectors for single text values.
+
+Regular expressions find candidates cheaply; well-kept validators (python-stdnum, phonenumbers,
+ipaddress) confirm them. ``PREFILTER`` is an RE2 pattern that matches every value in which any
+detector could find something: the scanner runs it over whole Arrow columns and hands only the
+matching values to :func:`analyze`.
+
+Identifiers whose only evidence is a bare run of digits and a checksum (a BSN, an SSN without
+dashes, a card number without spaces, a German tax id, a NIR without spaces) are ambiguous: random
+9- to 19-digit numbers pass such checks often enough to make order numbers look like PII. They
+count as found when the column name names the type, when a keyword for the type stands just before
+the number in the same value, or (decided per column by the scanner) when a column holds such
+numbers only and nearly all of them pass the checksum.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.de import idnr
+from stdnum.es import dni, nie
+from stdnum.fr import nir
+from stdnum.it import codicefiscale
+from stdnum.nl import bsn
+from stdnum.us import ssn
+
+from .manifest import PiiType
+
+_IBAN_COUNTRY_TEXT = """
+AD AE AL AT AZ BA BE BG BH BI BR BY CH CR CY CZ DE DJ DK DO EE EG ES FI FK FO FR GB GE GI GL GR GT HN HR HU IE
+IL IQ IS IT JO KW KZ LB LC LI LT LU LV LY MC MD ME MK MN MR MT MU NI NL NO OM PK PL PS PT QA RO RS RU SA SC SD
+SE SI SK SM SO ST SV TL TN TR UA VA VG XK YE
+"""
+IBAN_COUNTRIES = tuple(re.findall(r"[A-Z]{2}", _IBAN_COUNTRY_TEXT))
+
+WEAK_TYPES = frozenset({PiiType.NL_BSN, PiiType.US_SSN, PiiType.DE_IDNR, PiiType.FR_NIR, PiiType.PAYMENT_CARD})
+# Types for which "nearly every bare number in this column passes the checksum" is evidence. A US
+# SSN is not among them: most random 9-digit numbers are valid SSNs.
+COLUMN_STAT_TYPES = frozenset({PiiType.NL_BSN, PiiType.DE_IDNR, PiiType.FR_NIR, PiiType.PAYMENT_CARD})
+
+_KEYWORDS: dict[PiiType, re.Pattern[str]] = {
+    PiiType.US_SSN: re.compile(r"\bssn\b|social security"),
+    PiiType.NL_BSN: re.compile(r"\bbsn\b|burgerservice|sofi-?nummer"),
+    PiiType.DE_IDNR: re.compile(r"steuer|\bidnr\b|identifikationsnummer|\btax id\b"),
+    PiiType.FR_NIR: re.compile(r"\bnir\b|insee|s[ée]curit[ée] sociale|num[ée]ro de s[ée]cu"),
+    PiiType.PAYMENT_CARD: re.compile(r"card|\bvisa\b|mastercard|\bamex\b|\bcc\b|kaart|karte|carte"),
+}
+_KEYWORD_WINDOW = 32
+
+# RE2 (Arrow) syntax: a superset of what the precise patterns below can match.
+_KEYWORD_PREFILTER = (
+    r"(?i:\bssn\b|social security|\bbsn\b|burgerservice|sofi-?nummer|steuer|\bidnr\b|identifikationsnummer"
+    r"|\btax id\b|\bnir\b|insee|curit. sociale|ro de s.cu|card|\bvisa\b|mastercard|\bamex\b|\bcc\b|kaart"
+    r"|karte|carte|\bdob\b|d\.o\.b|date of birth|birth ?date|\bborn\b|geboren|\bn.e le\b)"
+)
+_BARE_DIGITS_PREFILTER = r"\b[0-9]{9,19}\b"
+_STRUCTURED_PREFILTER = "|".join(
+    (
+        r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]",
+        r"\+[ (]?[0-9]",
+        r"\b(?i:" + "|".join(IBAN_COUNTRIES) + r")[0-9]{2}",
+        r"\b[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}\b",
+        r"\b[0-9]{4}[ -][0-9]{4,6}[ -][0-9]{4,5}",
+        r"\b[0-9]{4}\.[0-9]{2}\.[0-9]{3}\b",
+        r"\b[0-9]{2} [0-9]{3} [0-9]{3} [0-9]{3}\b",
+        r"\b[1-478] [0-9]{2} [0-9]{2} ",
+        r"\b[1-478][0-9]{4}2[ABab][0-9]{8}\b",
+        r"\b[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
+        r"\b[0-9]{8}[ -]?[A-Za-z]\b",
+        r"\b[XYZxyz][ -]?[0-9]{7}[ -]?[A-Za-z]\b",
+        r"\b[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]",
+        r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b",
+        r"::|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+        _KEYWORD_PREFILTER,
+    )
+)
+
+
+def prefilter(*, bare_digits: bool, deny_list: frozenset[str]) -> str:
+    """The RE2 pattern selecting values worth a precise look."""
+    parts = [_STRUCTURED_PREFILTER]
+    if bare_digits:
+        parts.append(_BARE_DIGITS_PREFILTER)
+    if deny_list:
+        parts.append(r"(?i:\b(?:" + "|".join(_re2_escape(name) for name in sorted(deny_list)) + r")\b)")
+    return "|".join(parts)
+
+
+def _re2_escape(text: str) -> str:
+    return "".join("\\" + char if not char.isalnum() and char != " " else char for char in text)
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_PHONE = re.compile(r"(?<![\w+])\(?\+[ ]?\(?\d[\d ().-]{5,20}\d(?![\w])")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])")
+_SSN_FORMATTED = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)")
+_CARD_FORMATTED = re.compile(r"(?<![\w-])(?:\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{5})(?![\w]|[ -]\d)")
+_BSN_FORMATTED = re.compile(r"(?<![\w.])\d{4}\.\d{2}\.\d{3}(?![\w]|\.\d)")
+_IDNR_FORMATTED = re.compile(r"(?<![\w])(?<!\d )\d{2} \d{3} \d{3} \d{3}(?![\w]| \d)")
+_NIR = re.compile(r"(?<![\w])[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[ABab]) ?\d{3} ?\d{3} ?\d{2}(?![\w]| \d)")
+_BARE_DIGITS = re.compile(r"(?<![\w.+])\d{9,19}(?![\w]|[.,]\d)")
+_NINO = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2}) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])(?![A-Za-z0-9])")
+_DNI = re.compile(r"(?<![\w])(\d{8})[ -]?([A-Za-z])(?![\w])")
+_NIE = re.compile(r"(?<![\w])([XYZxyz])[ -]?(\d{7})[ -]?([A-Za-z])(?![\w])")
+_CF = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}"
+    r"[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?![A-Za-z0-9])"
+)
+_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\w)")
+_IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])")
+_DATE = (
+    r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2} [A-Za-z]{3,9},? \d{4}|[A-Za-z]{3,9} \d{1,2},? \d{4})"
+)
+_DOB_IN_TEXT = re.compile(
+    r"(?i)(?:\bdob\b|\bd\.o\.b\.?|\bdate of birth\b|\bbirth ?date\b|\bborn(?: on)?\b|\bgeboren(?: am| op)?\b"
+    r"|\bn[ée]e? le\b)\W{0,3}" + _DATE
+)
+_WORDS = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+
+NINO_BAD_PREFIXES = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+
+
+def _valid_email(candidate: str) -> bool:
+    local, _, domain = candidate.rpartition("@")
+    return 0 < len(local) <= 64 and not local.startswith(".") and ".." not in candidate and len(domain) <= 253
+
+
+def _valid_iban(candidate: str) -> bool:
+    text = candidate.upper()
+    if text[:2] not in IBAN_COUNTRIES:
+        return False
+    while True:
+        if iban.is_valid(text):
+            return True
+        cut = text.rfind(" ")
+        if cut < 8:
+            return False
+        text = text[:cut]
+
+
+def valid_card(digits: str) -> bool:
+    """Luhn plus issuer prefix and length sanity for a payment card number."""
+    length = len(digits)
+    if not 12 <= length <= 19 or not luhn.is_valid(digits):
+        return False
+    p2, p3, p4 = int(digits[:2]), int(digits[:3]), int(digits[:4])
+    if digits[0] == "4":
+        return length in (13, 16, 19)
+    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
+        return length == 16
+    if p2 in (34, 37):
+        return length == 15
+    if p4 == 6011 or p2 == 65 or 644 <= p3 <= 649 or p2 == 62 or 3528 <= p4 <= 3589:
+        return 16 <= length <= 19
+    if p2 in (36, 38, 39) or 300 <= p3 <= 305:
+        return 14 <= length <= 19
+    if p2 in (50, 56, 57, 58, 63, 67):
+        return 12 <= length <= 19
+    return False
+
+
+def valid_nir(text: str) -> bool:
+    compact = text.replace(" ", "").upper()
+    if len(compact) != 15 or compact[0] not in "1278":
+        return False
+    month = int(compact[3:5])
+    if not (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99):
+        return False
+    return nir.is_valid(compact)
+
+
+def valid_nino(prefix: str, suffix: str) -> bool:
+    """UK National Insurance number: format rules only, the number has no check digit."""
+    first, second = prefix[0], prefix[1]
+    return first not in "DFIQUV" and second not in "DFIQUVO" and prefix not in NINO_BAD_PREFIXES and suffix in "ABCD"
+
+
+_BARE_VALIDATORS: dict[PiiType, Callable[[str], bool]] = {
+    PiiType.NL_BSN: bsn.is_valid,
+    PiiType.US_SSN: ssn.is_valid,
+    PiiType.DE_IDNR: idnr.is_valid,
+    PiiType.PAYMENT_CARD: valid_card,
+}
+
+
+def _bare_kinds(length: int) -> tuple[PiiType, ...]:
+    if length == 9:
+        return (PiiType.NL_BSN, PiiType.US_SSN)
+    if length == 11:
+        return (PiiType.DE_IDNR,)
+    if 13 <= length <= 19:
+        return (PiiType.PAYMENT_CARD,)
+    return ()
+
+
+@dataclass(slots=True)
+class CellResult:
+    """What one value holds: confirmed types, and bare numbers that fill the whole value."""
+
+    found: set[PiiType] = field(default_factory=set)
+    whole_value: list[tuple[PiiType, bool]] = field(default_factory=list)
+
+
+def _has_keyword(lowered: str, start: int, kind: PiiType) -> bool:
+    return _KEYWORDS[kind].search(lowered, max(0, start - _KEYWORD_WINDOW), start) is not None
+
+
+class Analyzer:
+    """Precise detection on single values (applied to values that passed the prefilter)."""
+
+    def __init__(self, deny_list: frozenset[str] = frozenset()) -> None:
+        self._single_names = frozenset(name for name in deny_list if " " not in name)
+        multi = sorted((name for name in deny_list if " " in name), key=len, reverse=True)
+        self._multi_names = (
+            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(name) for name in multi) + r")(?!\w)") if multi else None
+        )
+
+    def analyze(self, text: str, hints: frozenset[PiiType] = frozenset()) -> CellResult:
+        result = CellResult()
+        found = result.found
+        lowered = text.lower()
+        stripped = text.strip()
+
+        if "@" in text:
+            for match in _EMAIL.finditer(text):
+                if _valid_email(match.group()):
+                    found.add(PiiType.EMAIL)
+                    break
+        if "+" in text and _PHONE.search(text) is not None:
+            for _ in phonenumbers.PhoneNumberMatcher(text, None, leniency=phonenumbers.Leniency.VALID):
+                found.add(PiiType.PHONE)
+                break
+        for match in _IBAN.finditer(text):
+            if _valid_iban(match.group()):
+                found.add(PiiType.IBAN)
+                break
+        for match in _SSN_FORMATTED.finditer(text):
+            if ssn.is_valid(match.group(1) + match.group(3) + match.group(4)):
+                found.add(PiiType.US_SSN)
+                break
+        for match in _CARD_FORMATTED.finditer(text):
+            if valid_card(re.sub(r"\D", "", match.group())):
+                found.add(PiiType.PAYMENT_CARD)
+                break
+        for match in _BSN_FORMATTED.finditer(text):
+            if bsn.is_valid(match.group().replace(".", "")):
+                found.add(PiiType.NL_BSN)
+                break
+        for match in _IDNR_FORMATTED.finditer(text):
+            if idnr.is_valid(match.group().replace(" ", "")):
+                found.add(PiiType.DE_IDNR)
+                break
+        for match in _NIR.finditer(text):
+            token = match.group()
+            if not valid_nir(token):
+                continue
+            if token.count(" ") >= 4 or PiiType.FR_NIR in hints or _has_keyword(lowered, match.start(), PiiType.FR_NIR):
+                found.add(PiiType.FR_NIR)
+            elif token == stripped:
+                result.whole_value.append((PiiType.FR_NIR, True))
+        for match in _BARE_DIGITS.finditer(text):
+            digits = match.group()
+            whole = digits == stripped
+            for kind in _bare_kinds(len(digits)):
+                if kind in found:
+                    continue
+                if kind in hints or _has_keyword(lowered, match.start(), kind):
+                    if _BARE_VALIDATORS[kind](digits):
+                        found.add(kind)
+                elif whole and kind in COLUMN_STAT_TYPES:
+                    result.whole_value.append((kind, _BARE_VALIDATORS[kind](digits)))
+        for match in _NINO.finditer(text):
+            if valid_nino(match.group(1), match.group(5)):
+                found.add(PiiType.UK_NINO)
+                break
+        for match in _DNI.finditer(text):
+            if dni.is_valid(match.group(1) + match.group(2).upper()):
+                found.add(PiiType.ES_DNI)
+                break
+        if PiiType.ES_DNI not in found:
+            for match in _NIE.finditer(text):
+                if nie.is_valid("".join(match.groups()).upper()):
+                    found.add(PiiType.ES_DNI)
+                    break
+        for match in _CF.finditer(text):
+            if codicefiscale.is_valid(match.group().upper()):
+                found.add(PiiType.IT_CODICE_FISCALE)
+                break
+        if "." in text:
+            for match in _IPV4.finditer(text):
+                if _valid_ip(match.group(), ipaddress.IPv4Address):
+                    found.add(PiiType.IP_ADDRESS)
+                    break
+        if ":" in text and PiiType.IP_ADDRESS not in found:
+            for match in _IPV6.finditer(text):
+                token = match.group()
+                if sum(char not in ":." for char in token) >= 3 and _valid_ip(token, ipaddress.IPv6Address):
+                    found.add(PiiType.IP_ADDRESS)
+                    break
+        if _DOB_IN_TEXT.search(text):
+            found.add(PiiType.DATE_OF_BIRTH)
+        if self._single_names or self._multi_names:
+            folded = text.casefold()
+            if any(word in self._single_names for word in _WORDS.findall(folded)) or (
+                self._multi_names is not None and self._multi_names.search(folded)
+            ):
+                found.add(PiiType.PERSON_NAME)
+        return result
+
+
+def _valid_ip(token: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> bool:
+    try:
+        kind(token)
+    except ValueError:
+        return False
+    return True
+
+
+_NAME_TOKENS = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_PERSON_NAME_COLUMN = re.compile(
+    r"(?:^|_)(?:(?:first|last|given|family|middle|maiden|full|sur|fore|nick|customer|contact|person|patient"
+    r"|employee|holder|cardholder|account_holder|user|client|owner)_?name|surname|forename|firstname|lastname"
+    r"|fullname|voornaam|achternaam|vorname|nachname|prenom|nom_de_famille|apellidos?|nombre_completo|cognome)(?:$|_)"
+)
+_DOB_COLUMN = re.compile(
+    r"(?:^|_)(?:dob|date_of_birth|birth_?date|birth_?day|born(?:_on)?|geboortedatum|geburtsdatum"
+    r"|date_de_naissance|fecha_de_nacimiento|data_di_nascita)(?:$|_)"
+)
+_HINT_COLUMNS: dict[PiiType, re.Pattern[str]] = {
+    PiiType.US_SSN: re.compile(r"(?:^|_)(?:ssn|social_security(?:_number|_no)?)(?:$|_)"),
+    PiiType.NL_BSN: re.compile(r"(?:^|_)(?:bsn|burgerservicenummer|sofi_?nummer)(?:$|_)"),
+    PiiType.DE_IDNR: re.compile(r"(?:^|_)(?:idnr|steuer_?id|steuerid|tax_?id|steuer_?identifikationsnummer)(?:$|_)"),
+    PiiType.FR_NIR: re.compile(r"(?:^|_)(?:nir|insee|numero_secu|secu)(?:$|_)"),
+    PiiType.PAYMENT_CARD: re.compile(r"(?:^|_)(?:card|card_?number|cc_?num(?:ber)?|pan|credit_?card)(?:$|_)"),
+}
+
+
+def normalize_column_name(name: str) -> str:
+    snake = _NAME_TOKENS.sub("_", name.strip())
+    return re.sub(r"[^0-9a-z]+", "_", snake.lower()).strip("_")
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnHints:
+    """What a column's name says about its content."""
+
+    person_name: bool
+    date_of_birth: bool
+    types: frozenset[PiiType]
+
+
+def column_hints(name: str) -> ColumnHints:
+    normalized = normalize_column_name(name)
+    return ColumnHints(
+        person_name=_PERSON_NAME_COLUMN.search(normalized) is not None,
+        date_of_birth=_DOB_COLUMN.search(normalized) is not None,
+        types=frozenset(kind for kind, pattern in _HINT_COLUMNS.items() if pattern.search(normalized)),
+    )
+
+
+# RE2: a value that is a date (optionally followed by a time), for columns named like a birth date.
+DATE_VALUE_RE2 = (
+    r"^\s*(?:[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}"
+    r"|[0-9]{8}|[0-9]{1,2} [A-Za-z]{3,9},? [0-9]{4}|[A-Za-z]{3,9} [0-9]{1,2},? [0-9]{4})(?:[T ].*)?\s*$"
+)
+# RE2: a value that holds a letter, for columns named like a person's name.
+NAME_VALUE_RE2 = r"\pL"
+
+
+def all_types() -> Iterable[PiiType]:
+    return (kind for kind in PiiType if kind not in (PiiType.NONE, PiiType.POSTCODE, PiiType.ADDRESS, PiiType.OTHER))

@@ -1,0 +1,37 @@
+"""Errors that the command line turns into a one-line message and an exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_UNUSABLE = 2
+EXIT_STORAGE = 3
+
+
+class DatasetError(Exception):
+    """A user-facing failure: printed as one line, never as a traceback."""
+
+    exit_code = EXIT_UNUSABLE
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UnusableInputError(DatasetError):
+    """A missing file, a malformed manifest or unreadable data (exit 2)."""
+
+    exit_code = EXIT_UNUSABLE
+
+
+class RefusedError(DatasetError):
+    """The data or the request breaks a rule: findings, policy, an existing version (exit 1)."""
+
+    exit_code = EXIT_FINDINGS
+
+
+class StorageError(DatasetError):
+    """The storage account could not be reached or answered with an error (exit 3)."""
+
+    exit_code = EXIT_STORAGE

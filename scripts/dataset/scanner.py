@@ -1,0 +1,379 @@
+"""Scan a data file against its manifest and report personal data where the manifest does not allow it.
+
+Two modes:
+
+* ``raw``: the file as it comes in. Columns the manifest declares as PII are skipped; every other
+  column is searched.
+* ``anonymized``: the file after ``anonymize``. Columns declared ``drop`` must be gone; hashed,
+  masked and generalized columns must have the shape those actions produce and are searched too;
+  only PII columns kept with a justification are skipped.
+
+Findings name the column, the type, a count of rows and example row numbers (1-based data rows,
+the header not counted); never the values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+from .detectors import (
+    COLUMN_STAT_TYPES,
+    DATE_VALUE_RE2,
+    NAME_VALUE_RE2,
+    Analyzer,
+    ColumnHints,
+    column_hints,
+    prefilter,
+)
+from .errors import UnusableInputError
+from .manifest import Column, Manifest, ManifestSource, PiiType
+from .readers import DataReader, Format
+
+Mode = Literal["raw", "anonymized"]
+NOT_ANONYMIZED = "not_anonymized"
+EXAMPLE_ROWS = 5
+
+# A bare number column is judged by its checksum pass rate once this many candidates were seen.
+STAT_DECIDE_AFTER = 200
+STAT_REJECT_BELOW = 0.5
+STAT_ACCEPT_AT = 0.9
+STAT_MIN_VALID = 3
+
+
+def conformance_pattern(column: Column) -> str | None:
+    """RE2 pattern that every non-empty value of an anonymized column must match."""
+    if column.action == "hash":
+        return r"^[0-9a-f]{64}$"
+    if column.action == "mask":
+        keep = column.mask.keep_last if column.mask is not None else 0
+        return r"^[^\pL\pN]*(?:[\pL\pN][^\pL\pN]*){0," + str(keep) + r"}$"
+    if column.action == "generalize" and column.generalize is not None:
+        rule = column.generalize
+        if rule.kind == "date":
+            return r"^[0-9]{4}$" if rule.to == "year" else r"^[0-9]{4}-[0-9]{2}$"
+        if rule.kind == "number":
+            return r"^\[-?[0-9]+(?:\.[0-9]+)?, -?[0-9]+(?:\.[0-9]+)?\)$"
+        return r"^[\pL\pN]{0," + str(rule.prefix_length) + r"}$"
+    return None
+
+
+@dataclass(slots=True)
+class _Tally:
+    count: int = 0
+    rows: list[int] = field(default_factory=list)
+    all_rows: list[int] | None = None
+
+    def add(self, row: int) -> None:
+        self.count += 1
+        if len(self.rows) < EXAMPLE_ROWS:
+            self.rows.append(row)
+        if self.all_rows is not None:
+            self.all_rows.append(row)
+
+    def add_many(self, rows: Iterable[int]) -> None:
+        for row in rows:
+            self.add(row)
+
+
+@dataclass(slots=True)
+class _WeakStat:
+    candidates: int = 0
+    tally: _Tally = field(default_factory=_Tally)
+    rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    column: str
+    type: str
+    count: int
+    rows: tuple[int, ...]
+    all_rows: tuple[int, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "type": self.type, "count": self.count, "rows": list(self.rows)}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    file: str
+    format: Format
+    mode: Mode
+    rows_scanned: int
+    complete: bool
+    findings: tuple[Finding, ...]
+    columns_scanned: tuple[str, ...]
+    columns_skipped: dict[str, str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "format": self.format,
+            "mode": self.mode,
+            "rows_scanned": self.rows_scanned,
+            "complete": self.complete,
+            "clean": self.clean,
+            "columns_scanned": list(self.columns_scanned),
+            "columns_skipped": dict(self.columns_skipped),
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+class _ColumnScan:
+    def __init__(
+        self,
+        name: str,
+        *,
+        content: bool,
+        heuristics: bool,
+        conformance: str | None,
+        deny_list: frozenset[str],
+        collect_rows: bool,
+    ) -> None:
+        self.name = name
+        self.hints: ColumnHints = column_hints(name)
+        self.content = content
+        self.person_name = heuristics and self.hints.person_name
+        self.date_of_birth = heuristics and self.hints.date_of_birth
+        self.conformance = conformance
+        self.deny_list = deny_list
+        self.collect_rows = collect_rows
+        self.tallies: dict[str, _Tally] = {}
+        self.weak: dict[PiiType, _WeakStat] = {kind: _WeakStat() for kind in COLUMN_STAT_TYPES}
+        self.bare_candidates = 0
+        self._prefilters: dict[bool, str] = {}
+
+    def _tally(self, kind: str) -> _Tally:
+        tally = self.tallies.get(kind)
+        if tally is None:
+            tally = self.tallies[kind] = _Tally(all_rows=[] if self.collect_rows else None)
+        return tally
+
+    @property
+    def bare_digits(self) -> bool:
+        """Whether bare numbers are still worth a look in this column.
+
+        A column whose name names an identifier always is. Otherwise, once enough whole-value
+        numbers were seen and none of the checksum types reached a convincing pass rate, the column
+        holds ordinary numbers (order ids, amounts) and only numbers next to a keyword are checked.
+        """
+        if self.hints.types:
+            return True
+        if self.bare_candidates < STAT_DECIDE_AFTER:
+            return True
+        return any(not stat.rejected and stat.candidates for stat in self.weak.values())
+
+    def _prefilter(self, bare: bool) -> str:
+        pattern = self._prefilters.get(bare)
+        if pattern is None:
+            pattern = self._prefilters[bare] = prefilter(bare_digits=bare, deny_list=self.deny_list)
+        return pattern
+
+    def scan(self, values: pa.Array, row_offset: int, analyzer: Analyzer) -> None:
+        first_row = row_offset + 1
+        present = pc.and_(pc.is_valid(values), pc.not_equal(values, ""))
+        if self.conformance is not None:
+            conforms = pc.match_substring_regex(values, self.conformance)
+            bad = pc.and_(present, pc.invert(pc.fill_null(conforms, True)))
+            self._tally_mask(NOT_ANONYMIZED, bad, first_row)
+        if self.person_name:
+            self._tally_mask(PiiType.PERSON_NAME, pc.match_substring_regex(values, NAME_VALUE_RE2), first_row)
+        if self.date_of_birth:
+            self._tally_mask(PiiType.DATE_OF_BIRTH, pc.match_substring_regex(values, DATE_VALUE_RE2), first_row)
+        if not self.content:
+            return
+        start = 0
+        while start < len(values):
+            bare = self.bare_digits
+            rest = values.slice(start)
+            selected = pc.fill_null(pc.match_substring_regex(rest, self._prefilter(bare)), False)
+            indices = pc.indices_nonzero(selected)
+            if len(indices) == 0:
+                return
+            if bare:
+                # While bare numbers are undecided, work in small steps so that a decision takes
+                # effect for the rest of the batch.
+                indices = indices.slice(0, 512)
+            texts = rest.take(indices).to_pylist()
+            offsets = indices.to_pylist()
+            for index, text in zip(offsets, texts, strict=True):
+                self._analyze(text, first_row + start + index, analyzer)
+            if not bare or len(offsets) < 512:
+                return
+            start += offsets[-1] + 1
+
+    def _analyze(self, text: str, row: int, analyzer: Analyzer) -> None:
+        result = analyzer.analyze(text, self.hints.types)
+        for kind in result.found:
+            self._tally(kind).add(row)
+        if result.whole_value:
+            self.bare_candidates += 1
+        for kind, valid in result.whole_value:
+            stat = self.weak[kind]
+            if stat.rejected:
+                continue
+            stat.candidates += 1
+            if valid:
+                stat.tally.add(row)
+            if stat.candidates >= STAT_DECIDE_AFTER and stat.tally.count < STAT_REJECT_BELOW * stat.candidates:
+                stat.rejected = True
+
+    def _tally_mask(self, kind: str, mask: pa.Array, first_row: int) -> None:
+        indices = pc.indices_nonzero(pc.fill_null(mask, False))
+        if len(indices) == 0:
+            return
+        tally = self._tally(kind)
+        tally.count += len(indices)
+        room = EXAMPLE_ROWS - len(tally.rows)
+        if room > 0:
+            tally.rows.extend(first_row + index for index in indices.slice(0, room).to_pylist())
+        if tally.all_rows is not None:
+            tally.all_rows.extend(first_row + index for index in indices.to_pylist())
+
+    def findings(self) -> list[Finding]:
+        merged: dict[str, _Tally] = dict(self.tallies)
+        for kind, stat in self.weak.items():
+            valid = stat.tally.count
+            if stat.rejected or valid < STAT_MIN_VALID or valid < STAT_ACCEPT_AT * stat.candidates:
+                continue
+            existing = merged.get(kind)
+            if existing is None:
+                merged[kind] = stat.tally
+            else:
+                merged[kind] = _Tally(
+                    count=existing.count + valid,
+                    rows=sorted(existing.rows + stat.tally.rows)[:EXAMPLE_ROWS],
+                    all_rows=(
+                        sorted(existing.all_rows + (stat.tally.all_rows or []))
+                        if existing.all_rows is not None
+                        else None
+                    ),
+                )
+        order = {kind.value: index for index, kind in enumerate(PiiType)}
+        return [
+            Finding(
+                column=self.name,
+                type=str(kind),
+                count=tally.count,
+                rows=tuple(tally.rows),
+                all_rows=tuple(tally.all_rows) if tally.all_rows is not None else None,
+            )
+            for kind, tally in sorted(merged.items(), key=lambda item: order.get(str(item[0]), len(order)))
+            if tally.count
+        ]
+
+
+def expected_columns(manifest: Manifest, mode: Mode) -> list[Column]:
+    if mode == "raw":
+        return list(manifest.columns)
+    return [column for column in manifest.columns if column.action != "drop"]
+
+
+def check_schema(reader: DataReader, source: ManifestSource, mode: Mode) -> None:
+    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks."""
+    manifest = source.manifest
+    for name in reader.columns:
+        if manifest.column(name) is None:
+            raise UnusableInputError(f"{reader.path}: column {name!r} is not declared in {source.path} (columns)")
+    present = set(reader.columns)
+    for index, column in enumerate(manifest.columns):
+        if column in expected_columns(manifest, mode) and column.name not in present:
+            raise UnusableInputError(
+                f"{source.path}: columns[{index}].name: column {column.name!r} is not in {reader.path}"
+            )
+
+
+def open_reader(path: str | Path, source: ManifestSource, **reader_options: Any) -> DataReader:
+    return DataReader(path, known_columns=[column.name for column in source.manifest.columns], **reader_options)
+
+
+def scan_file(
+    path: str | Path,
+    source: ManifestSource,
+    *,
+    mode: Mode = "raw",
+    sample_rows: int | None = None,
+    deny_list: frozenset[str] = frozenset(),
+    collect_rows: bool = False,
+    **reader_options: Any,
+) -> ScanReport:
+    reader = open_reader(path, source, **reader_options)
+    check_schema(reader, source, mode)
+    manifest = source.manifest
+    skipped: dict[str, str] = {}
+    scans: list[tuple[int, _ColumnScan]] = []
+    for position, name in enumerate(reader.columns):
+        column = manifest.column(name)
+        if column is None:
+            continue
+        plan = _plan(column, mode)
+        if isinstance(plan, str):
+            skipped[name] = plan
+            continue
+        content, heuristics, conformance = plan
+        scans.append(
+            (
+                position,
+                _ColumnScan(
+                    name,
+                    content=content,
+                    heuristics=heuristics,
+                    conformance=conformance,
+                    deny_list=deny_list,
+                    collect_rows=collect_rows,
+                ),
+            )
+        )
+    analyzer = Analyzer(deny_list)
+    rows = 0
+    complete = True
+    for full_batch in reader.batches():
+        batch = full_batch
+        if sample_rows is not None and rows + batch.num_rows > sample_rows:
+            complete = False
+            batch = full_batch.head(sample_rows - rows)
+            if batch.num_rows == 0:
+                break
+        for position, column_scan in scans:
+            column_scan.scan(batch.text.column(position), batch.row_offset, analyzer)
+        rows += batch.num_rows
+        if not complete:
+            break
+    findings: list[Finding] = []
+    for _, column_scan in scans:
+        findings.extend(column_scan.findings())
+    return ScanReport(
+        file=str(reader.path),
+        format=reader.format,
+        mode=mode,
+        rows_scanned=rows,
+        complete=complete,
+        findings=tuple(findings),
+        columns_scanned=tuple(column_scan.name for _, column_scan in scans),
+        columns_skipped=skipped,
+    )
+
+
+def _plan(column: Column, mode: Mode) -> str | tuple[bool, bool, str | None]:
+    """A reason to skip the column, or (search content, apply name heuristics, conformance pattern)."""
+    if mode == "raw":
+        if column.is_pii:
+            return f"declared pii: {column.pii}"
+        return True, True, None
+    if column.action == "drop":
+        return True, False, r"^$"
+    if column.action == "keep":
+        if column.is_pii:
+            return f"kept pii: {column.pii} (justified)"
+        return True, True, None
+    return True, False, conformance_pattern(column)

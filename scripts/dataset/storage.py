@@ -1,0 +1,607 @@
+"""Publishing to and verifying against a storage account (azure-storage-blob + azure-identity).
+
+Layout in the zone's container (the container is named after the zone)::
+
+    datasets/<name>/<version>/<sha256>/<file>   content-addressed data, written with If-None-Match: *
+    datasets/<name>/<version>/manifest.yaml      written last: the commit point of the version
+
+A version exists once its manifest exists. Data blobs are never overwritten; a blob that is
+already there (left by an interrupted publish) is accepted only if its content hashes to its
+address.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import getpass
+import hashlib
+import ipaddress
+import json
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
+from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import RefusedError, StorageError, UnusableInputError
+from .manifest import Manifest, ManifestSource, Zone, format_location
+from .readers import Format, detect_format
+from .scanner import ScanReport, scan_file
+
+PUBLISHED_FORMAT = "secure-ml-platform/published-dataset/v1"
+CONNECTION_STRING_ENV = "DATASET_STORAGE_CONNECTION_STRING"
+EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
+HASH_CHUNK = 4 << 20
+_FILE_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+_CONTENT_TYPES: Mapping[Format, str] = {
+    "csv": "text/csv",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+# --------------------------------------------------------------------------- connection
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    """Who talks to the account, as recorded in a published manifest."""
+
+    principal: str
+    method: Literal["entra-id", "emulator-connection-string"]
+    object_id: str | None = None
+    tenant_id: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        data = {"principal": self.principal, "method": self.method}
+        if self.object_id:
+            data["object_id"] = self.object_id
+        if self.tenant_id:
+            data["tenant_id"] = self.tenant_id
+        return data
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def emulator_endpoint(connection_string: str) -> str:
+    """The blob endpoint of a connection string, refused unless it is on a loopback host."""
+    pairs: dict[str, str] = {}
+    for part in connection_string.split(";"):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            pairs[key.strip().lower()] = value.strip()
+    if pairs.get("usedevelopmentstorage", "").lower() == "true":
+        if "developmentstorageproxyuri" in pairs:
+            raise UnusableInputError("connection string: DevelopmentStorageProxyUri is not supported")
+        return EMULATOR_BLOB_ENDPOINT
+    endpoint = pairs.get("blobendpoint")
+    if endpoint and _is_loopback(urlsplit(endpoint).hostname):
+        return endpoint
+    raise UnusableInputError(
+        "connection string: accepted only for a local emulator (a BlobEndpoint on 127.0.0.1, ::1 or localhost);"
+        " real accounts have shared keys disabled, use --account with Entra ID"
+    )
+
+
+def principal_from_token(token: str) -> tuple[str, str | None, str | None]:
+    """(principal, object id, tenant id) from an access token's claims; the token is not re-verified."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return "unknown", None, None
+    if not isinstance(claims, dict):
+        return "unknown", None, None
+    principal = next(
+        (
+            str(claims[key])
+            for key in ("upn", "preferred_username", "unique_name", "app_displayname", "appid", "oid")
+            if claims.get(key)
+        ),
+        "unknown",
+    )
+    oid, tid = claims.get("oid"), claims.get("tid")
+    return principal, str(oid) if oid else None, str(tid) if tid else None
+
+
+def connect(
+    account_url: str | None, connection_string: str | None, **client_options: Any
+) -> tuple[BlobServiceClient, Publisher]:
+    """A service client: Entra ID (DefaultAzureCredential) for an account URL, a key only for the emulator."""
+    if account_url and connection_string:
+        raise UnusableInputError("give either --account or a connection string, not both")
+    if connection_string:
+        emulator_endpoint(connection_string)
+        client = BlobServiceClient.from_connection_string(connection_string, **client_options)
+        user = getpass.getuser()
+        return client, Publisher(principal=f"{user}@{socket.gethostname()}", method="emulator-connection-string")
+    if not account_url:
+        raise UnusableInputError(
+            f"--account is required (or a connection string to a local emulator in {CONNECTION_STRING_ENV})"
+        )
+    parts = urlsplit(account_url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise UnusableInputError(f"--account {account_url}: expected https://<account>.blob.core.windows.net")
+    from azure.identity import DefaultAzureCredential
+
+    credential = DefaultAzureCredential()
+    try:
+        token = credential.get_token("https://storage.azure.com/.default").token
+    except ClientAuthenticationError as exc:
+        raise StorageError(f"{account_url}: no Azure credential available ({_first_line(exc)})") from None
+    principal, oid, tid = principal_from_token(token)
+    client = BlobServiceClient(account_url, credential=credential, **client_options)
+    return client, Publisher(principal=principal, method="entra-id", object_id=oid, tenant_id=tid)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def storage_failure(exc: AzureError, what: str) -> StorageError:
+    if isinstance(exc, HttpResponseError):
+        code = getattr(exc, "error_code", None) or (exc.reason or "")
+        return StorageError(f"{what}: storage answered HTTP {exc.status_code} {code}".rstrip())
+    return StorageError(f"{what}: {_first_line(exc)}")
+
+
+# --------------------------------------------------------------------------- published manifest
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PublishedFile(_Record):
+    name: str
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    rows: int = Field(ge=0)
+    format: Literal["csv", "jsonl", "parquet"]
+
+
+class PublishedBy(_Record):
+    principal: str
+    method: Literal["entra-id", "emulator-connection-string"]
+    object_id: str | None = None
+    tenant_id: str | None = None
+
+
+class Publication(_Record):
+    zone: Zone
+    published_at: str
+    published_by: PublishedBy
+    tool: str
+
+
+class Provenance(_Record):
+    manifest_file: str
+    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source_kind: Literal["internal", "vendor", "public"]
+    source_uri: str
+    license: str | None = None
+    approved_by: str | None = None
+
+
+class PublishedManifest(_Record):
+    format: Literal["secure-ml-platform/published-dataset/v1"]
+    dataset: Manifest
+    publication: Publication
+    provenance: Provenance
+    files: tuple[PublishedFile, ...] = Field(min_length=1)
+    rows: int = Field(ge=0)
+    scan: tuple[dict[str, Any], ...]
+
+
+def version_prefix(name: str, version: str) -> str:
+    return f"datasets/{name}/{version}/"
+
+
+def manifest_blob_name(name: str, version: str) -> str:
+    return version_prefix(name, version) + "manifest.yaml"
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def sha256_blob(blob: BlobClient) -> tuple[str, int]:
+    """Stream the blob and hash it; memory stays at one chunk."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in blob.download_blob(max_concurrency=1).chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+# --------------------------------------------------------------------------- publish
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    local: Path
+    name: str
+    sha256: str
+    size: int
+    format: Format
+    report: ScanReport
+
+    def blob_name(self, prefix: str) -> str:
+        return f"{prefix}{self.sha256}/{self.name}"
+
+
+@dataclass(slots=True)
+class PublishResult:
+    zone: Zone
+    container: str
+    manifest_blob: str
+    manifest_sha256: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "zone": self.zone.value,
+            "container": self.container,
+            "manifest": self.manifest_blob,
+            "manifest_sha256": self.manifest_sha256,
+            "files": self.files,
+            "resumed": self.resumed,
+        }
+
+
+class ScanRefusedError(RefusedError):
+    """A file to publish is not clean; carries the reports."""
+
+    def __init__(self, reports: list[ScanReport]) -> None:
+        names = ", ".join(Path(report.file).name for report in reports if not report.clean)
+        super().__init__(f"publish refused: the scan of {names} found personal data")
+        self.reports = reports
+
+
+def plan_publication(
+    files: Iterable[str | Path], source: ManifestSource, zone: Zone, deny_list: frozenset[str]
+) -> list[PlannedFile]:
+    """Local checks before any request: policy, file names, a clean full scan, hashes."""
+    manifest = source.manifest
+    if not manifest.allows_zone(zone):
+        allowed = sorted(zone.value for zone in _allowed(manifest)) or ["none: it stays in the raw zone"]
+        raise RefusedError(
+            f"publish refused: {source.path}: classification {manifest.classification.value} may not be published "
+            f"to the {zone.value} zone (allowed: {', '.join(allowed)})"
+        )
+    planned: list[PlannedFile] = []
+    reports: list[ScanReport] = []
+    names: set[str] = set()
+    for item in files:
+        path = Path(item)
+        if not path.is_file():
+            raise UnusableInputError(f"{path}: data file not found")
+        if not set(path.name) <= _FILE_NAME_OK or path.name.startswith("."):
+            raise UnusableInputError(f"{path}: file name may hold only letters, digits, '.', '_' and '-'")
+        if path.name in names or path.name == "manifest.yaml":
+            raise UnusableInputError(f"{path}: file name {path.name!r} is used twice in this version")
+        names.add(path.name)
+        report = scan_file(path, source, mode="anonymized", deny_list=deny_list)
+        reports.append(report)
+        sha, size = sha256_file(path)
+        planned.append(PlannedFile(path, path.name, sha, size, detect_format(path), report))
+    if any(not report.clean for report in reports):
+        raise ScanRefusedError(reports)
+    return planned
+
+
+def _allowed(manifest: Manifest) -> list[Zone]:
+    return [zone for zone in Zone if manifest.allows_zone(zone)]
+
+
+def _tags(manifest: Manifest, zone: Zone, sha: str, kind: str) -> dict[str, str]:
+    return {
+        "dataset": manifest.name,
+        "version": manifest.version,
+        "classification": manifest.classification.value,
+        "sha256": sha,
+        "zone": zone.value,
+        "kind": kind,
+    }
+
+
+def publish_dataset(
+    service: BlobServiceClient,
+    planned: list[PlannedFile],
+    source: ManifestSource,
+    zone: Zone,
+    publisher: Publisher,
+    *,
+    now: dt.datetime | None = None,
+) -> PublishResult:
+    """Upload the planned files, read them back, then write the manifest (the commit point)."""
+    manifest = source.manifest
+    container = service.get_container_client(zone.value)
+    prefix = version_prefix(manifest.name, manifest.version)
+    manifest_name = manifest_blob_name(manifest.name, manifest.version)
+    label = f"{manifest.name} {manifest.version}"
+    try:
+        if not container.exists():
+            raise StorageError(f"container {zone.value!r} does not exist in {service.url}")
+        manifest_blob = container.get_blob_client(manifest_name)
+        if manifest_blob.exists():
+            raise RefusedError(_already_published(label, zone, manifest_name))
+        expected = {item.blob_name(prefix) for item in planned}
+        strays = sorted(
+            blob.name for blob in container.list_blobs(name_starts_with=prefix) if blob.name not in expected
+        )
+        if strays:
+            raise RefusedError(
+                f"publish refused: {zone.value}/{prefix} already holds blobs this publish would not list: "
+                + ", ".join(strays)
+                + "; publish under a new version"
+            )
+        result = PublishResult(zone=zone, container=zone.value, manifest_blob=manifest_name, manifest_sha256="")
+        for item in planned:
+            _upload_file(container.get_blob_client(item.blob_name(prefix)), item, manifest, zone, result)
+        for item in planned:
+            sha, size = sha256_blob(container.get_blob_client(item.blob_name(prefix)))
+            if sha != item.sha256 or size != item.size:
+                raise RefusedError(
+                    f"publish refused: {zone.value}/{item.blob_name(prefix)} reads back with sha256 {sha}, "
+                    f"expected {item.sha256}; no manifest written"
+                )
+        body = _published_manifest(source, zone, publisher, planned, prefix, now)
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            manifest_blob.upload_blob(
+                body,
+                overwrite=False,
+                tags=_tags(manifest, zone, digest, "manifest"),
+                metadata={"dataset": manifest.name, "version": manifest.version, "kind": "manifest"},
+                content_settings=ContentSettings(content_type="application/yaml"),
+            )
+        except ResourceExistsError:
+            raise RefusedError(_already_published(label, zone, manifest_name)) from None
+    except AzureError as exc:
+        raise storage_failure(exc, f"publish {label} to {zone.value}") from None
+    result.manifest_sha256 = digest
+    result.files = [
+        {"name": item.name, "path": item.blob_name(prefix), "sha256": item.sha256, "size": item.size}
+        for item in planned
+    ]
+    return result
+
+
+def _already_published(label: str, zone: Zone, manifest_name: str) -> str:
+    return (
+        f"publish refused: {label} is already published in the {zone.value} zone ({manifest_name} exists); "
+        "published versions are immutable, publish a new version"
+    )
+
+
+def _upload_file(blob: BlobClient, item: PlannedFile, manifest: Manifest, zone: Zone, result: PublishResult) -> None:
+    metadata = {
+        "dataset": manifest.name,
+        "version": manifest.version,
+        "classification": manifest.classification.value,
+        "sha256": item.sha256,
+        "rows": str(item.report.rows_scanned),
+        "format": item.format,
+    }
+    try:
+        with item.local.open("rb") as handle:
+            blob.upload_blob(
+                handle,
+                length=item.size,
+                overwrite=False,
+                tags=_tags(manifest, zone, item.sha256, "data"),
+                metadata=metadata,
+                content_settings=ContentSettings(content_type=_CONTENT_TYPES[item.format]),
+                max_concurrency=1,
+            )
+    except ResourceExistsError:
+        sha, size = sha256_blob(blob)
+        if sha != item.sha256 or size != item.size:
+            raise RefusedError(
+                f"publish refused: {blob.container_name}/{blob.blob_name} exists with content that does not match "
+                f"its address (sha256 {sha}); it may have been tampered with"
+            ) from None
+        result.resumed.append(blob.blob_name)
+
+
+def _published_manifest(
+    source: ManifestSource,
+    zone: Zone,
+    publisher: Publisher,
+    planned: list[PlannedFile],
+    prefix: str,
+    now: dt.datetime | None,
+) -> bytes:
+    manifest = source.manifest
+    manifest_sha, _ = sha256_file(source.path)
+    when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    scan = []
+    for item in planned:
+        report = item.report.to_dict()
+        report["file"] = item.name
+        scan.append(report)
+    document = {
+        "format": PUBLISHED_FORMAT,
+        "dataset": manifest.model_dump(mode="json", exclude_none=True),
+        "publication": {
+            "zone": zone.value,
+            "published_at": when.isoformat().replace("+00:00", "Z"),
+            "published_by": publisher.to_dict(),
+            "tool": "python -m scripts.dataset publish",
+        },
+        "provenance": {
+            key: value
+            for key, value in {
+                "manifest_file": source.path.name,
+                "manifest_sha256": manifest_sha,
+                "source_kind": manifest.source.kind,
+                "source_uri": manifest.source.uri,
+                "license": manifest.source.license,
+                "approved_by": manifest.approved_by,
+            }.items()
+            if value is not None
+        },
+        "files": [
+            {
+                "name": item.name,
+                "path": item.blob_name(prefix),
+                "sha256": item.sha256,
+                "size": item.size,
+                "rows": item.report.rows_scanned,
+                "format": item.format,
+            }
+            for item in planned
+        ],
+        "rows": sum(item.report.rows_scanned for item in planned),
+        "scan": scan,
+    }
+    PublishedManifest.model_validate(document)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    dataset: str
+    version: str
+    zones: list[str] = field(default_factory=list)
+    manifest_sha256: dict[str, str] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.zones)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "ok": self.ok,
+            "zones": self.zones,
+            "manifest_sha256": self.manifest_sha256,
+            "files": self.files,
+            "problems": self.problems,
+        }
+
+
+def verify_dataset(
+    service: BlobServiceClient,
+    name: str,
+    version: str,
+    *,
+    zones: Iterable[Zone] = tuple(Zone),
+    expect_manifest_sha256: str | None = None,
+) -> VerifyResult:
+    result = VerifyResult(dataset=name, version=version)
+    manifest_name = manifest_blob_name(name, version)
+    searched = list(zones)
+    try:
+        for zone in searched:
+            container = service.get_container_client(zone.value)
+            try:
+                body = container.get_blob_client(manifest_name).download_blob(max_concurrency=1).readall()
+            except ResourceNotFoundError:
+                continue
+            result.zones.append(zone.value)
+            _verify_zone(container, zone, name, version, body, expect_manifest_sha256, result)
+    except AzureError as exc:
+        raise storage_failure(exc, f"verify {name} {version}") from None
+    if not result.zones:
+        where = ", ".join(zone.value for zone in searched)
+        result.problems.append(f"{name} {version}: no published manifest in {where} ({manifest_name} missing)")
+    return result
+
+
+def _verify_zone(
+    container: Any,
+    zone: Zone,
+    name: str,
+    version: str,
+    body: bytes,
+    expect_manifest_sha256: str | None,
+    result: VerifyResult,
+) -> None:
+    where = f"{zone.value}/{manifest_blob_name(name, version)}"
+    digest = hashlib.sha256(body).hexdigest()
+    result.manifest_sha256[zone.value] = digest
+    if expect_manifest_sha256 is not None and digest != expect_manifest_sha256.lower():
+        result.problems.append(f"{where}: sha256 {digest} differs from the expected {expect_manifest_sha256}")
+    try:
+        published = PublishedManifest.model_validate(yaml.safe_load(body))
+    except (yaml.YAMLError, ValidationError) as exc:
+        detail = ""
+        if isinstance(exc, ValidationError):
+            error = exc.errors()[0]
+            detail = f" ({format_location(error['loc']) or 'top level'}: {error['msg']})"
+        result.problems.append(f"{where}: not a valid published manifest{detail}")
+        return
+    if published.dataset.name != name or published.dataset.version != version:
+        result.problems.append(
+            f"{where}: describes {published.dataset.name} {published.dataset.version}, not {name} {version}"
+        )
+    prefix = version_prefix(name, version)
+    listed = {manifest_blob_name(name, version)}
+    for entry in published.files:
+        listed.add(entry.path)
+        status = _verify_file(container, zone, prefix, entry, result)
+        result.files.append({"zone": zone.value, "path": entry.path, "sha256": entry.sha256, "status": status})
+    for blob in container.list_blobs(name_starts_with=prefix):
+        if blob.name not in listed:
+            result.problems.append(f"{zone.value}/{blob.name}: not listed in the manifest (unexpected blob)")
+
+
+def _verify_file(container: Any, zone: Zone, prefix: str, entry: PublishedFile, result: VerifyResult) -> str:
+    where = f"{zone.value}/{entry.path}"
+    if entry.path != f"{prefix}{entry.sha256}/{entry.name}":
+        result.problems.append(f"{where}: path does not match the content address {entry.sha256}/{entry.name}")
+        return "bad-path"
+    blob = container.get_blob_client(entry.path)
+    try:
+        sha, size = sha256_blob(blob)
+        tags = blob.get_blob_tags()
+    except ResourceNotFoundError:
+        result.problems.append(f"{where}: missing")
+        return "missing"
+    if sha != entry.sha256 or size != entry.size:
+        result.problems.append(f"{where}: sha256 {sha} ({size} bytes) differs from the manifest ({entry.size} bytes)")
+        return "mismatch"
+    if tags.get("sha256") != entry.sha256:
+        result.problems.append(f"{where}: index tag sha256 differs from the manifest")
+        return "tag-mismatch"
+    return "ok"
