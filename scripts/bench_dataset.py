@@ -23,7 +23,6 @@ import csv
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
-DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 HEADER = ["id", "email", "created_at", "amount", "country", "status", "sku", "order_ref", "notes"]
 PLANT_EVERY = 97
 DENY_LIST = ("jansen", "de vries", "dubois", "rossi", "garcia")
@@ -186,60 +183,26 @@ def run_scan(path: Path, manifest: Path, sample_rows: int | None = None) -> tupl
     return report, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def run_publish(path: Path, manifest: Path) -> dict[str, float]:
     from azure.storage.blob import BlobServiceClient
 
+    from scripts.dataset.emulator import AZURITE, running_azurite
     from scripts.dataset.manifest import Zone, load_deny_list, load_manifest
     from scripts.dataset.storage import Publisher, plan_publication, publish_dataset
 
     if not AZURITE.exists():
         raise SystemExit(f"Azurite not found at {AZURITE}: run `npm ci`")
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [
-            str(AZURITE),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(port),
-            "--inMemoryPersistence",
-            "--disableTelemetry",
-            "--skipApiVersionCheck",
-            "--silent",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        connection = (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={DEV_ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-        )
-        deadline = time.monotonic() + 30
-        with BlobServiceClient.from_connection_string(connection, retry_total=0) as service:
-            while True:
-                try:
-                    service.create_container(Zone.ANONYMIZED.value)
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
-            source = load_manifest(manifest)
-            started = time.perf_counter()
-            planned = plan_publication([path], source, Zone.ANONYMIZED, load_deny_list(source))
-            scanned = time.perf_counter()
-            publish_dataset(service, planned, source, Zone.ANONYMIZED, Publisher("bench", "emulator-connection-string"))
-            done = time.perf_counter()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        running_azurite(Path(workdir), [Zone.ANONYMIZED.value]) as connection,
+        BlobServiceClient.from_connection_string(connection, retry_total=0) as service,
+    ):
+        source = load_manifest(manifest)
+        started = time.perf_counter()
+        planned = plan_publication([path], source, Zone.ANONYMIZED, load_deny_list(source))
+        scanned = time.perf_counter()
+        publish_dataset(service, planned, source, Zone.ANONYMIZED, Publisher("bench", "emulator-connection-string"))
+        done = time.perf_counter()
     return {"scan_and_hash_s": scanned - started, "upload_verify_commit_s": done - scanned, "total_s": done - started}
 
 
