@@ -4,7 +4,7 @@ endpoints and locks. The same names are used in every component's args."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import authorization, monitor, network
@@ -87,7 +87,6 @@ class Context:
     """Log Analytics destination; None only while monitoring itself is being built."""
     private_endpoints: PrivateLinkTarget | None = None
     """Private-endpoint subnet and DNS zones; None only while the network is being built."""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def role_definition_id(self, role: str) -> str:
         """Full ARM ID of a built-in role definition."""

@@ -13,12 +13,10 @@ computing ~30 alias URNs per azure-native resource costs most of a mock run's ti
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import runpy
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -298,8 +296,3 @@ def _stack_outputs() -> dict[str, Any]:
         is_secret = _sync_await(out._is_secret)
         resolved[name] = SECRET if is_secret else _plain(_sync_await(out.future(with_unknowns=True)))
     return resolved
-
-
-def deterministic_uuid(seed: str) -> str:
-    """A UUID that depends only on ``seed`` (for fixtures and fake principals)."""
-    return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16], version=4))
