@@ -175,7 +175,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs["keyUriWithVersion"] = f"{key_uri}/{principal_id(urn + '#version').replace('-', '')}"
         if args.typ == "azure-native:operationalinsights:Workspace":
             outputs["customerId"] = principal_id(urn + "#customer")
-        if args.typ == "azure-native:insights:Component":
+        if args.typ == "azure-native:applicationinsights:Component":
             outputs["connectionString"] = f"InstrumentationKey={principal_id(urn + '#ikey')}"
             outputs["instrumentationKey"] = principal_id(urn + "#ikey")
         return resource_id, outputs
