@@ -572,8 +572,8 @@ def _describe(err: Any) -> str:
 
 
 def _is_type_tag(part: int | str) -> bool:
-    # pydantic inserts the validator or member name into the loc of union/function validators
-    return isinstance(part, str) and (part[:1].isupper() or part.startswith("function-"))
+    # pydantic may insert the name of a wrapping validator into a loc; a user's key never looks like one
+    return isinstance(part, str) and part.startswith(("function-before[", "function-after[", "function-wrap["))
 
 
 def _split_key(key: str) -> list[int | str]:

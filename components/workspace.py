@@ -62,7 +62,7 @@ class Workspace(pulumi.ComponentResource):
         if ctx.diagnostic_settings is None or ctx.private_endpoints is None:
             raise ValueError(f"{name}: a workspace needs diagnostics and private endpoints in its context")
         diag = ctx.diagnostic_settings
-        tags = {**ctx.tags, "team": ws.name, "data-classification": ws.data_classification}
+        tags = {**ctx.tags, "workspace": ws.name, "data-classification": ws.data_classification}
         rg, location = ctx.resource_group_name, ctx.location
 
         self.identity = managedidentity.UserAssignedIdentity(

@@ -350,6 +350,24 @@ def test_ml_workspace_uses_its_user_assigned_identity(dev_plan: Plan):
     assert "encryption" not in ws
 
 
+def test_workspace_resources_carry_their_own_workspace_and_classification(prod_plan: Plan):
+    churn = prod_plan.inputs(T + "machinelearningservices:Workspace", "mlsec-prod-churn-mlw")["tags"]
+    assert (churn["workspace"], churn["data-classification"]) == ("churn", "restricted")
+    fraud = prod_plan.inputs(T + "storage:StorageAccount", "mlsec-prod-fraudsys")["tags"]
+    assert (fraud["workspace"], fraud["data-classification"]) == ("fraud", "confidential")
+    assert prod_plan.inputs(T + "keyvault:Vault")["tags"]["data-classification"] == "restricted"
+
+
+def test_customer_managed_key_identity_may_use_the_key(prod_plan: Plan):
+    cmk_role = [
+        r
+        for r in prod_plan.role_assignments()
+        if r["roleDefinitionId"].endswith(ROLE["Key Vault Crypto Service Encryption User"])
+    ]
+    assert len(cmk_role) == 2  # one per CMK workspace
+    assert all(r["scope"] == prod_plan.outputs["keyVaultId"] for r in cmk_role)
+
+
 def test_customer_managed_key_in_prod(prod_plan: Plan):
     ws = prod_plan.inputs(T + "machinelearningservices:Workspace", "mlsec-prod-fraud-mlw")
     assert ws["encryption"]["status"] == "Enabled"

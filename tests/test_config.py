@@ -43,6 +43,7 @@ BAD_CONFIG = [
         "network.adressSpace",
         "did you mean 'addressSpace'?",
     ),
+    ("unknown-key-capitalised", _set("network.Subnets", {}), "network.Subnets", "did you mean 'subnets'?"),
     ("unknown-key-no-near", _set("gateway.zzz", 1), "gateway.zzz", "valid keys here: capacity"),
     ("missing-required", _set("location", _DELETE), "secure-ml:location:", "required key is missing"),
     (
