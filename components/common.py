@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, monitor, network
+from pulumi_azure_native import authorization, monitor, network, storage
 
 ROLE = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
@@ -87,10 +87,17 @@ class Context:
     """Log Analytics destination; None only while monitoring itself is being built."""
     private_endpoints: PrivateLinkTarget | None = None
     """Private-endpoint subnet and DNS zones; None only while the network is being built."""
+    storage_suffix: str = "core.windows.net"
+    """Storage endpoint suffix of the Azure cloud in use."""
 
     def role_definition_id(self, role: str) -> str:
         """Full ARM ID of a built-in role definition."""
         return f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{ROLE[role]}"
+
+
+def last_segment(resource_id: str) -> str:
+    """The name at the end of an ARM resource ID."""
+    return resource_id.rsplit("/", 1)[-1]
 
 
 def child(parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
@@ -107,11 +114,12 @@ def diagnostic_setting(
     logs: bool = True,
     metrics: bool = True,
     log_categories: Sequence[str] = (),
+    metric_categories: Sequence[str] = ("AllMetrics",),
 ) -> monitor.DiagnosticSetting:
     """Send every log category (``allLogs``) and all metrics of a resource to Log Analytics.
 
-    ``log_categories`` replaces ``allLogs`` with named categories where a resource needs them spelled
-    out (blob services: StorageRead, StorageWrite, StorageDelete).
+    ``log_categories`` and ``metric_categories`` name the categories where a resource needs them
+    spelled out (blob services: StorageRead, StorageWrite, StorageDelete and Transaction).
     """
     log_settings: list[monitor.DiagnosticsLogSettingsArgs] = []
     if log_categories:
@@ -125,7 +133,9 @@ def diagnostic_setting(
         workspace_id=target.workspace_id,
         log_analytics_destination_type="Dedicated",
         logs=log_settings or None,
-        metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if metrics else None,
+        metrics=[monitor.DiagnosticsMetricSettingsArgs(category=c, enabled=True) for c in metric_categories]
+        if metrics
+        else None,
         opts=child(parent),
     )
 
@@ -218,3 +228,58 @@ class PrivateEndpoint(pulumi.ComponentResource):
             opts=child(self),
         )
         self.register_outputs({"privateEndpointId": self.endpoint.id})
+
+
+def private_storage_account(
+    name: str,
+    parent: pulumi.Resource,
+    ctx: Context,
+    tags: Mapping[str, str],
+    *,
+    encryption: storage.EncryptionArgs | None = None,
+    identity: storage.IdentityArgs | None = None,
+    immutable_storage_with_versioning: storage.ImmutableStorageAccountArgs | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> storage.StorageAccount:
+    """A StorageV2 account reachable only through private endpoints, with Entra ID as the only way in.
+
+    Shared key, local users, SFTP and blob public access are off; public network access is disabled and
+    the firewall denies by default (AzureServices bypass only); TLS 1.2 and HTTPS only; infrastructure
+    encryption; no cross-tenant replication; copies only within private links; account SAS expire
+    after one hour. Hierarchical namespace stays off (blob versioning and version-level immutability
+    need it off). Zone-redundant where ``ctx.zone_redundant``.
+    """
+    return storage.StorageAccount(
+        name,
+        resource_group_name=ctx.resource_group_name,
+        location=ctx.location,
+        kind="StorageV2",
+        sku=storage.SkuArgs(name="Standard_ZRS" if ctx.zone_redundant else "Standard_LRS"),
+        access_tier=storage.AccessTier.HOT,
+        allow_shared_key_access=False,
+        default_to_o_auth_authentication=True,
+        allow_blob_public_access=False,
+        allow_cross_tenant_replication=False,
+        allowed_copy_scope="PrivateLink",
+        public_network_access="Disabled",
+        minimum_tls_version="TLS1_2",
+        enable_https_traffic_only=True,
+        is_hns_enabled=False,
+        is_local_user_enabled=False,
+        is_sftp_enabled=False,
+        network_rule_set=storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="AzureServices"),
+        encryption=encryption
+        or storage.EncryptionArgs(
+            key_source="Microsoft.Storage",
+            require_infrastructure_encryption=True,
+            services=storage.EncryptionServicesArgs(
+                blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+            ),
+        ),
+        identity=identity,
+        immutable_storage_with_versioning=immutable_storage_with_versioning,
+        sas_policy=storage.SasPolicyArgs(expiration_action="Block", sas_expiration_period="0.01:00:00"),
+        tags=dict(tags),
+        opts=child(parent, depends_on=list(depends_on)),
+    )

@@ -19,6 +19,7 @@ import json
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -252,18 +253,100 @@ class KeyVaultSettings:
     """Purge protection; deleted keys cannot be purged before retention ends."""
 
 
+ZonePurpose = Literal["quarantine", "raw", "anonymized", "curated", "models"]
+_CONTAINER = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+_HOLD_TAG = r"^[A-Za-z0-9]{3,23}$"
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class Zone:
+    """One data zone: a blob container with a classification and its own immutability policy."""
+
+    container: Annotated[str, Field(pattern=_CONTAINER)]
+    """Container name (3-63 lowercase letters, digits and hyphens)."""
+    classification: Classification
+    """Classification written into the container metadata."""
+    legal_hold: Annotated[list[Annotated[str, Field(pattern=_HOLD_TAG)]], Field(max_length=10)] = Field(
+        default_factory=list
+    )
+    """Legal-hold tags (3-23 letters and digits); any tag freezes every blob in the zone."""
+
+
+def _default_zones() -> dict[ZonePurpose, Zone]:
+    return {
+        "quarantine": Zone("quarantine", "restricted"),
+        "raw": Zone("raw", "restricted"),
+        "anonymized": Zone("anonymized", "confidential"),
+        "curated": Zone("curated", "confidential"),
+        "models": Zone("models", "confidential"),
+    }
+
+
+PIPELINE_IDENTITIES = ("ingestion", "validation", "anonymization", "curation", "release")
+"""Identities of the data pipeline; each may write exactly one zone (see components/datastorage.py)."""
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class PipelineIdentities:
+    """Existing Entra principals for the pipeline steps; a user-assigned identity is created for each one left out."""
+
+    ingestion: ObjectId | None = None
+    """Writes quarantine."""
+    validation: ObjectId | None = None
+    """Reads quarantine, writes raw."""
+    anonymization: ObjectId | None = None
+    """Reads raw, writes anonymized."""
+    curation: ObjectId | None = None
+    """Reads anonymized, writes curated."""
+    release: ObjectId | None = None
+    """Writes models (approved model artifacts)."""
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class DataStorageSettings:
-    """Retention of the training-data storage account (zones and RBAC are fixed by the blueprint)."""
+    """The training-data account: retention, zones, pipeline identities and tripwires."""
 
     soft_delete_retention_days: Annotated[int, Field(ge=7, le=365)]
     """Blob and container soft delete in days (7-365; prod at least 30)."""
     change_feed_retention_days: Annotated[int, Field(ge=1, le=146000)]
     """Change feed retention in days (1-146000)."""
     immutability_retention_days: Annotated[int, Field(ge=1, le=146000)]
-    """Version-level WORM retention in days (1-146000)."""
+    """Version-level WORM retention in days (1-146000; at most rawRetentionDays so raw data can expire)."""
     raw_retention_days: Annotated[int, Field(ge=1, le=3650)]
-    """Days before raw-zone data expires (data minimisation; 1-3650)."""
+    """Days before raw and quarantine data expire (data minimisation; 1-3650)."""
+    cool_after_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days after which blobs of the other zones move to the cool tier."""
+    cold_after_days: Annotated[int, Field(ge=2, le=3650)] = 90
+    """Days after which blobs of the other zones move to the cold tier (after coolAfterDays)."""
+    immutability_lock: ReasonedSwitch = OFF
+    """Lock the account's immutability policy. Irreversible: the retention can then only be extended."""
+    customer_managed_key: bool = False
+    """Encrypt with a key from the platform Key Vault, through a user-assigned identity."""
+    zones: dict[ZonePurpose, Zone] = Field(default_factory=_default_zones)
+    """Zone containers by purpose; all five must be present. Default: containers named after their purpose,
+    quarantine and raw restricted, the others confidential."""
+    pipeline_identities: PipelineIdentities = PipelineIdentities()
+    """Existing principals for the pipeline steps (created when left out)."""
+    failed_auth_threshold: Annotated[int, Field(ge=1, le=10000)] = 20
+    """Failed authorizations in 15 minutes that raise the tripwire alert."""
+
+    @model_validator(mode="after")
+    def _zones_and_retention(self) -> DataStorageSettings:
+        missing = [p for p in ("quarantine", "raw", "anonymized", "curated", "models") if p not in self.zones]
+        if missing:
+            raise _FieldError("zones", f"expected every zone purpose; missing {', '.join(missing)}", sorted(self.zones))
+        _require_unique("zones", [z.container for z in self.zones.values()], key_of=lambda i: "zones")
+        if self.immutability_retention_days > self.raw_retention_days:
+            raise _FieldError(
+                "immutabilityRetentionDays",
+                f"expected at most rawRetentionDays ({self.raw_retention_days}) so raw data can expire",
+                self.immutability_retention_days,
+            )
+        if self.cold_after_days <= self.cool_after_days:
+            raise _FieldError(
+                "coldAfterDays", f"expected more than coolAfterDays ({self.cool_after_days})", self.cold_after_days
+            )
+        return self
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -296,6 +379,8 @@ class WorkspaceSettings:
     """FQDNs the managed network may reach besides the platform's private endpoints."""
     compute_clusters: Annotated[list[ComputeCluster], Field(max_length=10)] = Field(default_factory=list)
     """Compute clusters of this workspace."""
+    scratch: bool = False
+    """Give this workspace its own scratch container in the data account (read-write for it alone)."""
 
     @model_validator(mode="after")
     def _unique_clusters(self) -> WorkspaceSettings:
@@ -448,11 +533,12 @@ class _FieldError(ValueError):
         self.hint = hint
 
 
-def _require_unique(key: str, names: list[str]) -> None:
+def _require_unique(key: str, names: list[str], key_of: Callable[[int], str] | None = None) -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            raise _FieldError(f"{key}[{i}].name", "expected a name not used earlier in the list", name)
+            where = key_of(i) if key_of else f"{key}[{i}].name"
+            raise _FieldError(where, "expected a name not used earlier in the list", name)
         seen.add(name)
 
 
@@ -468,6 +554,8 @@ _PATTERN_TEXT = {
     _VM_SIZE: "an Azure VM size such as Standard_DS3_v2",
     _REGION: "an Azure region name such as westeurope",
     _COST_CENTER: "2-64 letters, digits, dots, underscores or hyphens",
+    _CONTAINER: "3-63 lowercase letters, digits and hyphens (Azure container name rules)",
+    _HOLD_TAG: "3-23 letters and digits (Azure legal-hold tag rules)",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -573,7 +661,9 @@ def _describe(err: Any) -> str:
 
 def _is_type_tag(part: int | str) -> bool:
     # pydantic may insert the name of a wrapping validator into a loc; a user's key never looks like one
-    return isinstance(part, str) and part.startswith(("function-before[", "function-after[", "function-wrap["))
+    return isinstance(part, str) and (
+        part == "[key]" or part.startswith(("function-before[", "function-after[", "function-wrap["))
+    )
 
 
 def _split_key(key: str) -> list[int | str]:

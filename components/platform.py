@@ -10,9 +10,11 @@ from pulumi_azure_native import authorization, resources
 
 from components.common import Context, child
 from components.config import Settings
+from components.datastorage import DataStorage, DataStorageArgs
 from components.keyvault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
+from components.regions import CLOUDS
 from components.workspace import Workspace, WorkspaceArgs
 
 
@@ -43,6 +45,7 @@ class Platform(pulumi.ComponentResource):
             prod=settings.is_prod,
             lock=settings.locks.enabled,
             zone_redundant=settings.zone_redundant,
+            storage_suffix=CLOUDS[settings.cloud].storage_suffix,
         )
         self.monitoring = Monitoring(
             f"{name}-mon",
@@ -68,6 +71,19 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
+        self.data = DataStorage(
+            f"{name}-data",
+            DataStorageArgs(
+                ctx=ctx,
+                settings=settings.data_storage,
+                key_vault_id=self.key_vault.vault.id,
+                key_vault_uri=self.key_vault.vault.properties.vault_uri,
+                action_group_id=self.monitoring.action_group.id,
+                log_analytics_workspace_id=self.monitoring.workspace.id,
+                scratch_containers=[f"scratch-{ws.name}" for ws in settings.workspaces if ws.scratch],
+            ),
+            opts=child(self),
+        )
         self.workspaces = {
             ws.name: Workspace(
                 f"{name}-{ws.name}",
@@ -76,6 +92,7 @@ class Platform(pulumi.ComponentResource):
                     settings=ws,
                     key_vault_id=self.key_vault.vault.id,
                     application_insights_id=self.monitoring.app_insights.id,
+                    data=self.data,
                 ),
                 opts=child(self),
             )

@@ -19,6 +19,8 @@ class Cloud:
     """Private-link service key -> private DNS zone name."""
     ml_scoring_suffix: str
     """DNS suffix of managed online endpoint scoring URIs."""
+    storage_suffix: str
+    """Storage endpoint suffix (blob endpoints are https://<account>.blob.<suffix>)."""
 
 
 _PUBLIC_REGIONS = frozenset(
@@ -119,6 +121,7 @@ CLOUDS: dict[str, Cloud] = {
             "registry": "privatelink.azurecr.io",
         },
         ml_scoring_suffix="inference.ml.azure.com",
+        storage_suffix="core.windows.net",
     ),
     "AzureUSGovernment": Cloud(
         regions=_GOV_REGIONS,
@@ -132,6 +135,7 @@ CLOUDS: dict[str, Cloud] = {
             "registry": "privatelink.azurecr.us",
         },
         ml_scoring_suffix="inference.ml.azure.us",
+        storage_suffix="core.usgovcloudapi.net",
     ),
     "AzureChinaCloud": Cloud(
         regions=_CHINA_REGIONS,
@@ -145,5 +149,6 @@ CLOUDS: dict[str, Cloud] = {
             "registry": "privatelink.azurecr.cn",
         },
         ml_scoring_suffix="inference.ml.azure.cn",
+        storage_suffix="core.chinacloudapi.cn",
     ),
 }

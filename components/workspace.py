@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -16,9 +16,12 @@ from components.common import (
     child,
     delete_lock,
     diagnostic_setting,
+    last_segment,
+    private_storage_account,
     role_assignments,
 )
 from components.config import WorkspaceSettings
+from components.datastorage import DataStorage
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,10 @@ class WorkspaceArgs:
     """Resource ID of the environment's Key Vault (workspace secrets, optional CMK)."""
     application_insights_id: pulumi.Input[str]
     """Resource ID of the environment's Application Insights."""
-    outbound_private_endpoints: Mapping[str, tuple[pulumi.Input[str], str]] = field(default_factory=dict)
-    """Extra managed-network private-endpoint rules: rule name -> (resource ID, sub-resource)."""
+    data: DataStorage | None = None
+    """The platform's training-data storage: the managed network reaches it through a private
+    endpoint; the workspace reads curated and models, writes only its own scratch container, and
+    registers identity-based datastores for exactly those."""
     role_assignments: Sequence[RoleAssignmentSpec] = field(default_factory=tuple)
     """Extra roles granted on the workspace."""
 
@@ -103,37 +108,7 @@ class Workspace(pulumi.ComponentResource):
         diagnostic_setting(f"{name}-acr-diag", self, self.registry.id, diag)
 
         # System storage: workspace artifacts, logs, notebooks. Entra ID only, private endpoints only.
-        self.storage_account = storage.StorageAccount(
-            f"{name}sys",
-            resource_group_name=rg,
-            location=location,
-            kind="StorageV2",
-            sku=storage.SkuArgs(name="Standard_ZRS" if ctx.zone_redundant else "Standard_LRS"),
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_blob_public_access=False,
-            allow_cross_tenant_replication=False,
-            public_network_access="Disabled",
-            minimum_tls_version="TLS1_2",
-            enable_https_traffic_only=True,
-            is_hns_enabled=False,
-            is_local_user_enabled=False,
-            is_sftp_enabled=False,
-            network_rule_set=storage.NetworkRuleSetArgs(
-                default_action=storage.DefaultAction.DENY, bypass="AzureServices"
-            ),
-            encryption=storage.EncryptionArgs(
-                key_source="Microsoft.Storage",
-                require_infrastructure_encryption=True,
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                ),
-            ),
-            sas_policy=storage.SasPolicyArgs(expiration_action="Block", sas_expiration_period="0.01:00:00"),
-            tags=tags,
-            opts=child(self),
-        )
+        self.storage_account = private_storage_account(f"{name}sys", self, ctx, tags)
         for sub in ("blob", "file"):
             PrivateEndpoint(
                 f"{name}-sys-{sub}",
@@ -159,7 +134,7 @@ class Workspace(pulumi.ComponentResource):
             key = keyvault.Key(
                 f"{name}-cmk",
                 resource_group_name=rg,
-                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(_last_segment),
+                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(last_segment),
                 properties=keyvault.KeyPropertiesArgs(
                     kty="RSA",
                     key_size=3072,
@@ -241,12 +216,12 @@ class Workspace(pulumi.ComponentResource):
         ]
 
         outbound: dict[str, ml.FqdnOutboundRuleArgs | ml.PrivateEndpointOutboundRuleArgs] = {}
-        for rule_name, (resource_id, subresource) in args.outbound_private_endpoints.items():
-            outbound[rule_name] = ml.PrivateEndpointOutboundRuleArgs(
+        if args.data is not None:
+            outbound["data-storage-blob"] = ml.PrivateEndpointOutboundRuleArgs(
                 type="PrivateEndpoint",
                 category="UserDefined",
                 destination=ml.PrivateEndpointDestinationArgs(
-                    service_resource_id=resource_id, subresource_target=subresource, spark_enabled=False
+                    service_resource_id=args.data.account.id, subresource_target="blob", spark_enabled=False
                 ),
             )
         for fqdn in ws.outbound_fqdns:
@@ -344,6 +319,9 @@ class Workspace(pulumi.ComponentResource):
             for cluster in ws.compute_clusters
         ]
 
+        if args.data is not None:
+            self._data_access(name, ctx, ws, args.data)
+
         self.register_outputs(
             {
                 "workspaceId": self.workspace.id,
@@ -354,6 +332,50 @@ class Workspace(pulumi.ComponentResource):
             }
         )
 
+    def _data_access(self, name: str, ctx: Context, ws: WorkspaceSettings, data: DataStorage) -> None:
+        """Container-scoped roles and identity-based datastores on the training-data account.
 
-def _last_segment(resource_id: str) -> str:
-    return resource_id.rsplit("/", 1)[-1]
+        The workspace identity reads curated (training data) and models (released artifacts); the
+        compute identity reads curated; both write only this workspace's scratch container. Nothing
+        here ever touches raw or quarantine.
+        """
+        reads = {
+            "curated": [("ws", self.identity), ("compute", self.compute_identity)],
+            "models": [("ws", self.identity)],
+        }
+        grants: dict[str, tuple[str, list[tuple[str, managedidentity.UserAssignedIdentity]]]] = {
+            key: ("Storage Blob Data Reader", who) for key, who in reads.items()
+        }
+        scratch = f"scratch-{ws.name}"
+        if ws.scratch:
+            grants[scratch] = (
+                "Storage Blob Data Contributor",
+                [("ws", self.identity), ("compute", self.compute_identity)],
+            )
+        for key, (role, who) in grants.items():
+            role_assignments(
+                f"{name}-data-{key}",
+                self,
+                ctx,
+                data.container_id(key),
+                [RoleAssignmentSpec(role, identity.principal_id, name=label) for label, identity in who],
+            )
+            ml.Datastore(
+                f"{name}-ds-{key}",
+                resource_group_name=ctx.resource_group_name,
+                workspace_name=self.workspace.name,
+                name=key.replace("-", "_"),
+                properties=ml.AzureBlobDatastoreArgs(
+                    datastore_type="AzureBlob",
+                    account_name=data.account.name,
+                    container_name=data.containers[key].name,
+                    endpoint=ctx.storage_suffix,
+                    protocol="https",
+                    resource_group=ctx.resource_group_name,
+                    subscription_id=ctx.subscription_id,
+                    credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
+                    service_data_access_auth_identity="WorkspaceUserAssignedIdentity",
+                    description=f"{key}: identity-based, {'read-write' if key == scratch else 'read-only'}",
+                ),
+                opts=child(self),
+            )

@@ -60,6 +60,21 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:storage:BlobServiceProperties": ArmType(
         "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName")
     ),
+    "azure-native:storage:BlobContainer": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices/containers",
+        ("accountName", "blobServicesName", "containerName"),
+    ),
+    "azure-native:storage:BlobContainerImmutabilityPolicy": ArmType(
+        "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies",
+        ("accountName", "blobServicesName", "containerName", "immutabilityPolicyName"),
+    ),
+    "azure-native:storage:ManagementPolicy": ArmType(
+        "Microsoft.Storage/storageAccounts/managementPolicies", ("accountName", "managementPolicyName")
+    ),
+    "azure-native:monitor:ScheduledQueryRule": ArmType("Microsoft.Insights/scheduledQueryRules", ("ruleName",)),
+    "azure-native:machinelearningservices:Datastore": ArmType(
+        "Microsoft.MachineLearningServices/workspaces/datastores", ("workspaceName", "name")
+    ),
     "azure-native:machinelearningservices:Workspace": ArmType(
         "Microsoft.MachineLearningServices/workspaces", ("workspaceName",)
     ),

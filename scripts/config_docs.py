@@ -91,12 +91,18 @@ def _rows(prefix: str, model: dict[str, Any], defs: dict[str, Any], out: list[st
         target = _ref(prop)
         if target and target not in {"Control", "Switch"}:
             child = defs[target]
-            child_prefix = f"{path}[]" if prop.get("type") == "array" else path
+            if prop.get("type") == "array":
+                child_prefix = f"{path}[]"
+            elif isinstance(prop.get("additionalProperties"), dict):
+                child_prefix = f"{path}.<key>"
+            else:
+                child_prefix = path
             _rows(child_prefix, child, defs, out)
 
 
 def _ref(prop: dict[str, Any]) -> str | None:
-    for candidate in (prop, prop.get("items", {}), *prop.get("anyOf", [])):
+    mapped = prop.get("additionalProperties")
+    for candidate in (prop, prop.get("items", {}), mapped if isinstance(mapped, dict) else {}, *prop.get("anyOf", [])):
         if "$ref" in candidate:
             return str(candidate["$ref"]).rsplit("/", 1)[-1]
         if "items" in candidate and "$ref" in candidate["items"]:

@@ -37,6 +37,12 @@ class Plan:
     def inputs(self, token: str, name: str | None = None) -> dict[str, Any]:
         return self.one(token, name)["inputs"]
 
+    def made_by(self, component: str, token: str) -> list[dict[str, Any]]:
+        """Resources of type ``token`` whose direct parent is a component of type ``component``."""
+        return [
+            r for r in self.of_type(token) if r["parent"] and r["parent"].split("::")[2].split("$")[-1] == component
+        ]
+
     def children(self, urn: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["parent"] == urn]
 

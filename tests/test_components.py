@@ -164,6 +164,7 @@ EXPECTED_ENDPOINTS = {
     "mlsec-dev-fraud-sys-blob-pe": ("blob", ["blob"]),
     "mlsec-dev-fraud-sys-file-pe": ("file", ["file"]),
     "mlsec-dev-fraud-mlw-pe": ("amlworkspace", ["amlworkspace", "notebooks"]),
+    "mlsec-dev-data-blob-pe": ("blob", ["blob"]),
 }
 
 
@@ -225,6 +226,8 @@ def test_every_resource_with_diagnostics_sends_them_to_log_analytics(dev_plan: P
     settings = {r["inputs"]["resourceUri"]: r["inputs"] for r in dev_plan.of_type(T + "monitor:DiagnosticSetting")}
     law = dev_plan.outputs["logAnalyticsWorkspaceId"]
     for resource in dev_plan.of_type(T + token):
+        if resource in dev_plan.made_by("secure-ml:data:DataStorage", T + token):
+            continue  # the data account names its categories (tests/test_datastorage.py)
         rid = _id_of(dev_plan, resource)
         assert rid in settings, resource["name"]
         assert settings[rid]["workspaceId"] == law
@@ -302,8 +305,11 @@ def test_container_registry_is_premium_private_and_keyless(dev_plan: Plan):
 
 
 def test_system_storage_is_identity_only_and_private(dev_plan: Plan):
-    sa = dev_plan.inputs(T + "storage:StorageAccount")
+    sa = dev_plan.inputs(T + "storage:StorageAccount", "mlsec-dev-fraudsys")
     expected = {
+        "allowedCopyScope": "PrivateLink",
+        "isLocalUserEnabled": False,
+        "isSftpEnabled": False,
         "allowSharedKeyAccess": False,
         "defaultToOAuthAuthentication": True,
         "allowBlobPublicAccess": False,
@@ -330,7 +336,13 @@ def test_ml_workspace_has_no_public_surface(dev_plan: Plan):
     assert ws["v1LegacyMode"] is False
     assert ws["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
     assert ws["managedNetwork"]["firewallSku"] == "Basic"
+    data_account = dev_plan.outputs["dataAccountId"]
     assert ws["managedNetwork"]["outboundRules"] == {
+        "data-storage-blob": {
+            "category": "UserDefined",
+            "destination": {"serviceResourceId": data_account, "sparkEnabled": False, "subresourceTarget": "blob"},
+            "type": "PrivateEndpoint",
+        },
         "fqdn-pypi-org": {"category": "UserDefined", "destination": "pypi.org", "type": "FQDN"},
         "fqdn-files-pythonhosted-org": {
             "category": "UserDefined",
@@ -360,9 +372,9 @@ def test_workspace_resources_carry_their_own_workspace_and_classification(prod_p
 
 def test_customer_managed_key_identity_may_use_the_key(prod_plan: Plan):
     cmk_role = [
-        r
-        for r in prod_plan.role_assignments()
-        if r["roleDefinitionId"].endswith(ROLE["Key Vault Crypto Service Encryption User"])
+        r["inputs"]
+        for r in prod_plan.made_by("secure-ml:ml:Workspace", T + "authorization:RoleAssignment")
+        if r["inputs"]["roleDefinitionId"].endswith(ROLE["Key Vault Crypto Service Encryption User"])
     ]
     assert len(cmk_role) == 2  # one per CMK workspace
     assert all(r["scope"] == prod_plan.outputs["keyVaultId"] for r in cmk_role)
@@ -398,12 +410,14 @@ def test_compute_clusters_scale_to_zero_without_public_ip_or_local_auth(dev_plan
     assert "/userAssignedIdentities/mlsec-dev-fraud-compute-id" in compute["identity"]["userAssignedIdentities"][0]
 
 
-def _roles(plan: Plan) -> list[tuple[str, str, str]]:
+def _roles(plan: Plan, component: str) -> list[tuple[str, str, str]]:
+    """(role name, scope, principal) of the role assignments made by components of one type."""
     names = {guid: name for name, guid in ROLE.items()}
     out = []
-    for r in plan.role_assignments():
+    for r in plan.made_by(component, T + "authorization:RoleAssignment"):
+        i = r["inputs"]
         out.append(
-            (names.get(r["roleDefinitionId"].rsplit("/", 1)[-1], r["roleDefinitionId"]), r["scope"], r["principalId"])
+            (names.get(i["roleDefinitionId"].rsplit("/", 1)[-1], i["roleDefinitionId"]), i["scope"], i["principalId"])
         )
     return out
 
@@ -428,8 +442,11 @@ def test_data_scientists_get_their_own_workspace_only(prod_plan: Plan):
 
 
 def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan):
-    roles = _roles(dev_plan)
+    roles = _roles(dev_plan, "secure-ml:ml:Workspace")
     scopes = {
+        "curated": "/containers/curated",
+        "models": "/containers/models",
+        "scratch": "/containers/scratch-fraud",
         "sys": "/storageAccounts/mlsecdevfraudsys",
         "acr": "/registries/mlsecdevfraudacr",
         "kv": "/vaults/mlsec-dev-kv-kv",
@@ -452,6 +469,11 @@ def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan
             ("Monitoring Metrics Publisher", "appi"),
             ("Azure AI Administrator", "ws"),
             ("AzureML Data Scientist", "ws"),
+            ("Storage Blob Data Reader", "curated"),  # workspace identity
+            ("Storage Blob Data Reader", "curated"),  # compute identity
+            ("Storage Blob Data Reader", "models"),  # workspace identity
+            ("Storage Blob Data Contributor", "scratch"),  # workspace identity
+            ("Storage Blob Data Contributor", "scratch"),  # compute identity
         ]
     )
 
@@ -463,7 +485,7 @@ def test_prod_locks_key_vault_and_storage(prod_plan: Plan, dev_plan: Plan):
     locks = [r["inputs"] for r in prod_plan.of_type(T + "authorization:ManagementLockByScope")]
     assert all(lock["level"] == "CanNotDelete" for lock in locks)
     scopes = sorted(lock["scope"].split("/providers/")[1].split("/")[1] for lock in locks)
-    assert scopes == ["storageAccounts", "storageAccounts", "vaults"]
+    assert scopes == ["storageAccounts", "storageAccounts", "storageAccounts", "vaults"]  # 2 system + data
     assert dev_plan.of_type(T + "authorization:ManagementLockByScope") == []
 
 

@@ -20,13 +20,20 @@ def test_plan_document_schema(dev_plan: Plan):
         assert set(r) == RESOURCE_KEYS
         assert r["urn"].startswith("urn:pulumi:dev::secure-ml::")
         assert r["urn"].endswith(f"::{r['name']}")
+        # the engine's qualified type: every ancestor's type, then the resource's own (never the stack)
+        parent = dev_plan.by_urn.get(r["parent"])
+        qualified = r["urn"].split("::")[2]
+        if parent is None:
+            assert qualified == r["type"]
+        else:
+            assert qualified == f"{parent['urn'].split('::')[2]}${r['type']}"
         assert r["parent"] in dev_plan.by_urn or r["parent"].endswith("pulumi:pulumi:Stack::secure-ml-dev")
         assert all(d in dev_plan.by_urn for d in r["dependencies"]), r["urn"]
     assert [r["urn"] for r in dev_plan.resources] == sorted(r["urn"] for r in dev_plan.resources)
 
 
 def test_inputs_use_provider_names(dev_plan: Plan):
-    account = dev_plan.inputs("azure-native:storage:StorageAccount")
+    account = dev_plan.inputs("azure-native:storage:StorageAccount", "mlsec-dev-fraudsys")
     assert "allowSharedKeyAccess" in account and "allow_shared_key_access" not in account
     assert dev_plan.one("azure-native:network:VirtualNetwork")["type"] == "azure-native:network:VirtualNetwork"
     assert dev_plan.one("secure-ml:platform:Platform")["inputs"] == {}
@@ -48,7 +55,9 @@ def test_cli_writes_plan_and_summary(project, capsys):
     count = len(written["resources"])
     assert out.startswith(f"secure-ml/dev: {count} resources\n  by component:\n")
     assert "        1  azure-native:machinelearningservices:Workspace\n" in out
-    assert "       24  secure-ml:ml:Workspace mlsec-dev-fraud\n" in out
+    workspace_children = sum(1 for r in written["resources"] if r["parent"].endswith("::mlsec-dev-fraud"))
+    assert f"{workspace_children:9d}  secure-ml:ml:Workspace mlsec-dev-fraud\n" in out
+    assert workspace_children == 32
 
 
 def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):
@@ -63,7 +72,8 @@ def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):
         f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
     )
     principals = {r["principalId"] for r in dev_plan.role_assignments()}
-    assert "[unknown]" not in principals and len(principals) == 3  # workspace, compute, data-scientist group
+    # workspace, compute, data-scientist group, five pipeline identities
+    assert "[unknown]" not in principals and len(principals) == 8
 
 
 def test_opt_outs_are_exported(dev_plan: Plan, prod_plan: Plan):

@@ -1,0 +1,430 @@
+"""Training-data storage: versioned, immutable, logged, with write access that follows the zones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import keyvault, managedidentity, monitor, storage
+
+from components.common import (
+    Context,
+    PrivateEndpoint,
+    RoleAssignmentSpec,
+    child,
+    delete_lock,
+    diagnostic_setting,
+    last_segment,
+    private_storage_account,
+    role_assignments,
+)
+from components.config import PIPELINE_IDENTITIES, DataStorageSettings, ZonePurpose
+
+WRITES: dict[str, str] = {
+    "ingestion": "quarantine",
+    "validation": "raw",
+    "anonymization": "anonymized",
+    "curation": "curated",
+    "release": "models",
+}
+"""The one zone each pipeline identity may write."""
+
+READS: dict[str, str] = {"validation": "quarantine", "anonymization": "raw", "curation": "anonymized"}
+"""The zone each pipeline identity reads from."""
+
+EXPIRING_ZONES = ("quarantine", "raw")
+"""Zones whose data expires after ``rawRetentionDays`` (data minimisation)."""
+
+GUARDED_ZONES: tuple[ZonePurpose, ...] = ("raw", "anonymized", "curated", "models")
+"""Zones where a write by anyone but their writer raises the tripwire alert."""
+
+WRITE_OPERATIONS = (
+    "PutBlob",
+    "PutBlock",
+    "PutBlockList",
+    "PutBlockFromURL",
+    "AppendBlock",
+    "CopyBlob",
+    "CopyBlobFromURL",
+    "SetBlobMetadata",
+    "SetBlobTags",
+    "SetBlobTier",
+    "DeleteBlob",
+    "UndeleteBlob",
+)
+DESTRUCTIVE_OPERATIONS = (
+    "DeleteBlob",
+    "DeleteContainer",
+    "SetBlobImmutabilityPolicy",
+    "DeleteBlobImmutabilityPolicy",
+    "SetBlobLegalHold",
+)
+LIFECYCLE_AGENT = "ObjectLifeCycleAssistant"
+"""User agent of lifecycle management; its expiry deletes in raw and quarantine are expected."""
+
+
+@dataclass(frozen=True)
+class DataStorageArgs:
+    """Inputs of :class:`DataStorage`."""
+
+    ctx: Context
+    """Environment context: resource group, tags, diagnostics, private endpoints, ``lock``."""
+    settings: DataStorageSettings
+    """Retention, zones, pipeline identities and thresholds from the stack config."""
+    key_vault_id: pulumi.Input[str]
+    """Resource ID of the platform Key Vault (customer-managed key)."""
+    key_vault_uri: pulumi.Input[str]
+    """URI of the platform Key Vault."""
+    action_group_id: pulumi.Input[str]
+    """Security action group the tripwire alerts notify."""
+    log_analytics_workspace_id: pulumi.Input[str]
+    """Log Analytics workspace the access logs go to and the tripwires query."""
+    scratch_containers: Sequence[str] = ()
+    """Names of per-workspace scratch containers to create."""
+
+
+class DataStorage(pulumi.ComponentResource):
+    """The training-data account.
+
+    Every write is versioned and version-level WORM keeps each version for the retention period;
+    soft delete and the change feed make deletes and changes recoverable and visible; blob reads,
+    writes and deletes are logged; each zone is a classified container that only its pipeline
+    identity may write, with tripwire alerts on any other write, any delete or immutability change,
+    and bursts of failed authorizations.
+    """
+
+    account: storage.StorageAccount
+    containers: dict[str, storage.BlobContainer]
+    """Zone containers by purpose (and scratch containers by name)."""
+    writers: dict[str, pulumi.Output[str]]
+    """Principal ID of the writer of each zone, by zone purpose."""
+    pipeline_principals: dict[str, pulumi.Output[str]]
+    """Principal ID of each pipeline identity."""
+
+    def __init__(self, name: str, args: DataStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-ml:data:DataStorage", name, None, opts)
+        ctx, cfg = args.ctx, args.settings
+        self._ctx = ctx
+        if ctx.diagnostic_settings is None:
+            raise ValueError(f"{name}: data storage needs diagnostics in its context")
+        tags = {**ctx.tags, "data-classification": "restricted"}
+        rg = ctx.resource_group_name
+
+        encryption = identity = None
+        key_ready: Sequence[pulumi.Resource] = ()
+        if cfg.customer_managed_key:
+            cmk_identity = managedidentity.UserAssignedIdentity(
+                f"{name}-cmk-id", resource_group_name=rg, location=ctx.location, tags=tags, opts=child(self)
+            )
+            key = keyvault.Key(
+                f"{name}-cmk",
+                resource_group_name=rg,
+                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(last_segment),
+                key_name=f"{name}-cmk",
+                properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["wrapKey", "unwrapKey"]),
+                tags=tags,
+                opts=child(self),
+            )
+            key_ready = role_assignments(
+                f"{name}-cmk-rbac",
+                self,
+                ctx,
+                args.key_vault_id,
+                [
+                    RoleAssignmentSpec(
+                        "Key Vault Crypto Service Encryption User", cmk_identity.principal_id, name="data"
+                    )
+                ],
+            )
+            identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[cmk_identity.id])
+            encryption = storage.EncryptionArgs(
+                key_source="Microsoft.Keyvault",
+                require_infrastructure_encryption=True,
+                key_vault_properties=storage.KeyVaultPropertiesArgs(
+                    key_name=key.name, key_vault_uri=args.key_vault_uri
+                ),
+                encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=cmk_identity.id),
+                services=storage.EncryptionServicesArgs(
+                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                ),
+            )
+
+        self.account = private_storage_account(
+            f"{name}acct",
+            self,
+            ctx,
+            tags,
+            encryption=encryption,
+            identity=identity,
+            immutable_storage_with_versioning=storage.ImmutableStorageAccountArgs(
+                enabled=True,
+                immutability_policy=storage.AccountImmutabilityPolicyPropertiesArgs(
+                    immutability_period_since_creation_in_days=cfg.immutability_retention_days,
+                    state="Locked" if cfg.immutability_lock.enabled else "Unlocked",
+                    allow_protected_append_writes=False,
+                ),
+            ),
+            depends_on=key_ready,  # the identity must hold its key role before encryption starts
+        )
+        blob_service = storage.BlobServiceProperties(
+            f"{name}-blob",
+            resource_group_name=rg,
+            account_name=self.account.name,
+            blob_services_name="default",
+            is_versioning_enabled=True,
+            change_feed=storage.ChangeFeedArgs(enabled=True, retention_in_days=cfg.change_feed_retention_days),
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=cfg.soft_delete_retention_days, allow_permanent_delete=False
+            ),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=cfg.soft_delete_retention_days
+            ),
+            last_access_time_tracking_policy=storage.LastAccessTimeTrackingPolicyArgs(
+                enable=True, name="AccessTimeTracking", tracking_granularity_in_days=1, blob_type=["blockBlob"]
+            ),
+            opts=child(self),
+        )
+
+        self.containers = {}
+        for purpose, zone in cfg.zones.items():
+            self.containers[purpose] = self._container(
+                f"{name}-{purpose}",
+                zone.container,
+                {"classification": zone.classification, "zone": purpose},
+                blob_service,
+            )
+            storage.BlobContainerImmutabilityPolicy(
+                f"{name}-{purpose}-worm",
+                resource_group_name=rg,
+                account_name=self.account.name,
+                container_name=self.containers[purpose].name,
+                immutability_policy_name="default",
+                immutability_period_since_creation_in_days=cfg.immutability_retention_days,
+                allow_protected_append_writes=False,
+                opts=child(self),
+            )
+            if zone.legal_hold:
+                storage.BlobContainerLegalHold(
+                    f"{name}-{purpose}-hold",
+                    resource_group_name=rg,
+                    account_name=self.account.name,
+                    container_name=self.containers[purpose].name,
+                    tags=list(zone.legal_hold),
+                    allow_protected_append_writes_all=False,
+                    opts=child(self),
+                )
+        for container in args.scratch_containers:
+            self.containers[container] = self._container(
+                f"{name}-{container}", container, {"classification": "confidential", "zone": "scratch"}, blob_service
+            )
+
+        self._lifecycle(name, cfg)
+
+        # Pipeline identities: one per step, each writing exactly one zone.
+        self.pipeline_principals = {}
+        configured = cfg.pipeline_identities
+        for step in PIPELINE_IDENTITIES:
+            existing = getattr(configured, step)
+            if existing is not None:
+                self.pipeline_principals[step] = pulumi.Output.from_input(existing)
+            else:
+                uami = managedidentity.UserAssignedIdentity(
+                    f"{name}-{step}-id", resource_group_name=rg, location=ctx.location, tags=tags, opts=child(self)
+                )
+                self.pipeline_principals[step] = uami.principal_id
+        for step, zone_key in WRITES.items():
+            self.grant(f"{name}-{step}-writes", self.pipeline_principals[step], zone_key, write=True)
+        for step, zone_key in READS.items():
+            self.grant(f"{name}-{step}-reads", self.pipeline_principals[step], zone_key, write=False)
+        self.writers = {zone_key: self.pipeline_principals[step] for step, zone_key in WRITES.items()}
+
+        PrivateEndpoint(
+            f"{name}-blob", ctx=ctx, resource_id=self.account.id, group_id="blob", dns_zones=["blob"], opts=child(self)
+        )
+        diag = ctx.diagnostic_settings
+        diagnostic_setting(f"{name}-diag", self, self.account.id, diag, logs=False, metric_categories=["Transaction"])
+        diagnostic_setting(
+            f"{name}-blob-diag",
+            self,
+            pulumi.Output.concat(self.account.id, "/blobServices/default"),
+            diag,
+            log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
+            metric_categories=["Transaction"],
+        )
+        self._tripwires(name, args)
+        if ctx.lock:
+            delete_lock(name, self, self.account.id, "Training data: versioned, immutable, access-logged")
+        self.register_outputs(
+            {
+                "accountId": self.account.id,
+                "containers": {k: c.name for k, c in self.containers.items()},
+                "pipelinePrincipals": self.pipeline_principals,
+            }
+        )
+
+    def container_id(self, key: str) -> pulumi.Output[str]:
+        """ARM ID of a container (a zone by purpose, or a scratch container by name): a role scope."""
+        return pulumi.Output.concat(self.account.id, "/blobServices/default/containers/", self.containers[key].name)
+
+    def grant(self, name: str, principal_id: pulumi.Input[str], key: str, *, write: bool) -> None:
+        """Storage Blob Data Reader or Contributor for ``principal_id`` on one container only."""
+        role = "Storage Blob Data Contributor" if write else "Storage Blob Data Reader"
+        role_assignments(
+            name,
+            self,
+            self._ctx,
+            self.container_id(key),
+            [RoleAssignmentSpec(role, principal_id, name=key)],
+        )
+
+    # ------------------------------------------------------------------------------------------
+
+    def _container(
+        self, name: str, container: str, metadata: Mapping[str, str], after: pulumi.Resource
+    ) -> storage.BlobContainer:
+        return storage.BlobContainer(
+            name,
+            resource_group_name=self._ctx.resource_group_name,
+            account_name=self.account.name,
+            container_name=container,
+            public_access=storage.PublicAccess.NONE,
+            metadata=dict(metadata),
+            immutable_storage_with_versioning=storage.ImmutableStorageWithVersioningArgs(enabled=True),
+            opts=child(self, depends_on=[after]),
+        )
+
+    def _lifecycle(self, name: str, cfg: DataStorageSettings) -> None:
+        rules = []
+        for purpose, zone in cfg.zones.items():
+            prefix = storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"], prefix_match=[f"{zone.container}/"])
+            if purpose in EXPIRING_ZONES:
+                actions = storage.ManagementPolicyActionArgs(
+                    base_blob=storage.ManagementPolicyBaseBlobArgs(
+                        delete=storage.DateAfterModificationArgs(
+                            days_after_modification_greater_than=cfg.raw_retention_days
+                        )
+                    ),
+                    version=storage.ManagementPolicyVersionArgs(
+                        delete=storage.DateAfterCreationArgs(days_after_creation_greater_than=cfg.raw_retention_days)
+                    ),
+                )
+                rule_name = f"expire-{purpose}"
+            else:
+                actions = storage.ManagementPolicyActionArgs(
+                    base_blob=storage.ManagementPolicyBaseBlobArgs(
+                        tier_to_cool=storage.DateAfterModificationArgs(
+                            days_after_modification_greater_than=cfg.cool_after_days
+                        ),
+                        tier_to_cold=storage.DateAfterModificationArgs(
+                            days_after_modification_greater_than=cfg.cold_after_days
+                        ),
+                    ),
+                    version=storage.ManagementPolicyVersionArgs(
+                        tier_to_cool=storage.DateAfterCreationArgs(
+                            days_after_creation_greater_than=cfg.cool_after_days
+                        ),
+                        tier_to_cold=storage.DateAfterCreationArgs(
+                            days_after_creation_greater_than=cfg.cold_after_days
+                        ),
+                    ),
+                )
+                rule_name = f"tier-{purpose}"
+            rules.append(
+                storage.ManagementPolicyRuleArgs(
+                    name=rule_name,
+                    enabled=True,
+                    type="Lifecycle",
+                    definition=storage.ManagementPolicyDefinitionArgs(actions=actions, filters=prefix),
+                )
+            )
+        storage.ManagementPolicy(
+            f"{name}-lifecycle",
+            resource_group_name=self._ctx.resource_group_name,
+            account_name=self.account.name,
+            management_policy_name="default",
+            policy=storage.ManagementPolicySchemaArgs(rules=rules),
+            opts=child(self),
+        )
+
+    def _tripwires(self, name: str, args: DataStorageArgs) -> None:
+        cfg = args.settings
+
+        def alert(
+            suffix: str, title: str, severity: int, query: pulumi.Input[str], threshold: int, window: str
+        ) -> None:
+            monitor.ScheduledQueryRule(
+                f"{name}-{suffix}",
+                resource_group_name=self._ctx.resource_group_name,
+                location=self._ctx.location,
+                display_name=title,
+                description=title,
+                kind="LogAlert",
+                enabled=True,
+                severity=severity,
+                scopes=[args.log_analytics_workspace_id],
+                evaluation_frequency="PT5M",
+                window_size=window,
+                auto_mitigate=False,
+                criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+                    all_of=[
+                        monitor.ConditionArgs(
+                            query=query,
+                            time_aggregation="Count",
+                            operator="GreaterThan",
+                            threshold=threshold,
+                            failing_periods=monitor.ConditionFailingPeriodsArgs(
+                                min_failing_periods_to_alert=1, number_of_evaluation_periods=1
+                            ),
+                        )
+                    ]
+                ),
+                actions=monitor.ActionsArgs(action_groups=[args.action_group_id]),
+                tags=dict(self._ctx.tags),
+                opts=child(self),
+            )
+
+        writes = ", ".join(f'"{op}"' for op in WRITE_OPERATIONS)
+        destructive = ", ".join(f'"{op}"' for op in DESTRUCTIVE_OPERATIONS)
+        for purpose in GUARDED_ZONES:
+            container = cfg.zones[purpose].container
+
+            def foreign_writes(values: list[str], container: str = container) -> str:
+                account, writer = values
+                return (
+                    f'StorageBlobLogs\n| where AccountName == "{account}"\n'
+                    f"| where OperationName in ({writes})\n"
+                    f'| where ObjectKey startswith "/{account}/{container}/"\n'
+                    f'| where UserAgentHeader !startswith "{LIFECYCLE_AGENT}"\n'
+                    f'| where RequesterObjectId != "{writer}"'
+                )
+
+            query = pulumi.Output.all(self.account.name, self.writers[purpose]).apply(foreign_writes)
+            alert(
+                f"tripwire-{purpose}", f"Write to {container} by an identity other than its writer", 1, query, 0, "PT5M"
+            )
+        alert(
+            "tripwire-destructive",
+            "Delete or immutability change in training data",
+            1,
+            self.account.name.apply(
+                lambda account: (
+                    f'StorageBlobLogs\n| where AccountName == "{account}"\n'
+                    f"| where OperationName in ({destructive})\n"
+                    f'| where UserAgentHeader !startswith "{LIFECYCLE_AGENT}"'
+                )
+            ),
+            0,
+            "PT5M",
+        )
+        alert(
+            "tripwire-denied",
+            f"More than {cfg.failed_auth_threshold} failed authorizations on training data in 15 minutes",
+            2,
+            self.account.name.apply(
+                lambda account: f'StorageBlobLogs\n| where AccountName == "{account}"\n| where StatusCode in (401, 403)'
+            ),
+            cfg.failed_auth_threshold,
+            "PT15M",
+        )
