@@ -1,0 +1,804 @@
+"""Scaffold a new team's stacks: ``python -m scripts.new_team TEAM --data-scientist-group GUID``.
+
+A new team gets its own stack per environment, ``stacks/Pulumi.<team>-<env>.yaml``, made from the
+environment's template stack (``stacks/Pulumi.<env>.yaml``) with the team's name prefix, tags, one
+workspace and a VNet range of its own. The range comes from the environment's pool in
+``stacks/address-registry.yaml``, never overlaps a range recorded there or used by any stack file, and
+is recorded there. ``--join STACK`` instead adds the team's workspace to an existing stack, which then
+shares that stack's network (no new range).
+
+Everything is validated (``components.config.validate``) before anything is written. Existing stack
+files and workspace names are never overwritten; a rerun for a team that is already in place reports
+it and changes nothing. docs/new-team.md describes the registry and each rule.
+
+Exit status: 0 created or already in place; 1 refused (existing file or workspace, pool exhausted,
+invalid registry, template or result); 2 invalid arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import ipaddress
+import itertools
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from components.config import PROJECT, ConfigError, top_level_keys, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = "stacks/address-registry.yaml"
+REGISTRY_VERSION = 1
+
+TEAM_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,9}$")
+TEAM_EXPECTED = (
+    "3-10 lowercase letters and digits starting with a letter (it becomes the workspace name and the tags.team value)"
+)
+GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID_EXPECTED = "a Microsoft Entra group object ID (a GUID such as 6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01)"
+ENV_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
+PREFIX_LENGTH = 8
+"""Longest ``namePrefix`` the settings accept."""
+
+REGISTRY_HEADER = """\
+# Address registry: the pool of VNet ranges each environment allocates from, and every range handed out.
+# `python -m scripts.new_team` allocates the first free /blockPrefix block of an environment's pools,
+# appends it to allocations and rewrites this file (comments other than this header are not kept).
+# A range in use by any stack file counts as taken even when it is missing here. See docs/new-team.md.
+"""
+
+Network = ipaddress.IPv4Network
+
+
+class RefusedError(Exception):
+    """The request cannot be carried out as asked; exit status 1."""
+
+
+class UsageError(Exception):
+    """Invalid arguments; exit status 2."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _team(value: str) -> str:
+    if not TEAM_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"expected {TEAM_EXPECTED}, found {value!r}")
+    return value
+
+
+def _guid(value: str) -> str:
+    if not GUID_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"expected {GUID_EXPECTED}, found {value!r}")
+    return value.lower()
+
+
+def _envs(value: str) -> list[str]:
+    names = value.split(",")
+    if not all(ENV_PATTERN.fullmatch(n) for n in names):
+        raise argparse.ArgumentTypeError(
+            f"expected environment names separated by commas, such as dev,prod, found {value!r}"
+        )
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected each environment once, found {value!r}")
+    return names
+
+
+def _stack_name(value: str) -> str:
+    if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", value):
+        raise argparse.ArgumentTypeError(f"expected a stack name such as dev, found {value!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m scripts.new_team", description=(__doc__ or "").splitlines()[0])
+    p.add_argument("team", metavar="TEAM", type=_team, help=f"team name: {TEAM_EXPECTED}")
+    p.add_argument(
+        "--data-scientist-group",
+        required=True,
+        type=_guid,
+        metavar="GUID",
+        help="object ID of the Entra group granted AzureML Data Scientist on the team's workspace",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--envs",
+        type=_envs,
+        default=["dev", "prod"],
+        help="environments to create the team's own stacks in (default: dev,prod)",
+    )
+    mode.add_argument(
+        "--join",
+        type=_stack_name,
+        metavar="STACK",
+        help="add the team's workspace to stacks/Pulumi.STACK.yaml instead (shares its network)",
+    )
+    p.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# The address registry
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One VNet range handed out to a stack."""
+
+    team: str
+    env: str
+    cidr: Network
+    stack: str
+
+
+@dataclass
+class Registry:
+    block_prefix: int
+    pools: dict[str, list[Network]]
+    allocations: list[Allocation] = field(default_factory=list)
+
+    def for_stack(self, stack_path: str) -> Allocation | None:
+        return next((a for a in self.allocations if a.stack == stack_path), None)
+
+
+def _registry_error(key: str, expected: str, found: object) -> RefusedError:
+    return RefusedError(f"{REGISTRY}: {key}: expected {expected}, found {found!r}")
+
+
+def _private_network(value: object, key: str) -> Network:
+    expected = "a private IPv4 network in CIDR notation such as 10.32.0.0/12"
+    if not isinstance(value, str):
+        raise _registry_error(key, expected, value)
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise _registry_error(key, expected, value) from None
+    if not isinstance(net, Network) or not net.is_private:
+        raise _registry_error(key, expected, value)
+    return net
+
+
+def parse_registry(document: object) -> Registry:
+    """Check a registry document in full; raise :class:`RefusedError` naming the file and key."""
+    if not isinstance(document, dict):
+        raise _registry_error("(top level)", "a mapping with version, blockPrefix, pools and allocations", document)
+    unknown = sorted(set(document) - {"version", "blockPrefix", "pools", "allocations"})
+    if unknown:
+        raise _registry_error(unknown[0], "only version, blockPrefix, pools and allocations", unknown[0])
+    if document.get("version") != REGISTRY_VERSION:
+        raise _registry_error("version", str(REGISTRY_VERSION), document.get("version"))
+    block = document.get("blockPrefix")
+    if not isinstance(block, int) or isinstance(block, bool) or not 8 <= block <= 28:
+        raise _registry_error("blockPrefix", "a prefix length from 8 to 28", block)
+    pools_doc = document.get("pools")
+    if not isinstance(pools_doc, dict) or not pools_doc:
+        raise _registry_error("pools", "a mapping of environment name to a list of ranges", pools_doc)
+    pools: dict[str, list[Network]] = {}
+    seen: list[tuple[str, Network]] = []
+    for env, ranges in pools_doc.items():
+        if not isinstance(env, str) or not ENV_PATTERN.fullmatch(env):
+            raise _registry_error(f"pools.{env}", "an environment name such as dev", env)
+        if not isinstance(ranges, list) or not ranges:
+            raise _registry_error(f"pools.{env}", "a non-empty list of ranges", ranges)
+        pools[env] = []
+        for i, value in enumerate(ranges):
+            key = f"pools.{env}[{i}]"
+            net = _private_network(value, key)
+            if net.prefixlen > block:
+                raise _registry_error(key, f"a range of at least one /{block} block", value)
+            for other_key, other in seen:
+                if net.overlaps(other):
+                    raise _registry_error(key, f"a range that does not overlap {other_key} ({other})", value)
+            seen.append((key, net))
+            pools[env].append(net)
+    allocations_doc = document.get("allocations")
+    if not isinstance(allocations_doc, list):
+        raise _registry_error("allocations", "a list", allocations_doc)
+    registry = Registry(block, pools)
+    for i, entry in enumerate(allocations_doc):
+        key = f"allocations[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"team", "env", "cidr", "stack"}:
+            raise _registry_error(key, "a mapping with exactly team, env, cidr and stack", entry)
+        for name in ("team", "env", "stack"):
+            if not isinstance(entry[name], str) or not entry[name]:
+                raise _registry_error(f"{key}.{name}", "text", entry[name])
+        if not re.fullmatch(r"stacks/Pulumi\.[A-Za-z0-9_.-]+\.yaml", entry["stack"]):
+            raise _registry_error(f"{key}.stack", "a stack file path such as stacks/Pulumi.dev.yaml", entry["stack"])
+        cidr = _private_network(entry["cidr"], f"{key}.cidr")
+        for j, earlier in enumerate(registry.allocations):
+            if cidr.overlaps(earlier.cidr):
+                raise _registry_error(
+                    f"{key}.cidr", f"a range that does not overlap allocations[{j}] ({earlier.cidr})", entry["cidr"]
+                )
+            if entry["stack"] == earlier.stack:
+                raise _registry_error(f"{key}.stack", f"a stack not recorded in allocations[{j}]", entry["stack"])
+        registry.allocations.append(Allocation(entry["team"], entry["env"], cidr, entry["stack"]))
+    return registry
+
+
+def load_registry(root: Path) -> Registry:
+    path = root / REGISTRY
+    if not path.is_file():
+        raise RefusedError(f"{REGISTRY}: no such file; it records every VNet range handed out (see docs/new-team.md)")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RefusedError(f"{REGISTRY}: not valid YAML: {exc}") from None
+    return parse_registry(document)
+
+
+def dump_registry(registry: Registry) -> str:
+    """The registry file's text: a fixed header and the data in a fixed key order."""
+    document = {
+        "version": REGISTRY_VERSION,
+        "blockPrefix": registry.block_prefix,
+        "pools": {env: [str(n) for n in nets] for env, nets in registry.pools.items()},
+        "allocations": [
+            {"team": a.team, "env": a.env, "cidr": str(a.cidr), "stack": a.stack} for a in registry.allocations
+        ],
+    }
+    return REGISTRY_HEADER + _dump(document)
+
+
+def allocate(registry: Registry, env: str, taken: Sequence[Network]) -> Network:
+    """The first /blockPrefix block of the env's pools that overlaps nothing in ``taken``."""
+    total = used = 0
+    for pool in registry.pools[env]:
+        for block in pool.subnets(new_prefix=registry.block_prefix):
+            total += 1
+            if any(block.overlaps(t) for t in taken):
+                used += 1
+                continue
+            return block
+    ranges = ", ".join(str(p) for p in registry.pools[env])
+    raise RefusedError(
+        f"no free /{registry.block_prefix} left in pools.{env} of {REGISTRY} ({ranges}: {used} of {total} taken); "
+        f"add a range to pools.{env}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack files
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """What the tool needs to know about one stack file."""
+
+    name: str
+    path: str
+    text: str
+    document: dict[str, Any]
+    values: dict[str, Any]
+
+    @property
+    def environment(self) -> str:
+        return str(self.values.get("environment", ""))
+
+    @property
+    def name_prefix(self) -> str:
+        return str(self.values.get("namePrefix", ""))
+
+    @property
+    def workspaces(self) -> list[dict[str, Any]]:
+        found = self.values.get("workspaces")
+        return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+
+    def workspace(self, name: str) -> dict[str, Any] | None:
+        return next((w for w in self.workspaces if w.get("name") == name), None)
+
+    def address_space(self) -> Network | None:
+        network = self.values.get("network")
+        value = network.get("addressSpace") if isinstance(network, dict) else None
+        if value is None:
+            return None
+        try:
+            net = ipaddress.ip_network(str(value), strict=True)
+        except ValueError:
+            net = None
+        if not isinstance(net, Network):
+            raise RefusedError(
+                f"{self.path}: network.addressSpace: expected an IPv4 network in CIDR notation, found {value!r} "
+                "(the addresses every stack uses must be known before a range is handed out)"
+            )
+        return net
+
+
+def stack_path(name: str) -> str:
+    return f"stacks/Pulumi.{name}.yaml"
+
+
+def config_key(config: dict[str, Any], name: str) -> str:
+    """The key under which ``config`` holds setting ``name`` (namespaced or not); namespaced if absent."""
+    for key in (f"{PROJECT}:{name}", name):
+        if key in config:
+            return key
+    return f"{PROJECT}:{name}"
+
+
+def _project_values(config: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = str(key).rpartition(":")
+        if namespace in ("", PROJECT):
+            values[name] = value
+    return values
+
+
+def read_stack(root: Path, name: str) -> Stack:
+    path = stack_path(name)
+    text = (root / path).read_text()
+    try:
+        document = _load(text) or {}
+    except yaml.YAMLError as exc:
+        raise RefusedError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise RefusedError(f"{path}: expected a mapping with a 'config:' mapping")
+    return Stack(name, path, text, document, _project_values(document.get("config") or {}))
+
+
+def scan_stacks(root: Path) -> dict[str, Stack]:
+    stacks_dir = root / "stacks"
+    names = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+    return {name: read_stack(root, name) for name in names}
+
+
+def validate_values(values: dict[str, Any], stack: str) -> None:
+    """Validate as the program does; raise :class:`RefusedError` with the program's own message."""
+    unknown = sorted(set(values) - set(top_level_keys()))
+    try:
+        validate({k: v for k, v in values.items() if k not in unknown}, stack, unknown)
+    except ConfigError as exc:
+        raise RefusedError(str(exc)) from None
+
+
+def _secure_keys(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return [path]
+        return [k for key, v in value.items() for k in _secure_keys(v, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [k for i, v in enumerate(value) for k in _secure_keys(v, f"{path}[{i}]")]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML text edits that keep comments
+# ---------------------------------------------------------------------------------------------
+
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml's SafeLoader when it is built in (the same rules, faster)."""
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Block style with sequences indented under their key, as the stack files are written."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=1000)
+
+
+def _scalar_text(value: str) -> str:
+    """``value`` as a one-line YAML scalar (quoted only where YAML needs it, as for 'yes')."""
+    text = yaml.safe_dump(value, width=1000).rstrip("\n").removesuffix("\n...")
+    if "\n" in text:
+        raise ValueError(f"not a one-line scalar: {value!r}")
+    return text
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+
+
+def _content_end(node: yaml.Node) -> int:
+    """Index just past the last character of ``node``'s own text (not the comments after it)."""
+    if isinstance(node, yaml.ScalarNode) or getattr(node, "flow_style", False):
+        return int(node.end_mark.index)
+    if isinstance(node, yaml.SequenceNode):
+        return max(_content_end(item) for item in node.value)
+    if isinstance(node, yaml.MappingNode):
+        return max(_content_end(v) for pair in node.value for v in pair)
+    return int(node.end_mark.index)
+
+
+def _line_end(text: str, index: int) -> int:
+    """Index of the start of the line after the one holding ``index - 1``."""
+    if index > 0 and text[index - 1] == "\n":
+        return index
+    newline = text.find("\n", index)
+    return len(text) if newline < 0 else newline + 1
+
+
+Edit = tuple[int, int, str]
+
+
+def _apply(text: str, edits: list[Edit]) -> str:
+    ordered = sorted(edits)
+    for (_, end, _), (start, _, _) in itertools.pairwise(ordered):
+        if start < end:
+            raise ValueError("overlapping edits")
+    for start, end, replacement in reversed(ordered):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _replace(node: yaml.Node | None, value: str) -> Edit:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ValueError("not a scalar")
+    return (node.start_mark.index, node.end_mark.index, _scalar_text(value))
+
+
+def _same(text: str, document: dict[str, Any]) -> bool:
+    try:
+        return bool(_load(text) == document)
+    except yaml.YAMLError:
+        return False
+
+
+def _team_stack_edits(text: str, template: Stack, new_values: dict[str, Any]) -> str:
+    """The template's text with the team's values written in place; its comments stay."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    config = _child(root, "config")
+    tcfg = template.document["config"]
+    edits: list[Edit] = []
+    edits.append(_replace(_child(config, config_key(tcfg, "namePrefix")), new_values["namePrefix"]))
+    tags = _child(config, config_key(tcfg, "tags"))
+    edits.append(_replace(_child(tags, "team"), new_values["tags"]["team"]))
+    network = _child(config, config_key(tcfg, "network"))
+    edits.append(_replace(_child(network, "addressSpace"), new_values["network"]["addressSpace"]))
+    subnets = _child(network, "subnets")
+    for key, cidr in new_values["network"]["subnets"].items():
+        edits.append(_replace(_child(subnets, key), cidr))
+    workspaces = _child(config, config_key(tcfg, "workspaces"))
+    if not isinstance(workspaces, yaml.SequenceNode) or workspaces.flow_style:
+        raise ValueError("workspaces is not a block sequence")
+    first = workspaces.value[0]
+    edits.append(_replace(_child(first, "name"), new_values["workspaces"][0]["name"]))
+    group = new_values["workspaces"][0]["dataScientistGroupId"]
+    edits.append(_replace(_child(first, "dataScientistGroupId"), group))
+    if len(workspaces.value) > 1:
+        start = _line_end(text, _content_end(first))
+        edits.append((start, _line_end(text, _content_end(workspaces.value[-1])), ""))
+    return _apply(text, edits)
+
+
+def render_team_stack(template: Stack, team: str, env: str, new_values: dict[str, Any]) -> str:
+    """The new stack file: the template's text with the team's values, or a clean dump of them."""
+    config: dict[str, Any] = {}
+    for key, value in template.document["config"].items():
+        namespace, _, name = str(key).rpartition(":")
+        config[key] = new_values[name] if namespace in ("", PROJECT) and name in new_values else value
+    document = {"config": config}
+    cidr = new_values["network"]["addressSpace"]
+    header = (
+        f"# Stack of team {team} in {env}, made by `python -m scripts.new_team` from {template.path}.\n"
+        f"# Its address space {cidr} is recorded in {REGISTRY}; see docs/new-team.md.\n"
+    )
+    try:
+        edited = _team_stack_edits(template.text, template, new_values)
+    except (ValueError, KeyError, IndexError, yaml.YAMLError):
+        edited = ""
+    if edited and _same(edited, document):
+        return header + "#\n" + edited
+    return header + f"# Written without the template's comments: read {template.path} for them.\n" + _dump(document)
+
+
+def render_join(stack: Stack, entry: dict[str, Any], new_values: dict[str, Any]) -> str:
+    """``stack``'s text with ``entry`` appended to its workspaces; everything else byte for byte."""
+    document = copy.deepcopy(stack.document)
+    document["config"][config_key(stack.document["config"], "workspaces")] = new_values["workspaces"]
+    refusal = RefusedError(
+        f"{stack.path}: cannot add workspace {entry['name']} without rewriting the file "
+        f"(workspaces is not a plain block list); add this entry to its workspaces by hand:\n"
+        + _dump([entry]).rstrip("\n")
+    )
+    text = stack.text
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    workspaces = _child(_child(root, "config"), config_key(stack.document["config"], "workspaces"))
+    if not isinstance(workspaces, yaml.SequenceNode) or workspaces.flow_style or not workspaces.value:
+        raise refusal
+    last = workspaces.value[-1]
+    line_start = text.rfind("\n", 0, last.start_mark.index) + 1
+    lead = text[line_start : last.start_mark.index]
+    dash = len(lead) - len(lead.lstrip(" "))
+    if not lead.lstrip(" ").startswith("-"):
+        raise refusal
+    at = _line_end(text, _content_end(last))
+    block = "".join(" " * dash + line + "\n" for line in _dump([entry]).splitlines())
+    edited = text[:at] + ("" if at == 0 or text[at - 1] == "\n" else "\n") + block + text[at:]
+    if not _same(edited, document):
+        raise refusal
+    return edited
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a team's stack
+# ---------------------------------------------------------------------------------------------
+
+
+def derive_prefix(team: str, taken: set[str]) -> str:
+    """``namePrefix`` for the team: its name cut to 8 characters, numbered when that is in use."""
+    candidates = [team[:PREFIX_LENGTH]]
+    candidates += [f"{team[: PREFIX_LENGTH - 1]}{n}" for n in range(2, 10)]
+    candidates += [f"{team[: PREFIX_LENGTH - 2]}{n}" for n in range(10, 100)]
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    raise RefusedError(f"no free namePrefix for team {team}: {candidates[0]} and its 98 numbered forms are in use")
+
+
+def carve(template_values: dict[str, Any], block: Network, template_path: str) -> dict[str, Any]:
+    """The template's network settings moved to ``block``: same subnet offsets and sizes."""
+    network = copy.deepcopy(template_values.get("network"))
+    if not isinstance(network, dict) or not isinstance(network.get("subnets"), dict):
+        raise RefusedError(f"{template_path}: network.subnets: expected the template's subnet layout, found none")
+    if "existing" in network:
+        raise RefusedError(
+            f"{template_path}: network.existing: a template that uses an existing VNet cannot give a team a range "
+            "of its own; write the team's stack by hand or use --join"
+        )
+    base = ipaddress.ip_network(str(network["addressSpace"]))
+    subnets: dict[str, str] = {}
+    for key, cidr in network["subnets"].items():
+        subnet = ipaddress.ip_network(str(cidr))
+        offset = int(subnet.network_address) - int(base.network_address)
+        start = ipaddress.IPv4Address(int(block.network_address) + offset)
+        subnets[key] = str(ipaddress.ip_network(f"{start}/{subnet.prefixlen}"))
+    network["addressSpace"] = str(block)
+    network["subnets"] = subnets
+    return dict(network)
+
+
+def workspace_entry(template: Stack, team: str, group: str) -> dict[str, Any]:
+    """The template's first workspace with the team's name and data-scientist group."""
+    if not template.workspaces:
+        raise RefusedError(f"{template.path}: workspaces: expected at least one workspace to copy, found none")
+    entry = copy.deepcopy(template.workspaces[0])
+    entry["name"] = team
+    entry["dataScientistGroupId"] = group
+    return entry
+
+
+@dataclass
+class Outcome:
+    env: str
+    stack: Stack | None
+    path: str
+    message: str
+    text: str | None = None
+    allocation: Allocation | None = None
+
+
+def plan_team_stack(
+    team: str,
+    env: str,
+    group: str,
+    registry: Registry,
+    stacks: dict[str, Stack],
+    taken: list[Network],
+) -> Outcome:
+    """What to do for ``team`` in ``env``: report it in place, restore its file, or create it."""
+    name = f"{team}-{env}"
+    path = stack_path(name)
+    template = stacks[env]
+    recorded = registry.for_stack(path)
+    if recorded is not None and (recorded.team, recorded.env) != (team, env):
+        raise RefusedError(
+            f"{REGISTRY}: {path} is recorded for team {recorded.team} in {recorded.env}, not team {team} in {env}"
+        )
+    existing = stacks.get(name)
+    if existing is not None:
+        if recorded is None:
+            raise RefusedError(f"{path} already exists and is not in {REGISTRY}; refusing to overwrite it")
+        if existing.address_space() != recorded.cidr:
+            raise RefusedError(
+                f"{path}: network.addressSpace is {existing.address_space()} but {REGISTRY} records "
+                f"{recorded.cidr} for it; make them agree"
+            )
+        return Outcome(
+            env, existing, path, f"{env}: {path} is already in place for {team} ({recorded.cidr}); left unchanged"
+        )
+    environment = template.environment
+    for other in stacks.values():
+        if other.environment == environment and other.workspace(team) is not None:
+            raise RefusedError(
+                f"workspace {team} already exists in {other.path} (environment {environment}); "
+                "workspace names are unique in an environment"
+            )
+    secrets = _secure_keys(template.document.get("config"), "config")
+    if secrets:
+        raise RefusedError(
+            f"{template.path}: {secrets[0]} is encrypted for that stack and cannot be copied to {path}; "
+            "move the secret out of the template first"
+        )
+    block = recorded.cidr if recorded is not None else allocate(registry, env, taken)
+    prefixes = {s.name_prefix for s in stacks.values() if s.environment == environment}
+    values = copy.deepcopy(template.values)
+    values["namePrefix"] = derive_prefix(team, prefixes)
+    values["tags"] = {**values.get("tags", {}), "team": team}
+    values["network"] = carve(template.values, block, template.path)
+    values["workspaces"] = [workspace_entry(template, team, group)]
+    validate_values(values, name)
+    text = render_team_stack(template, team, env, values)
+    document = _load(text)
+    stack = Stack(name, path, text, document, _project_values(document["config"]))
+    if recorded is not None:
+        message = f"{env}: restored {path} for {team} from its recorded range {block}"
+        return Outcome(env, stack, path, message, text)
+    allocation = Allocation(team, env, block, path)
+    message = f"{env}: created {path} for {team} ({block}, namePrefix {values['namePrefix']})"
+    return Outcome(env, stack, path, message, text, allocation)
+
+
+def taken_ranges(registry: Registry, stacks: dict[str, Stack]) -> tuple[list[Network], list[str]]:
+    """Every range in use (registry and stack files), and a note per stack range the registry lacks."""
+    taken = [a.cidr for a in registry.allocations]
+    notes: list[str] = []
+    for stack in stacks.values():
+        space = stack.address_space()
+        if space is None:
+            continue
+        recorded = registry.for_stack(stack.path)
+        if recorded is None or recorded.cidr != space:
+            notes.append(f"note: {space} of {stack.path} is not recorded in {REGISTRY}; treated as taken")
+            taken.append(space)
+    return taken, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _group_of(stack: Stack | None, team: str) -> str:
+    entry = stack.workspace(team) if stack else None
+    return str(entry.get("dataScientistGroupId")) if entry else "?"
+
+
+def new_team(root: Path, team: str, envs: list[str], group: str) -> list[str]:
+    """Create (or report) the team's own stacks; return the lines to print."""
+    registry = load_registry(root)
+    stacks = scan_stacks(root)
+    usable = [e for e in registry.pools if e in stacks]
+    for env in envs:
+        if env not in usable:
+            raise UsageError(
+                f"argument --envs: expected environments with a pool in {REGISTRY} and a template stack "
+                f"({', '.join(usable) or 'none'}), found {env!r}"
+            )
+    taken, notes = taken_ranges(registry, stacks)
+    outcomes: list[Outcome] = []
+    for env in envs:
+        outcome = plan_team_stack(team, env, group, registry, stacks, taken)
+        if outcome.allocation is not None:
+            taken.append(outcome.allocation.cidr)
+        outcomes.append(outcome)
+    allocations = [o.allocation for o in outcomes if o.allocation is not None]
+    if allocations:
+        registry.allocations.extend(allocations)
+        _write(root / REGISTRY, dump_registry(registry))
+    for outcome in outcomes:
+        if outcome.text is not None:
+            _write(root / outcome.path, outcome.text)
+    lines = [*notes, *(o.message for o in outcomes)]
+    if allocations:
+        lines.append(f"recorded {len(allocations)} allocation(s) in {REGISTRY}")
+    names = [f"{team}-{o.env}" for o in outcomes]
+    groups = ", ".join(sorted({_group_of(o.stack, team) for o in outcomes}))
+    lines += [
+        "",
+        "Next steps:",
+        f"  1. Check that {groups} (dataScientistGroupId of workspace {team}) is the Entra group of {team}'s",
+        "     data scientists: it gets AzureML Data Scientist on that workspace.",
+        "  2. In each stack file, replace the template's tags.owner, tags.costCenter, monitoring.alertEmails",
+        "     and gateway publisher.",
+        f"  3. Plan offline, commit the stack files with {REGISTRY}, then create the stacks:",
+        *(f"       make plan STACK={n}" for n in names),
+        *(f"       pulumi stack init {n}" for n in names),
+    ]
+    return lines
+
+
+def join(root: Path, team: str, target: str, group: str) -> list[str]:
+    """Add (or report) the team's workspace in an existing stack; return the lines to print."""
+    stacks = scan_stacks(root)
+    if target not in stacks:
+        raise UsageError(
+            f"argument --join: expected an existing stack in stacks/ ({', '.join(stacks) or 'none'}), found {target!r}"
+        )
+    stack = stacks[target]
+    environment = stack.environment
+    template = stacks.get(environment)
+    if template is None:
+        raise RefusedError(
+            f"{stack.path}: environment {environment!r} has no template stack {stack_path(environment)} "
+            "to copy the workspace from"
+        )
+    entry = workspace_entry(template, team, group)
+    space = stack.address_space()
+    present = stack.workspace(team)
+    lines: list[str]
+    if present is not None:
+        if str(present.get("dataScientistGroupId", "")).lower() != group:
+            raise RefusedError(
+                f"{stack.path}: workspace {team} already exists for another data-scientist group; "
+                "refusing to overwrite it"
+            )
+        lines = [f"{target}: workspace {team} is already in {stack.path} ({space}); left unchanged"]
+    else:
+        for other in stacks.values():
+            if other.environment == environment and other.workspace(team) is not None:
+                raise RefusedError(
+                    f"workspace {team} already exists in {other.path} (environment {environment}); "
+                    "workspace names are unique in an environment"
+                )
+        values = copy.deepcopy(stack.values)
+        values["workspaces"] = [*stack.workspaces, entry]
+        validate_values(values, target)
+        text = render_join(stack, entry, values)
+        _write(root / stack.path, text)
+        lines = [f"{target}: added workspace {team} to {stack.path} (shares {space}; no new range)"]
+    shown = _group_of(stack, team) if present is not None else group
+    lines += [
+        "",
+        "Next steps:",
+        f"  1. Check that {shown} (dataScientistGroupId of workspace {team}) is the Entra group of {team}'s",
+        "     data scientists: it gets AzureML Data Scientist on that workspace.",
+        f"  2. Plan offline, commit {stack.path}, then preview:",
+        f"       make plan STACK={target}",
+        f"       pulumi preview --stack {target}",
+    ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        root: Path = args.project_dir
+        if args.join is not None:
+            lines = join(root, args.team, args.join, args.data_scientist_group)
+        else:
+            lines = new_team(root, args.team, args.envs, args.data_scientist_group)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RefusedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
