@@ -54,6 +54,16 @@ class DiagnosticsTarget:
 
 
 @dataclass(frozen=True)
+class AlertTarget:
+    """Where alerts look and whom they notify."""
+
+    workspace_id: pulumi.Input[str]
+    """Log Analytics workspace that log alerts query."""
+    action_group_id: pulumi.Input[str]
+    """Security action group every alert notifies."""
+
+
+@dataclass(frozen=True)
 class PrivateLinkTarget:
     """Where private endpoints go and which DNS zones resolve them."""
 
@@ -89,6 +99,8 @@ class Context:
     """Private-endpoint subnet and DNS zones; None only while the network is being built."""
     storage_suffix: str = "core.windows.net"
     """Storage endpoint suffix of the Azure cloud in use."""
+    alerts: AlertTarget | None = None
+    """Log Analytics and action group for alerts; None only while monitoring itself is being built."""
 
     def role_definition_id(self, role: str) -> str:
         """Full ARM ID of a built-in role definition."""
@@ -282,4 +294,52 @@ def private_storage_account(
         sas_policy=storage.SasPolicyArgs(expiration_action="Block", sas_expiration_period="0.01:00:00"),
         tags=dict(tags),
         opts=child(parent, depends_on=list(depends_on)),
+    )
+
+
+def log_alert(
+    name: str,
+    parent: pulumi.Resource,
+    ctx: Context,
+    title: str,
+    query: pulumi.Input[str],
+    *,
+    threshold: int = 0,
+    severity: int = 1,
+    window: str = "PT5M",
+    query_time_range: str | None = None,
+) -> monitor.ScheduledQueryRule:
+    """A scheduled log-query alert that fires when ``query`` returns more than ``threshold`` rows."""
+    if ctx.alerts is None:
+        raise ValueError(f"{name}: no alert target in context")
+    return monitor.ScheduledQueryRule(
+        name,
+        resource_group_name=ctx.resource_group_name,
+        location=ctx.location,
+        display_name=title,
+        description=title,
+        kind="LogAlert",
+        enabled=True,
+        severity=severity,
+        scopes=[ctx.alerts.workspace_id],
+        evaluation_frequency="PT5M",
+        window_size=window,
+        override_query_time_range=query_time_range,
+        auto_mitigate=False,
+        criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+            all_of=[
+                monitor.ConditionArgs(
+                    query=query,
+                    time_aggregation="Count",
+                    operator="GreaterThan",
+                    threshold=threshold,
+                    failing_periods=monitor.ConditionFailingPeriodsArgs(
+                        min_failing_periods_to_alert=1, number_of_evaluation_periods=1
+                    ),
+                )
+            ]
+        ),
+        actions=monitor.ActionsArgs(action_groups=[ctx.alerts.action_group_id]),
+        tags=dict(ctx.tags),
+        opts=child(parent),
     )

@@ -363,6 +363,60 @@ class ComputeCluster:
     """Idle time before nodes are released (60-86400 s)."""
 
 
+_ENDPOINT = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+_MODEL = r"^azureml:[A-Za-z0-9][A-Za-z0-9_.-]{0,254}:[0-9]+$"
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class DeploymentSettings:
+    """One deployment of a model behind an online endpoint."""
+
+    name: Annotated[str, Field(pattern=_ENDPOINT)]
+    """Deployment name (3-32 lowercase letters, digits and hyphens)."""
+    model: Annotated[str, Field(pattern=_MODEL)]
+    """Registered model, as azureml:<name>:<version>."""
+    instance_type: Annotated[str, Field(pattern=_VM_SIZE)]
+    """VM size of the deployment, such as Standard_DS3_v2."""
+    instance_count: Annotated[int, Field(ge=1, le=20)] = 1
+    """Instances (the minimum when maxInstances is set)."""
+    max_instances: Annotated[int, Field(ge=1, le=50)] | None = None
+    """Scale out on utilization up to this many instances; fixed count when unset."""
+    traffic: Annotated[int, Field(ge=0, le=100)] = 100
+    """Percent of live traffic; the live deployments of an endpoint add up to 100."""
+    mirror: Annotated[int, Field(ge=0, le=50)] = 0
+    """Percent of live traffic copied to this shadow deployment (its answers are discarded)."""
+
+    @model_validator(mode="after")
+    def _shadow_or_live(self) -> DeploymentSettings:
+        if self.mirror and self.traffic:
+            raise _FieldError(
+                "mirror", "expected 0 on a deployment that takes live traffic (set traffic: 0)", self.mirror
+            )
+        if self.max_instances is not None and self.max_instances < self.instance_count:
+            raise _FieldError(
+                "maxInstances", f"expected at least instanceCount ({self.instance_count})", self.max_instances
+            )
+        return self
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class EndpointSettings:
+    """A managed online endpoint (Entra-token auth, private) reached only through the gateway."""
+
+    name: Annotated[str, Field(pattern=_ENDPOINT)]
+    """Endpoint name, unique in the region (3-32 lowercase letters, digits and hyphens)."""
+    deployments: Annotated[list[DeploymentSettings], Field(min_length=1, max_length=5)]
+    """Deployments; live ones split traffic, shadow ones (mirror > 0) receive a copy."""
+
+    @model_validator(mode="after")
+    def _traffic(self) -> EndpointSettings:
+        _require_unique("deployments", [d.name for d in self.deployments])
+        live = sum(d.traffic for d in self.deployments)
+        if live != 100:
+            raise _FieldError("deployments", "expected the traffic of the deployments to add up to 100", live)
+        return self
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class WorkspaceSettings:
     """One Azure ML workspace (per team or project) sharing the environment's network."""
@@ -381,6 +435,8 @@ class WorkspaceSettings:
     """Compute clusters of this workspace."""
     scratch: bool = False
     """Give this workspace its own scratch container in the data account (read-write for it alone)."""
+    endpoints: Annotated[list[EndpointSettings], Field(max_length=10)] = Field(default_factory=list)
+    """Online endpoints serving this workspace's models through the gateway."""
 
     @model_validator(mode="after")
     def _unique_clusters(self) -> WorkspaceSettings:
@@ -414,6 +470,22 @@ class GatewaySettings:
     """Per-caller rate limit (rate-limit-by-key); period at most 300 s."""
     quota: Limit
     """Per-caller quota (quota-by-key); period at least 3600 s."""
+    jwt_audience: Annotated[str, Field(min_length=3, max_length=200)]
+    """Audience (application ID URI) callers' Entra tokens must carry, such as api://ml-scoring."""
+    required_roles: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]], Field(min_length=1)]
+    """App roles a caller's token must hold one of (roles claim), such as Model.Score."""
+    max_request_bytes: Annotated[int, Field(ge=1024, le=4_194_304)] = 65_536
+    """Largest scoring request accepted (bytes); larger ones are refused before the model sees them."""
+    caller_volume_threshold: Annotated[int, Field(ge=1)] = 1_000
+    """Calls by one caller in 15 minutes that raise the model-stealing alert."""
+    throttled_threshold: Annotated[int, Field(ge=1)] = 50
+    """429 answers in 15 minutes that raise an alert."""
+    error_threshold: Annotated[int, Field(ge=1)] = 100
+    """4xx/5xx answers in 15 minutes that raise an alert."""
+    new_caller_alert: bool = True
+    """Alert when a caller not seen in the previous 14 days appears."""
+    latency_threshold_ms: Annotated[int, Field(ge=10, le=60_000)] = 1_000
+    """Average endpoint latency (ms over 15 minutes) that raises an alert."""
     suspended: ReasonedSwitch = OFF
     """Kill switch: answer 503 to every call."""
 
@@ -472,6 +544,16 @@ class Settings:
             hint = f"; did you mean '{near[0]}'?" if near else ""
             raise _FieldError("location", f"expected an {self.cloud} region such as westeurope", self.location, hint)
         _require_unique("workspaces", [w.name for w in self.workspaces])
+        seen_endpoints: set[str] = set()
+        for i, ws in enumerate(self.workspaces):
+            for j, endpoint in enumerate(ws.endpoints):
+                if endpoint.name in seen_endpoints:
+                    raise _FieldError(
+                        f"workspaces[{i}].endpoints[{j}].name",
+                        "expected an endpoint name not used elsewhere in the stack (names are unique per region)",
+                        endpoint.name,
+                    )
+                seen_endpoints.add(endpoint.name)
         limits = ENVIRONMENT_LIMITS[self.environment]
         per_minute = self.gateway.rate_limit.calls * 60 / self.gateway.rate_limit.renewal_period_seconds
         if self.gateway.rate_limit.renewal_period_seconds > 300:
@@ -556,6 +638,8 @@ _PATTERN_TEXT = {
     _COST_CENTER: "2-64 letters, digits, dots, underscores or hyphens",
     _CONTAINER: "3-63 lowercase letters, digits and hyphens (Azure container name rules)",
     _HOLD_TAG: "3-23 letters and digits (Azure legal-hold tag rules)",
+    _ENDPOINT: "3-32 lowercase letters, digits and hyphens, starting with a letter",
+    _MODEL: "a registered model reference such as azureml:fraud-model:3",
 }
 
 # ---------------------------------------------------------------------------------------------

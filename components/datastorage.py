@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import keyvault, managedidentity, monitor, storage
+from pulumi_azure_native import keyvault, managedidentity, storage
 
 from components.common import (
     Context,
@@ -16,6 +16,7 @@ from components.common import (
     delete_lock,
     diagnostic_setting,
     last_segment,
+    log_alert,
     private_storage_account,
     role_assignments,
 )
@@ -69,17 +70,13 @@ class DataStorageArgs:
     """Inputs of :class:`DataStorage`."""
 
     ctx: Context
-    """Environment context: resource group, tags, diagnostics, private endpoints, ``lock``."""
+    """Environment context: resource group, tags, diagnostics, alerts, private endpoints, ``lock``."""
     settings: DataStorageSettings
     """Retention, zones, pipeline identities and thresholds from the stack config."""
     key_vault_id: pulumi.Input[str]
     """Resource ID of the platform Key Vault (customer-managed key)."""
     key_vault_uri: pulumi.Input[str]
     """URI of the platform Key Vault."""
-    action_group_id: pulumi.Input[str]
-    """Security action group the tripwire alerts notify."""
-    log_analytics_workspace_id: pulumi.Input[str]
-    """Log Analytics workspace the access logs go to and the tripwires query."""
     scratch_containers: Sequence[str] = ()
     """Names of per-workspace scratch containers to create."""
 
@@ -354,35 +351,8 @@ class DataStorage(pulumi.ComponentResource):
         def alert(
             suffix: str, title: str, severity: int, query: pulumi.Input[str], threshold: int, window: str
         ) -> None:
-            monitor.ScheduledQueryRule(
-                f"{name}-{suffix}",
-                resource_group_name=self._ctx.resource_group_name,
-                location=self._ctx.location,
-                display_name=title,
-                description=title,
-                kind="LogAlert",
-                enabled=True,
-                severity=severity,
-                scopes=[args.log_analytics_workspace_id],
-                evaluation_frequency="PT5M",
-                window_size=window,
-                auto_mitigate=False,
-                criteria=monitor.ScheduledQueryRuleCriteriaArgs(
-                    all_of=[
-                        monitor.ConditionArgs(
-                            query=query,
-                            time_aggregation="Count",
-                            operator="GreaterThan",
-                            threshold=threshold,
-                            failing_periods=monitor.ConditionFailingPeriodsArgs(
-                                min_failing_periods_to_alert=1, number_of_evaluation_periods=1
-                            ),
-                        )
-                    ]
-                ),
-                actions=monitor.ActionsArgs(action_groups=[args.action_group_id]),
-                tags=dict(self._ctx.tags),
-                opts=child(self),
+            log_alert(
+                f"{name}-{suffix}", self, self._ctx, title, query, threshold=threshold, severity=severity, window=window
             )
 
         writes = ", ".join(f'"{op}"' for op in WRITE_OPERATIONS)

@@ -8,9 +8,11 @@ from dataclasses import replace
 import pulumi
 from pulumi_azure_native import authorization, resources
 
-from components.common import Context, child
+from components.common import AlertTarget, Context, child
 from components.config import Settings
 from components.datastorage import DataStorage, DataStorageArgs
+from components.endpoint import Endpoint, EndpointArgs
+from components.gateway import Gateway, GatewayArgs
 from components.keyvault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
@@ -56,7 +58,13 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        ctx = replace(ctx, diagnostic_settings=self.monitoring.diagnostic_settings)
+        ctx = replace(
+            ctx,
+            diagnostic_settings=self.monitoring.diagnostic_settings,
+            alerts=AlertTarget(
+                workspace_id=self.monitoring.workspace.id, action_group_id=self.monitoring.action_group.id
+            ),
+        )
         self.network = Network(
             f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
         )
@@ -78,8 +86,6 @@ class Platform(pulumi.ComponentResource):
                 settings=settings.data_storage,
                 key_vault_id=self.key_vault.vault.id,
                 key_vault_uri=self.key_vault.vault.properties.vault_uri,
-                action_group_id=self.monitoring.action_group.id,
-                log_analytics_workspace_id=self.monitoring.workspace.id,
                 scratch_containers=[f"scratch-{ws.name}" for ws in settings.workspaces if ws.scratch],
             ),
             opts=child(self),
@@ -98,6 +104,36 @@ class Platform(pulumi.ComponentResource):
             )
             for ws in settings.workspaces
         }
+        self.endpoints = [
+            Endpoint(
+                f"{name}-{endpoint.name}",
+                EndpointArgs(
+                    ctx=ctx,
+                    settings=endpoint,
+                    workspace=self.workspaces[ws.name],
+                    data=self.data,
+                    latency_threshold_ms=settings.gateway.latency_threshold_ms,
+                    error_threshold=settings.gateway.error_threshold,
+                ),
+                opts=child(self),
+            )
+            for ws in settings.workspaces
+            for endpoint in ws.endpoints
+        ]
+        self.gateway = Gateway(
+            f"{name}-gw",
+            GatewayArgs(
+                ctx=ctx,
+                settings=settings.gateway,
+                subnet_id=self.network.subnet_ids["gateway"],
+                application_insights_id=self.monitoring.app_insights.id,
+                application_insights_connection_string=self.monitoring.app_insights.connection_string,
+                endpoints=self.endpoints,
+                login_host=CLOUDS[settings.cloud].login_host,
+                name_prefix=settings.name_prefix,
+            ),
+            opts=child(self),
+        )
         self.register_outputs({"resourceGroupName": self.resource_group.name})
 
 

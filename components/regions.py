@@ -21,6 +21,8 @@ class Cloud:
     """DNS suffix of managed online endpoint scoring URIs."""
     storage_suffix: str
     """Storage endpoint suffix (blob endpoints are https://<account>.blob.<suffix>)."""
+    login_host: str
+    """Microsoft Entra authority host."""
 
 
 _PUBLIC_REGIONS = frozenset(
@@ -122,6 +124,7 @@ CLOUDS: dict[str, Cloud] = {
         },
         ml_scoring_suffix="inference.ml.azure.com",
         storage_suffix="core.windows.net",
+        login_host="login.microsoftonline.com",
     ),
     "AzureUSGovernment": Cloud(
         regions=_GOV_REGIONS,
@@ -136,6 +139,7 @@ CLOUDS: dict[str, Cloud] = {
         },
         ml_scoring_suffix="inference.ml.azure.us",
         storage_suffix="core.usgovcloudapi.net",
+        login_host="login.microsoftonline.us",
     ),
     "AzureChinaCloud": Cloud(
         regions=_CHINA_REGIONS,
@@ -150,5 +154,6 @@ CLOUDS: dict[str, Cloud] = {
         },
         ml_scoring_suffix="inference.ml.azure.cn",
         storage_suffix="core.chinacloudapi.cn",
+        login_host="login.chinacloudapi.cn",
     ),
 }

@@ -68,6 +68,7 @@ class Workspace(pulumi.ComponentResource):
             raise ValueError(f"{name}: a workspace needs diagnostics and private endpoints in its context")
         diag = ctx.diagnostic_settings
         tags = {**ctx.tags, "workspace": ws.name, "data-classification": ws.data_classification}
+        self.tags = tags
         rg, location = ctx.resource_group_name, ctx.location
 
         self.identity = managedidentity.UserAssignedIdentity(

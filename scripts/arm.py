@@ -75,6 +75,31 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:machinelearningservices:Datastore": ArmType(
         "Microsoft.MachineLearningServices/workspaces/datastores", ("workspaceName", "name")
     ),
+    "azure-native:machinelearningservices:OnlineEndpoint": ArmType(
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints", ("workspaceName", "endpointName")
+    ),
+    "azure-native:machinelearningservices:OnlineDeployment": ArmType(
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+        ("workspaceName", "endpointName", "deploymentName"),
+    ),
+    "azure-native:apimanagement:ApiManagementService": ArmType("Microsoft.ApiManagement/service", ("serviceName",)),
+    "azure-native:apimanagement:Logger": ArmType(
+        "Microsoft.ApiManagement/service/loggers", ("serviceName", "loggerId")
+    ),
+    "azure-native:apimanagement:Diagnostic": ArmType(
+        "Microsoft.ApiManagement/service/diagnostics", ("serviceName", "diagnosticId")
+    ),
+    "azure-native:apimanagement:Api": ArmType("Microsoft.ApiManagement/service/apis", ("serviceName", "apiId")),
+    "azure-native:apimanagement:ApiOperation": ArmType(
+        "Microsoft.ApiManagement/service/apis/operations", ("serviceName", "apiId", "operationId")
+    ),
+    "azure-native:apimanagement:ApiPolicy": ArmType(
+        "Microsoft.ApiManagement/service/apis/policies", ("serviceName", "apiId", "policyId")
+    ),
+    "azure-native:authorization:RoleDefinition": ArmType(
+        "Microsoft.Authorization/roleDefinitions", ("roleDefinitionId",), extension=True
+    ),
+    "azure-native:monitor:MetricAlert": ArmType("Microsoft.Insights/metricAlerts", ("ruleName",)),
     "azure-native:machinelearningservices:Workspace": ArmType(
         "Microsoft.MachineLearningServices/workspaces", ("workspaceName",)
     ),

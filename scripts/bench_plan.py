@@ -31,6 +31,7 @@ def bench_stack(workspaces: int) -> dict[str, object]:
             "name": f"team{i:02d}",
             "dataScientistGroupId": f"6f0f4c5e-2d1a-4c59-9d0a-{i:012d}",
             "customerManagedKey": True,
+            "endpoints": [{**template["endpoints"][0], "name": f"team{i:02d}-score"}],
             "computeClusters": [
                 {"name": "cpu-train", "vmSize": "Standard_DS3_v2", "maxNodes": 4},
                 {"name": "gpu-train", "vmSize": "Standard_NC6s_v3", "maxNodes": 2},

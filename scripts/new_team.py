@@ -447,6 +447,18 @@ def _apply(text: str, edits: list[Edit]) -> str:
     return text
 
 
+def _drop_keys(text: str, node: yaml.Node, keys: tuple[str, ...]) -> list[Edit]:
+    """Edits that remove whole ``key: value`` entries (with the lines they span) from a block mapping."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    edits: list[Edit] = []
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value in keys:
+            start = text.rfind("\n", 0, key.start_mark.index) + 1
+            edits.append((start, _line_end(text, _content_end(value)), ""))
+    return edits
+
+
 def _replace(node: yaml.Node | None, value: str) -> Edit:
     if not isinstance(node, yaml.ScalarNode):
         raise ValueError("not a scalar")
@@ -481,6 +493,7 @@ def _team_stack_edits(text: str, template: Stack, new_values: dict[str, Any]) ->
     edits.append(_replace(_child(first, "name"), new_values["workspaces"][0]["name"]))
     group = new_values["workspaces"][0]["dataScientistGroupId"]
     edits.append(_replace(_child(first, "dataScientistGroupId"), group))
+    edits.extend(_drop_keys(text, first, PER_WORKSPACE_ONLY))
     if len(workspaces.value) > 1:
         start = _line_end(text, _content_end(first))
         edits.append((start, _line_end(text, _content_end(workspaces.value[-1])), ""))
@@ -574,11 +587,15 @@ def carve(template_values: dict[str, Any], block: Network, template_path: str) -
     return dict(network)
 
 
+PER_WORKSPACE_ONLY = ("endpoints",)
+"""Workspace keys that belong to the template's team and are not copied (endpoint names are unique per region)."""
+
+
 def workspace_entry(template: Stack, team: str, group: str) -> dict[str, Any]:
-    """The template's first workspace with the team's name and data-scientist group."""
+    """The template's first workspace with the team's name and data-scientist group, without its endpoints."""
     if not template.workspaces:
         raise RefusedError(f"{template.path}: workspaces: expected at least one workspace to copy, found none")
-    entry = copy.deepcopy(template.workspaces[0])
+    entry = {k: v for k, v in copy.deepcopy(template.workspaces[0]).items() if k not in PER_WORKSPACE_ONLY}
     entry["name"] = team
     entry["dataScientistGroupId"] = group
     return entry

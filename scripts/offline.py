@@ -158,9 +158,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs["tenantId"] = FAKE_CLIENT_CONFIG["tenantId"]
         if args.typ == "azure-native:machinelearningservices:OnlineEndpoint":
             location = args.inputs.get("location", "westeurope")
-            endpoint = resource_id.rsplit("/", 1)[-1]
-            outputs["onlineEndpointProperties"] = {
-                **args.inputs.get("onlineEndpointProperties", {}),
+            endpoint = args.inputs.get("endpointName") or resource_id.rsplit("/", 1)[-1]
+            outputs["properties"] = {
+                **args.inputs.get("properties", {}),
                 "scoringUri": f"https://{endpoint}.{location}.inference.ml.azure.com/score",
             }
         if args.typ == "azure-native:keyvault:Vault":

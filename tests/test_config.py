@@ -44,7 +44,7 @@ BAD_CONFIG = [
         "did you mean 'addressSpace'?",
     ),
     ("unknown-key-capitalised", _set("network.Subnets", {}), "network.Subnets", "did you mean 'subnets'?"),
-    ("unknown-key-no-near", _set("gateway.zzz", 1), "gateway.zzz", "valid keys here: capacity"),
+    ("unknown-key-no-near", _set("gateway.zzz", 1), "gateway.zzz", "valid keys here: callerVolumeThreshold, capacity"),
     ("missing-required", _set("location", _DELETE), "secure-ml:location:", "required key is missing"),
     (
         "missing-nested",
@@ -230,6 +230,59 @@ BAD_CONFIG = [
         "pipelineIdentities.ingest",
         "did you mean 'ingestion'?",
     ),
+    (
+        "traffic-not-100",
+        _set("workspaces.0.endpoints.0.deployments.0.traffic", 90),
+        "endpoints[0].deployments:",
+        "add up to 100, found 90",
+    ),
+    (
+        "mirror-on-live",
+        _set("workspaces.0.endpoints.0.deployments.0.mirror", 10),
+        "deployments[0].mirror",
+        "expected 0 on a deployment that takes live traffic",
+    ),
+    (
+        "bad-model-ref",
+        _set("workspaces.0.endpoints.0.deployments.0.model", "fraud-model"),
+        "deployments[0].model",
+        "azureml:fraud-model:3",
+    ),
+    (
+        "max-below-count",
+        _set("workspaces.0.endpoints.0.deployments.0.maxInstances", 0),
+        "deployments[0].maxInstances",
+        "at least 1",
+    ),
+    (
+        "duplicate-endpoint",
+        _set(
+            "workspaces.1",
+            {
+                "name": "churn",
+                "dataScientistGroupId": "6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01",
+                "endpoints": [
+                    {
+                        "name": "fraud-score",
+                        "deployments": [{"name": "blue", "model": "azureml:m:1", "instanceType": "Standard_DS3_v2"}],
+                    }
+                ],
+            },
+        ),
+        "workspaces[1].endpoints[0].name",
+        "unique per region",
+    ),
+    (
+        "mirror-too-high",
+        _set(
+            "workspaces.0.endpoints.0.deployments.1",
+            {"name": "shadow", "model": "azureml:m:1", "instanceType": "Standard_DS3_v2", "traffic": 0, "mirror": 80},
+        ),
+        "deployments[1].mirror",
+        "at most 50",
+    ),
+    ("missing-jwt-audience", _set("gateway.jwtAudience", _DELETE), "gateway.jwtAudience", "required key is missing"),
+    ("request-size-too-big", _set("gateway.maxRequestBytes", 10_000_000), "gateway.maxRequestBytes", "at most 4194304"),
     ("opt-out-without-reason", _set("locks", False), "secure-ml:locks:", "needs a written reason"),
     (
         "opt-out-short-reason",

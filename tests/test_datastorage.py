@@ -214,6 +214,11 @@ def test_no_workspace_compute_or_endpoint_identity_touches_raw_or_quarantine(pro
 
 def test_workspaces_read_curated_and_models_and_write_only_their_scratch(dev_plan: Plan):
     pipeline = set(dev_plan.outputs["pipelinePrincipals"].values())
+    endpoint_principals = {
+        r["inputs"]["principalId"]
+        for r in dev_plan.made_by("secure-ml:ml:Endpoint", T + "authorization:RoleAssignment")
+    }
+    pipeline |= endpoint_principals  # endpoint identities are covered by tests/test_gateway.py
     others = sorted((c, sorted(roles)) for (p, c), roles in _grants(dev_plan).items() if p not in pipeline)
     assert others == [
         ("curated", ["Storage Blob Data Reader"]),  # workspace identity

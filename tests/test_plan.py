@@ -72,8 +72,8 @@ def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):
         f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
     )
     principals = {r["principalId"] for r in dev_plan.role_assignments()}
-    # workspace, compute, data-scientist group, five pipeline identities
-    assert "[unknown]" not in principals and len(principals) == 8
+    # workspace, compute, data-scientist group, five pipeline identities, endpoint, gateway
+    assert "[unknown]" not in principals and len(principals) == 10
 
 
 def test_opt_outs_are_exported(dev_plan: Plan, prod_plan: Plan):
@@ -108,7 +108,12 @@ def test_scale_knob_adds_workspaces_that_share_the_environment(project):
     def three(values):
         base = values["workspaces"][0]
         values["workspaces"] = [
-            {**base, "name": n, "dataScientistGroupId": f"6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a0{i}"}
+            {
+                **base,
+                "name": n,
+                "dataScientistGroupId": f"6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a0{i}",
+                "endpoints": [{**base["endpoints"][0], "name": f"{n}-score"}],
+            }
             for i, n in enumerate(["fraud", "churn", "vision"])
         ]
 
@@ -128,6 +133,9 @@ def test_scale_knob_adds_workspaces_that_share_the_environment(project):
     ):
         assert len(scaled.of_type(shared)) == 1, shared
     assert set(scaled.outputs["workspaces"]) == {"fraud", "churn", "vision"}
+    assert len(scaled.of_type("azure-native:apimanagement:ApiManagementService")) == 1
+    apis = sorted(r["inputs"]["path"] for r in scaled.of_type("azure-native:apimanagement:Api"))
+    assert apis == ["models/churn-score", "models/fraud-score", "models/vision-score"]
     groups = {r["principalId"] for r in scaled.role_assignments() if r["principalType"] == "Group"}
     assert groups == {f"6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a0{i}" for i in range(3)}
 

@@ -1,0 +1,289 @@
+"""API Management in front of every model endpoint: authenticated, rate-limited, logged, stoppable."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import apimanagement as apim
+from pulumi_azure_native import authorization
+
+from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, log_alert, role_assignments
+from components.config import GatewaySettings
+from components.endpoint import Endpoint
+from components.gateway_policy import PolicySettings, render
+
+SCORE_ACTION = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"
+"""The only permission the gateway holds on an endpoint."""
+
+TLS_SETTINGS = {
+    # frontend (clients -> gateway) and backend (gateway -> endpoint): TLS 1.2 or newer only
+    **{
+        f"Microsoft.WindowsAzure.ApiManagement.Gateway.Security.{side}Protocols.{proto}": "False"
+        for side in ("", "Backend.")
+        for proto in ("Ssl30", "Tls10", "Tls11")
+    },
+    **{
+        f"Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.{cipher}": "False"
+        for cipher in (
+            "TripleDes168",
+            "TLS_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_RSA_WITH_AES_256_CBC_SHA",
+            "TLS_RSA_WITH_AES_128_CBC_SHA256",
+            "TLS_RSA_WITH_AES_256_CBC_SHA256",
+            "TLS_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        )
+    },
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Protocols.Server.Http2": "True",
+}
+"""API Management custom properties: SSL 3, TLS 1.0/1.1, 3DES and the CBC/RSA-key-exchange ciphers off."""
+
+
+@dataclass(frozen=True)
+class GatewayArgs:
+    """Inputs of :class:`Gateway`."""
+
+    ctx: Context
+    """Environment context: resource group, tags, diagnostics and alert targets."""
+    settings: GatewaySettings
+    """Gateway section of the stack config (tier, limits, token rules, thresholds, kill switch)."""
+    subnet_id: pulumi.Input[str]
+    """Gateway subnet (internal VNet mode)."""
+    application_insights_id: pulumi.Input[str]
+    """Application Insights that receives request telemetry (through the gateway's managed identity)."""
+    application_insights_connection_string: pulumi.Input[str]
+    """Connection string of that Application Insights."""
+    endpoints: Sequence[Endpoint]
+    """Model endpoints to publish, one API each."""
+    login_host: str
+    """Entra authority host of the cloud in use."""
+    name_prefix: str
+    """Environment name prefix (names the custom role)."""
+
+
+class Gateway(pulumi.ComponentResource):
+    """One API Management service per environment.
+
+    Internal VNet mode with TLS 1.2+ both ways and weak ciphers off; a system-assigned identity that
+    holds only a custom "score" role on each endpoint; request telemetry with the caller's identity to
+    Application Insights and gateway logs to Log Analytics; one API per endpoint (POST /score) whose
+    policy is generated from config (components/gateway_policy.py); alerts on per-caller volume (the
+    model-stealing signal), 429 and error surges and, optionally, callers never seen before.
+    """
+
+    service: apim.ApiManagementService
+    policy: str
+    """The policy XML every model API carries."""
+
+    def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("secure-ml:gateway:Gateway", name, None, opts)
+        ctx, cfg = args.ctx, args.settings
+        if ctx.diagnostic_settings is None or ctx.alerts is None:
+            raise ValueError(f"{name}: the gateway needs diagnostics and alerts in its context")
+        rg = ctx.resource_group_name
+        zones = ["1", "2", "3"] if ctx.zone_redundant and cfg.sku == "Premium" else None
+        self.service = apim.ApiManagementService(
+            f"{name}-apim",
+            resource_group_name=rg,
+            location=ctx.location,
+            sku=apim.ApiManagementServiceSkuPropertiesArgs(name=cfg.sku, capacity=cfg.capacity),
+            zones=zones,
+            publisher_name=cfg.publisher_name,
+            publisher_email=cfg.publisher_email,
+            identity=apim.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
+            virtual_network_type="Internal",
+            virtual_network_configuration=apim.VirtualNetworkConfigurationArgs(subnet_resource_id=args.subnet_id),
+            # Internal mode has no public gateway endpoint; Azure accepts "Disabled" only together with a
+            # private endpoint, which internal mode does not support.
+            public_network_access="Enabled",
+            custom_properties=dict(TLS_SETTINGS),
+            developer_portal_status="Disabled",
+            legacy_portal_status="Disabled",
+            tags=dict(ctx.tags),
+            opts=child(self),
+        )
+        principal = self.service.identity.apply(lambda i: i.principal_id if i else "")
+        telemetry_roles = role_assignments(
+            f"{name}-appi",
+            self,
+            ctx,
+            args.application_insights_id,
+            [RoleAssignmentSpec("Monitoring Metrics Publisher", principal, name="gateway")],
+        )
+        logger = apim.Logger(
+            f"{name}-logger",
+            resource_group_name=rg,
+            service_name=self.service.name,
+            logger_id="appinsights",
+            logger_type="applicationInsights",
+            resource_id=args.application_insights_id,
+            credentials=pulumi.Output.secret(
+                pulumi.Output.from_input(args.application_insights_connection_string).apply(  # type: ignore[arg-type]
+                    _identity_credentials
+                )
+            ),
+            description="Request telemetry through the gateway's managed identity",
+            opts=child(self, depends_on=telemetry_roles),
+        )
+        caller_headers = apim.PipelineDiagnosticSettingsArgs(
+            request=apim.HttpMessageDiagnosticArgs(
+                headers=["x-caller-id"], body=apim.BodyDiagnosticSettingsArgs(bytes=0)
+            ),
+            response=apim.HttpMessageDiagnosticArgs(body=apim.BodyDiagnosticSettingsArgs(bytes=0)),
+        )
+        for diag_id, logger_id in (
+            ("applicationinsights", logger.id),
+            ("azuremonitor", pulumi.Output.concat(self.service.id, "/loggers/azuremonitor")),
+        ):
+            apim.Diagnostic(
+                f"{name}-{diag_id}",
+                resource_group_name=rg,
+                service_name=self.service.name,
+                diagnostic_id=diag_id,
+                logger_id=logger_id,
+                always_log="allErrors",
+                log_client_ip=True,
+                verbosity="information",
+                sampling=apim.SamplingSettingsArgs(sampling_type="fixed", percentage=100),
+                frontend=caller_headers,
+                opts=child(self),
+            )
+        diagnostic_setting(f"{name}-diag", self, self.service.id, ctx.diagnostic_settings)
+
+        scorer = authorization.RoleDefinition(
+            f"{name}-scorer-role",
+            scope=pulumi.Output.concat("/subscriptions/", ctx.subscription_id, "/resourceGroups/", rg),
+            role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"secure-ml/{args.name_prefix}/{name}/scorer")),
+            role_name=f"{name} model scorer",
+            description="Score online endpoints, nothing else (the API gateway's role)",
+            role_type="CustomRole",
+            permissions=[authorization.PermissionArgs(actions=[SCORE_ACTION])],
+            assignable_scopes=[pulumi.Output.concat("/subscriptions/", ctx.subscription_id, "/resourceGroups/", rg)],
+            opts=child(self),
+        )
+
+        policy = PolicySettings(
+            tenant_id=ctx.tenant_id,
+            login_host=args.login_host,
+            audience=cfg.jwt_audience,
+            required_roles=tuple(cfg.required_roles),
+            rate_limit_calls=cfg.rate_limit.calls,
+            rate_limit_period=cfg.rate_limit.renewal_period_seconds,
+            quota_calls=cfg.quota.calls,
+            quota_period=cfg.quota.renewal_period_seconds,
+            max_request_bytes=cfg.max_request_bytes,
+            suspended=cfg.suspended.enabled,
+        )
+        self.policy = render(policy)
+        for endpoint in args.endpoints:
+            ep_name = endpoint.settings.name
+            authorization.RoleAssignment(
+                f"{name}-{ep_name}-score",
+                scope=endpoint.endpoint.id,
+                role_definition_id=scorer.id,
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                description=f"API gateway may score {ep_name}",
+                opts=child(self),
+            )
+            api = apim.Api(
+                f"{name}-{ep_name}-api",
+                resource_group_name=rg,
+                service_name=self.service.name,
+                api_id=ep_name,
+                display_name=f"Model {ep_name}",
+                path=f"models/{ep_name}",
+                protocols=["https"],
+                api_type="http",
+                subscription_required=False,
+                service_url=endpoint.scoring_base_uri,
+                opts=child(self),
+            )
+            apim.ApiOperation(
+                f"{name}-{ep_name}-score-op",
+                resource_group_name=rg,
+                service_name=self.service.name,
+                api_id=api.name,
+                operation_id="score",
+                display_name="Score",
+                method="POST",
+                url_template="/score",
+                opts=child(self),
+            )
+            apim.ApiPolicy(
+                f"{name}-{ep_name}-policy",
+                resource_group_name=rg,
+                service_name=self.service.name,
+                api_id=api.name,
+                policy_id="policy",
+                format="xml",
+                value=self.policy,
+                opts=child(self),
+            )
+
+        self._alerts(name, ctx, cfg)
+        self.register_outputs({"serviceId": self.service.id, "policySuspended": cfg.suspended.enabled})
+
+    def _alerts(self, name: str, ctx: Context, cfg: GatewaySettings) -> None:
+        def logs(query: str) -> pulumi.Output[str]:
+            return self.service.id.apply(
+                lambda service_id: (
+                    f'ApiManagementGatewayLogs\n| where _ResourceId =~ "{service_id}"\n'
+                    '| extend caller = tostring(parse_json(RequestHeaders)["x-caller-id"])\n' + query
+                )
+            )
+
+        log_alert(
+            f"{name}-caller-volume",
+            self,
+            ctx,
+            f"A caller made more than {cfg.caller_volume_threshold} scoring calls in 15 minutes (model extraction?)",
+            logs(f"| summarize calls = count() by caller\n| where calls > {cfg.caller_volume_threshold}"),
+            window="PT15M",
+        )
+        log_alert(
+            f"{name}-throttled",
+            self,
+            ctx,
+            f"More than {cfg.throttled_threshold} throttled (429) calls in 15 minutes",
+            logs("| where ResponseCode == 429"),
+            threshold=cfg.throttled_threshold,
+            severity=2,
+            window="PT15M",
+        )
+        log_alert(
+            f"{name}-errors",
+            self,
+            ctx,
+            f"More than {cfg.error_threshold} failed (4xx/5xx, not 429) calls in 15 minutes",
+            logs("| where ResponseCode >= 400 and ResponseCode != 429"),
+            threshold=cfg.error_threshold,
+            severity=2,
+            window="PT15M",
+        )
+        if cfg.new_caller_alert:
+            log_alert(
+                f"{name}-new-caller",
+                self,
+                ctx,
+                "A caller not seen in the previous 14 days is scoring models",
+                logs(
+                    "| summarize first_seen = min(TimeGenerated) by caller\n"
+                    "| where first_seen > ago(1h) and isnotempty(caller)"
+                ),
+                severity=3,
+                window="PT1H",
+                query_time_range="P14D",
+            )
+
+
+def _identity_credentials(connection_string: str) -> dict[str, str]:
+    """Logger credentials that send telemetry with the gateway's managed identity, not the ikey."""
+    return {"connectionString": connection_string, "identityClientId": "SystemAssigned"}

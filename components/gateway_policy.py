@@ -1,0 +1,132 @@
+"""The API Management policy in front of every model endpoint, generated from config.
+
+Kept free of Pulumi so that the gateway component and the kill switch (scripts/kill_switch.py)
+render byte-identical XML from the same settings.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ML_RESOURCE = "https://ml.azure.com"
+"""Token audience of Azure ML online endpoints (Entra-token auth)."""
+
+INTERNAL_HEADERS = (
+    "azureml-model-deployment",
+    "azureml-model-session",
+    "ms-azureml-model-error-reason",
+    "ms-azureml-model-error-statuscode",
+    "x-ms-run-function-failed",
+    "x-ms-run-fn-exec-ms",
+    "x-ms-client-request-id",
+    "Server",
+    "X-Powered-By",
+)
+"""Backend response headers that reveal internals (deployment names, timings, stack); removed."""
+
+CALLER = (
+    '@{var jwt = (Jwt)context.Variables["jwt"]; '
+    'return jwt.Claims.GetValueOrDefault("oid", jwt.Claims.GetValueOrDefault("appid", '
+    'jwt.Claims.GetValueOrDefault("azp", jwt.Subject)));}'
+)
+"""The caller's identity from the validated token: object ID, else application ID, else subject."""
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """Everything the policy depends on."""
+
+    tenant_id: str
+    """Entra tenant whose tokens are accepted."""
+    login_host: str
+    """Entra authority host of the cloud, such as login.microsoftonline.com."""
+    audience: str
+    """Audience the caller's token must carry."""
+    required_roles: Sequence[str]
+    """App roles of which the token must hold at least one."""
+    rate_limit_calls: int
+    """Calls per caller per rate-limit period."""
+    rate_limit_period: int
+    """Rate-limit renewal period in seconds."""
+    quota_calls: int
+    """Calls per caller per quota period."""
+    quota_period: int
+    """Quota renewal period in seconds."""
+    max_request_bytes: int
+    """Largest request body accepted."""
+    suspended: bool
+    """Answer 503 to everything (kill switch)."""
+
+
+def render(settings: PolicySettings) -> str:
+    """The policy XML document for one model API."""
+    root = ET.Element("policies")
+    inbound = ET.SubElement(root, "inbound")
+    ET.SubElement(inbound, "base")
+    if settings.suspended:
+        stop = ET.SubElement(inbound, "return-response")
+        ET.SubElement(stop, "set-status", code="503", reason="Service Unavailable")
+        retry = ET.SubElement(stop, "set-header", {"name": "Retry-After", "exists-action": "override"})
+        ET.SubElement(retry, "value").text = "3600"
+    jwt = ET.SubElement(
+        inbound,
+        "validate-jwt",
+        {
+            "header-name": "Authorization",
+            "failed-validation-httpcode": "401",
+            "failed-validation-error-message": "Unauthorized",
+            "require-expiration-time": "true",
+            "require-signed-tokens": "true",
+            "require-scheme": "Bearer",
+            "output-token-variable-name": "jwt",
+        },
+    )
+    authority = f"https://{settings.login_host}/{settings.tenant_id}"
+    ET.SubElement(jwt, "openid-config", url=f"{authority}/v2.0/.well-known/openid-configuration")
+    ET.SubElement(ET.SubElement(jwt, "audiences"), "audience").text = settings.audience
+    issuers = ET.SubElement(jwt, "issuers")
+    ET.SubElement(issuers, "issuer").text = f"{authority}/v2.0"
+    ET.SubElement(issuers, "issuer").text = f"https://sts.windows.net/{settings.tenant_id}/"
+    claim = ET.SubElement(ET.SubElement(jwt, "required-claims"), "claim", name="roles", match="any")
+    for role in settings.required_roles:
+        ET.SubElement(claim, "value").text = role
+    ET.SubElement(inbound, "set-variable", name="caller", value=CALLER)
+    counter = '@((string)context.Variables["caller"])'
+    ET.SubElement(
+        inbound,
+        "rate-limit-by-key",
+        {
+            "calls": str(settings.rate_limit_calls),
+            "renewal-period": str(settings.rate_limit_period),
+            "counter-key": counter,
+        },
+    )
+    ET.SubElement(
+        inbound,
+        "quota-by-key",
+        {"calls": str(settings.quota_calls), "renewal-period": str(settings.quota_period), "counter-key": counter},
+    )
+    content = ET.SubElement(
+        inbound,
+        "validate-content",
+        {
+            "unspecified-content-type-action": "prevent",
+            "max-size": str(settings.max_request_bytes),
+            "size-exceeded-action": "prevent",
+            "errors-variable-name": "contentErrors",
+        },
+    )
+    ET.SubElement(content, "content", {"type": "application/json", "validate-as": "json", "action": "prevent"})
+    caller_header = ET.SubElement(inbound, "set-header", {"name": "x-caller-id", "exists-action": "override"})
+    ET.SubElement(caller_header, "value").text = counter
+    ET.SubElement(inbound, "authentication-managed-identity", resource=ML_RESOURCE)
+    ET.SubElement(ET.SubElement(root, "backend"), "base")
+    outbound = ET.SubElement(root, "outbound")
+    ET.SubElement(outbound, "base")
+    for header in INTERNAL_HEADERS:
+        ET.SubElement(outbound, "set-header", {"name": header, "exists-action": "delete"})
+    ET.SubElement(ET.SubElement(root, "on-error"), "base")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode") + "\n"
