@@ -1,4 +1,4 @@
-"""Offline-plan speed: ``python -m scripts.bench_plan [--workspaces 1,10,25]``.
+"""Offline-plan speed: ``python -m scripts.bench_plan [--workspaces 1,10,18,25]``.
 
 For each workspace count, writes a dev-like stack with that many workspaces into a scratch copy of
 the project, runs ``python -m scripts.plan`` in a fresh process (so import time counts, as it does
@@ -59,7 +59,7 @@ def run(workspaces: int, scratch: Path) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench_plan", description=__doc__.splitlines()[0])
-    parser.add_argument("--workspaces", default="1,10,25", help="comma-separated workspace counts")
+    parser.add_argument("--workspaces", default="1,10,18,25", help="comma-separated workspace counts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per count; the best is reported")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
