@@ -42,10 +42,14 @@ plan: $(VENV)/.synced ## Plan the STACK (default dev) offline and run every chec
 plan-all: $(VENV)/.synced ## Plan every stack in stacks/
 	@for f in stacks/Pulumi.*.yaml; do s=$${f#stacks/Pulumi.}; $(PY) -m scripts.plan $${s%.yaml} --quiet; done
 
-lint: $(VENV)/.synced ## ruff (lint + format check) and mypy
+CHECKOV := $(UV) tool run --from checkov==3.3.30 checkov --skip-download --compact --quiet
+
+lint: $(VENV)/.synced ## ruff (lint + format check), mypy, and checkov on the pipeline templates
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(CHECKOV) --framework github_actions -d .github/workflows
+	$(CHECKOV) --framework azure_pipelines -f azure-pipelines.yml -f .ci/azure-pipelines-pulumi.yml
 
 format: $(VENV)/.synced ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .

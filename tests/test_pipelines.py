@@ -1,0 +1,90 @@
+"""The pipeline templates users copy: pinned actions, OIDC only, timeouts, and the same checks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ADO = [ROOT / "azure-pipelines.yml", ROOT / ".ci" / "azure-pipelines-pulumi.yml"]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)
+
+
+def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_the_expected_workflows_exist():
+    assert [p.name for p in WORKFLOWS] == ["deploy.yml", "pull-request.yml", "pulumi-up.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_to_full_commit_shas(path: Path):
+    for step in _steps(_load(path)):
+        uses = step.get("uses")
+        if uses and not uses.startswith("./"):
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), f"{path.name}: {uses}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_permissions_timeouts_and_no_stored_credentials(path: Path):
+    workflow = _load(path)
+    assert workflow["permissions"] == {"contents": "read"}, path.name
+    text = path.read_text()
+    assert not re.search(r"\$\{\{\s*secrets\.", text), f"{path.name} must not read stored secrets"
+    for name, job in workflow["jobs"].items():
+        if "uses" in job:  # a reusable-workflow call: its own jobs carry the timeout
+            continue
+        assert "timeout-minutes" in job, f"{path.name}:{name}"
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] == "false", f"{path.name}:{name}"
+        if "azure/login" in str(job):
+            assert job["permissions"]["id-token"] == "write", f"{path.name}:{name}"
+
+
+def test_pull_requests_run_tests_gate_with_sarif_and_previews_with_the_policy_pack():
+    pr = _load(ROOT / ".github" / "workflows" / "pull-request.yml")
+    runs = {name: "\n".join(s.get("run", "") for s in job["steps"]) for name, job in pr["jobs"].items()}
+    assert "make test" in runs["test"]
+    assert "make plan STACK=${{ matrix.stack }}" in runs["policy-gate"]
+    upload = [s for s in pr["jobs"]["policy-gate"]["steps"] if "upload-sarif" in s.get("uses", "")]
+    assert upload[0]["with"]["sarif_file"] == "build/${{ matrix.stack }}/policy-report.sarif"
+    assert "--policy-pack policies/mlsec" in runs["preview"]
+    assert pr["jobs"]["preview"]["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+
+
+def test_main_deploys_dev_then_prod_through_environments():
+    deploy = _load(ROOT / ".github" / "workflows" / "deploy.yml")
+    assert deploy["on"] == {"push": {"branches": ["main"]}}
+    assert deploy["jobs"]["prod"]["needs"] == "dev"
+    assert [deploy["jobs"][j]["with"]["stack"] for j in ("dev", "prod")] == ["dev", "prod"]
+    up = _load(ROOT / ".github" / "workflows" / "pulumi-up.yml")
+    job = up["jobs"]["up"]
+    assert job["environment"] == "${{ inputs.stack }}"
+    run = "\n".join(s.get("run", "") for s in job["steps"])
+    assert run.index("make plan") < run.index("pulumi up")
+    assert "--policy-pack policies/mlsec --yes" in run
+
+
+def test_azure_devops_pipeline_mirrors_the_github_one():
+    pipeline = _load(ADO[0])
+    stages = {s["stage"]: s for s in pipeline["stages"]}
+    assert list(stages) == ["verify", "preview", "dev", "prod"]
+    assert stages["prod"]["dependsOn"] == "dev"
+    assert [j["environment"] for j in stages["dev"]["jobs"]] == ["secure-ml-dev"]
+    assert [j["environment"] for j in stages["prod"]["jobs"]] == ["secure-ml-prod"]
+    steps = _load(ADO[1])["steps"]
+    cli = next(s for s in steps if s.get("task") == "AzureCLI@2")
+    assert cli["inputs"]["addSpnToEnvironment"] == "true"
+    assert "--policy-pack policies/mlsec" in cli["inputs"]["inlineScript"]
+    assert "ARM_OIDC_TOKEN" in cli["inputs"]["inlineScript"]
