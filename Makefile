@@ -35,9 +35,9 @@ node_modules/.installed: package.json package-lock.json
 
 env: $(VENV)/.synced node_modules/.installed ## Create the pinned, locked environment
 
-plan: $(VENV)/.synced ## Plan the STACK (default dev) offline and run every check
+plan: $(VENV)/.synced ## Plan the STACK (default dev) offline, then run the policy gate on it
 	$(PY) -m scripts.plan $(STACK)
-	@echo "Only the offline plan ran: the policy gate is not part of this blueprint yet."
+	$(PY) -m scripts.check --plan build/$(STACK)/plan.json
 
 plan-all: $(VENV)/.synced ## Plan every stack in stacks/
 	@for f in stacks/Pulumi.*.yaml; do s=$${f#stacks/Pulumi.}; $(PY) -m scripts.plan $${s%.yaml} --quiet; done

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, monitor, network, storage
+from pulumi_azure_native import authorization, keyvault, monitor, network, storage
 
 ROLE = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
@@ -341,5 +341,34 @@ def log_alert(
         ),
         actions=monitor.ActionsArgs(action_groups=[ctx.alerts.action_group_id]),
         tags=dict(ctx.tags),
+        opts=child(parent),
+    )
+
+
+def encryption_key(
+    name: str, parent: pulumi.Resource, ctx: Context, key_vault_id: pulumi.Input[str], tags: Mapping[str, str]
+) -> keyvault.Key:
+    """A customer-managed RSA 3072 wrapping key in the platform Key Vault, rotated 30 days before its
+    two-year expiry. The key name is the resource name, so the encrypting service can refer to it."""
+    return keyvault.Key(
+        name,
+        resource_group_name=ctx.resource_group_name,
+        vault_name=pulumi.Output.from_input(key_vault_id).apply(last_segment),
+        key_name=name,
+        properties=keyvault.KeyPropertiesArgs(
+            kty="RSA",
+            key_size=3072,
+            key_ops=["wrapKey", "unwrapKey"],
+            rotation_policy=keyvault.RotationPolicyArgs(
+                attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
+                lifetime_actions=[
+                    keyvault.LifetimeActionArgs(
+                        action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE),
+                        trigger=keyvault.TriggerArgs(time_before_expiry="P30D"),
+                    )
+                ],
+            ),
+        ),
+        tags=dict(tags),
         opts=child(parent),
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import keyvault, managedidentity, storage
+from pulumi_azure_native import managedidentity, storage
 
 from components.common import (
     Context,
@@ -15,7 +15,7 @@ from components.common import (
     child,
     delete_lock,
     diagnostic_setting,
-    last_segment,
+    encryption_key,
     log_alert,
     private_storage_account,
     role_assignments,
@@ -114,15 +114,7 @@ class DataStorage(pulumi.ComponentResource):
             cmk_identity = managedidentity.UserAssignedIdentity(
                 f"{name}-cmk-id", resource_group_name=rg, location=ctx.location, tags=tags, opts=child(self)
             )
-            key = keyvault.Key(
-                f"{name}-cmk",
-                resource_group_name=rg,
-                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(last_segment),
-                key_name=f"{name}-cmk",
-                properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["wrapKey", "unwrapKey"]),
-                tags=tags,
-                opts=child(self),
-            )
+            key = encryption_key(f"{name}-cmk", self, ctx, args.key_vault_id, tags)
             key_ready = role_assignments(
                 f"{name}-cmk-rbac",
                 self,

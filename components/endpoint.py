@@ -8,7 +8,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import managedidentity, monitor
 
-from components.common import Context, RoleAssignmentSpec, child, role_assignments
+from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, role_assignments
 from components.config import DeploymentSettings, EndpointSettings
 from components.datastorage import DataStorage
 from components.workspace import Workspace
@@ -90,6 +90,9 @@ class Endpoint(pulumi.ComponentResource):
         self.scoring_base_uri: pulumi.Output[str] = self.endpoint.properties.apply(
             lambda p: str(p.scoring_uri).removesuffix("/score")
         )
+        if ctx.diagnostic_settings is not None:
+            # traffic, console and event logs of the endpoint, and its metrics
+            diagnostic_setting(f"{name}-diag", self, self.endpoint.id, ctx.diagnostic_settings)
         self._alerts(name, ctx, args)
         self.register_outputs({"endpointId": self.endpoint.id, "identityPrincipalId": self.identity.principal_id})
 

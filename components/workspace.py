@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import containerregistry, keyvault, managedidentity, storage
+from pulumi_azure_native import containerregistry, managedidentity, storage
 from pulumi_azure_native import machinelearningservices as ml
 
 from components.common import (
@@ -16,7 +16,7 @@ from components.common import (
     child,
     delete_lock,
     diagnostic_setting,
-    last_segment,
+    encryption_key,
     private_storage_account,
     role_assignments,
 )
@@ -132,27 +132,7 @@ class Workspace(pulumi.ComponentResource):
 
         encryption = None
         if ws.customer_managed_key:
-            key = keyvault.Key(
-                f"{name}-cmk",
-                resource_group_name=rg,
-                vault_name=pulumi.Output.from_input(args.key_vault_id).apply(last_segment),
-                properties=keyvault.KeyPropertiesArgs(
-                    kty="RSA",
-                    key_size=3072,
-                    key_ops=["wrapKey", "unwrapKey"],
-                    rotation_policy=keyvault.RotationPolicyArgs(
-                        attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
-                        lifetime_actions=[
-                            keyvault.LifetimeActionArgs(
-                                action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE),
-                                trigger=keyvault.TriggerArgs(time_before_expiry="P30D"),
-                            )
-                        ],
-                    ),
-                ),
-                tags=tags,
-                opts=child(self),
-            )
+            key = encryption_key(f"{name}-cmk", self, ctx, args.key_vault_id, tags)
             encryption = ml.EncryptionPropertyArgs(
                 status="Enabled",
                 identity=ml.IdentityForCmkArgs(user_assigned_identity=self.identity.id),

@@ -1,0 +1,1 @@
+"""Policy as code for the secure ML platform: one rule catalog for CrossGuard and the offline gate."""
