@@ -29,7 +29,10 @@ EP = "secure-ml:ml:Endpoint"
 POLICY_XML = (
     '<policies><inbound><validate-jwt header-name="Authorization" /><rate-limit-by-key calls="60" '
     'renewal-period="60" counter-key="@(context.Subscription.Id)" /><quota-by-key calls="10000" '
-    'renewal-period="86400" counter-key="@(context.Subscription.Id)" /></inbound><backend><forward-request />'
+    'renewal-period="86400" counter-key="@(context.Subscription.Id)" /><validate-content max-size="65536" '
+    'unspecified-content-type-action="prevent" size-exceeded-action="prevent"><content type="application/json" '
+    'validate-as="json" action="prevent" /></validate-content><authentication-managed-identity '
+    'resource="https://ml.azure.com" /></inbound><backend><forward-request />'
     "</backend><outbound /><on-error /></policies>"
 )
 API_POLICY_XML = (

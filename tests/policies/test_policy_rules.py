@@ -14,6 +14,24 @@ SUB = "/subscriptions/00000000-0000-4000-8000-000000000000"
 OWNER_ROLE = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 # (rule, base plan, resource name, input path (None: remove the resource), new value, expected findings)
+GATEWAY_ELEMENTS = (
+    "validate-jwt",
+    "rate-limit-by-key",
+    "quota-by-key",
+    "validate-content",
+    "authentication-managed-identity",
+)
+
+
+def _policy_without(missing: str) -> str:
+    """An API policy with every gateway control but ``missing``."""
+    inbound = "".join(f"<{e} />" for e in GATEWAY_ELEMENTS if e != missing)
+    return (
+        f"<policies><inbound><base />{inbound}</inbound><backend><base /></backend><outbound><base /></outbound>"
+        "<on-error><base /></on-error></policies>"
+    )
+
+
 CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
     (
         "MLSEC-STG-001",
@@ -472,6 +490,122 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         None,
         None,
         [("gw-api", "API gw-api has no quota-by-key in its inbound policy (global or API level)")],
+    ),
+    (
+        "MLSEC-APIM-014",
+        "serving",
+        "gw-policy",
+        "value",
+        "<policies><inbound><validate-jwt /><rate-limit-by-key /><quota-by-key /><authentication-managed-identity />"
+        "</inbound></policies>",
+        [("gw-api", "API gw-api has no validate-content in its inbound policy (global or API level)")],
+    ),
+    (
+        "MLSEC-APIM-015",
+        "serving",
+        "gw-policy",
+        "value",
+        "<policies><inbound><validate-jwt /><rate-limit-by-key /><quota-by-key /><validate-content /></inbound>"
+        "</policies>",
+        [("gw-api", "API gw-api has no authentication-managed-identity in its inbound policy (global or API level)")],
+    ),
+    (
+        "MLSEC-APIM-011",
+        "dev",
+        "mlsec-dev-gw-fraud-score-policy",
+        "value",
+        _policy_without("validate-jwt"),
+        [
+            (
+                "mlsec-dev-gw-fraud-score-api",
+                "API mlsec-dev-gw-fraud-score-api has no validate-jwt in its inbound policy (global or API level)",
+            )
+        ],
+    ),
+    (
+        "MLSEC-APIM-012",
+        "dev",
+        "mlsec-dev-gw-fraud-score-policy",
+        "value",
+        _policy_without("rate-limit-by-key"),
+        [
+            (
+                "mlsec-dev-gw-fraud-score-api",
+                "API mlsec-dev-gw-fraud-score-api has no rate-limit-by-key in its inbound policy (global or API level)",
+            )
+        ],
+    ),
+    (
+        "MLSEC-APIM-013",
+        "dev",
+        "mlsec-dev-gw-fraud-score-policy",
+        "value",
+        _policy_without("quota-by-key"),
+        [
+            (
+                "mlsec-dev-gw-fraud-score-api",
+                "API mlsec-dev-gw-fraud-score-api has no quota-by-key in its inbound policy (global or API level)",
+            )
+        ],
+    ),
+    (
+        "MLSEC-APIM-014",
+        "dev",
+        "mlsec-dev-gw-fraud-score-policy",
+        "value",
+        _policy_without("validate-content"),
+        [
+            (
+                "mlsec-dev-gw-fraud-score-api",
+                "API mlsec-dev-gw-fraud-score-api has no validate-content in its inbound policy (global or API level)",
+            )
+        ],
+    ),
+    (
+        "MLSEC-APIM-015",
+        "dev",
+        "mlsec-dev-gw-fraud-score-policy",
+        "value",
+        _policy_without("authentication-managed-identity"),
+        [
+            (
+                "mlsec-dev-gw-fraud-score-api",
+                "API mlsec-dev-gw-fraud-score-api has no authentication-managed-identity in its inbound policy "
+                "(global or API level)",
+            )
+        ],
+    ),
+    (
+        "MLSEC-EPT-001",
+        "dev",
+        "mlsec-dev-fraud-score-ep",
+        "properties.authMode",
+        "Key",
+        [("mlsec-dev-fraud-score-ep", 'properties.authMode must be "AADToken" (found "Key")')],
+    ),
+    (
+        "MLSEC-EPT-002",
+        "dev",
+        "mlsec-dev-fraud-score-ep",
+        "properties.publicNetworkAccess",
+        "Enabled",
+        [("mlsec-dev-fraud-score-ep", 'properties.publicNetworkAccess must be "Disabled" (found "Enabled")')],
+    ),
+    (
+        "MLSEC-EPT-010",
+        "dev",
+        "mlsec-dev-fraud-score-blue",
+        "properties.egressPublicNetworkAccess",
+        "Enabled",
+        [("mlsec-dev-fraud-score-blue", 'properties.egressPublicNetworkAccess must be "Disabled" (found "Enabled")')],
+    ),
+    (
+        "MLSEC-APIM-001",
+        "dev",
+        "mlsec-dev-gw-apim",
+        "virtualNetworkType",
+        "External",
+        [("mlsec-dev-gw-apim", 'virtualNetworkType must be "Internal" (found "External")')],
     ),
     (
         "MLSEC-KV-001",

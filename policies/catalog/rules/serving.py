@@ -278,6 +278,30 @@ APIM_QUOTA = StackRule(
     check=_requires("quota-by-key"),
 )
 
+APIM_CONTENT = StackRule(
+    id="MLSEC-APIM-014",
+    name="Every API behind the gateway refuses oversized and malformed payloads (validate-content)",
+    severity=Severity.MEDIUM,
+    threat=Threat.EVASION,
+    rationale="Evasion attacks probe models with crafted inputs; refusing bodies that are not the expected content "
+    "type or exceed a size limit keeps malformed and oversized probes away from the model.",
+    remediation="Add <validate-content> with a max-size and the expected content type (application/json) to the "
+    "global or API inbound policy.",
+    check=_requires("validate-content"),
+)
+
+APIM_BACKEND_IDENTITY = StackRule(
+    id="MLSEC-APIM-015",
+    name="Every API behind the gateway calls its backend with the gateway's managed identity",
+    severity=Severity.HIGH,
+    threat=Threat.STEALING,
+    rationale="With authentication-managed-identity the endpoint accepts only the gateway's Entra token, so no "
+    "endpoint key exists to leak and nothing can bypass the gateway's limits.",
+    remediation="Add <authentication-managed-identity resource=\"https://ml.azure.com\" /> to the global or API "
+    "inbound policy.",
+    check=_requires("authentication-managed-identity"),
+)
+
 RULES = (
     ENDPOINT_AUTH,
     ENDPOINT_PUBLIC,
@@ -291,4 +315,6 @@ RULES = (
     APIM_JWT,
     APIM_RATE_LIMIT,
     APIM_QUOTA,
+    APIM_CONTENT,
+    APIM_BACKEND_IDENTITY,
 )
