@@ -22,20 +22,17 @@ error.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline import Pipeline
-from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
-from azure.core.pipeline.transport import HttpTransport, RequestsTransport
+from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from pydantic import TypeAdapter, ValidationError
 
@@ -51,29 +48,32 @@ from components.config import (
 )
 from components.gateway_policy import PolicySettings, render
 from components.regions import CLOUDS
+from scripts import azure_mgmt
+from scripts.azure_mgmt import (
+    ARM_ENDPOINTS,
+    ArgumentParser,
+    ArmBodyError,
+    ArmClient,
+    ArmError,
+    UsageError,
+    build_pipeline,
+    no_token_reason,
+    parse_resource_id,
+    read_stack_config,
+    request_failure,
+    scope_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 API_VERSION = "2024-05-01"
 """Microsoft.ApiManagement API version of the policy requests."""
 
-ARM_ENDPOINTS = {
-    "AzurePublicCloud": "https://management.azure.com",
-    "AzureUSGovernment": "https://management.usgovcloudapi.net",
-    "AzureChinaCloud": "https://management.chinacloudapi.cn",
-}
-"""Azure Resource Manager endpoint of each cloud (``cloud`` in the stack file)."""
-
 USER_AGENT = "secure-ml-kill-switch"
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 _SERVICE = re.compile(r"^[a-zA-Z](?:[a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?$")
-_GATEWAY_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/Microsoft\.ApiManagement/service/(?P<service>[^/]+)$",
-    re.IGNORECASE,
-)
 _POLICY_TENANT = re.compile(r'<openid-config url="https://[^/"]+/(?P<tenant>[0-9a-fA-F-]{36})/v2\.0/')
 _SUSPEND_BLOCK = re.compile(
     r"<return-response\b(?:(?!</return-response>).)*?<set-status\b[^>]*\bcode\s*=\s*[\"']503[\"']", re.DOTALL
@@ -82,9 +82,17 @@ _SUSPEND_BLOCK = re.compile(
 
 _SWITCH = TypeAdapter(Switch)
 
+HINTS = {
+    401: " (sign in again: az login)",
+    403: " (your identity needs Microsoft.ApiManagement/service/apis/policies/write on the service,"
+    " for example through API Management Service Contributor)",
+    404: " (check the service, resource group and subscription, and that this endpoint is deployed)",
+}
+"""What to do about an ARM error answer, by status code."""
 
-class UsageError(Exception):
-    """Wrong or missing arguments, unreadable files, invalid stack config: exit status 2."""
+PUT_HEADERS = {"If-Match": "*"}
+"""``If-Match: *`` replaces whatever policy is there: API Management requires an ETag to update an
+existing entity, and during an incident the current one must not matter."""
 
 
 @dataclass(frozen=True)
@@ -113,16 +121,7 @@ class Outcome:
 
 def load_settings(stack: str, root: Path = ROOT) -> Settings:
     """Validate ``stacks/Pulumi.<stack>.yaml`` as the program and the offline plan do."""
-    path = root / stack_file(stack)
-    if not path.is_file():
-        raise UsageError(f"{stack_file(stack)}: no such stack file")
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{stack_file(stack)}: not valid YAML: {_one_line(str(exc))}") from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise UsageError(f"{stack_file(stack)}: expected a mapping with a 'config:' mapping")
+    config = read_stack_config(stack, root)
     known = top_level_keys()
     values: dict[str, Any] = {}
     unknown: list[str] = []
@@ -185,21 +184,14 @@ def checked_reason(reason: str) -> str:
 
 def read_outputs(path: Path) -> dict[str, str]:
     """Subscription, resource group, service and (if present) tenant from ``pulumi stack output --json``."""
-    try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"--from-outputs {path}: cannot read it ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--from-outputs {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"--from-outputs {path}: expected the JSON object of `pulumi stack output --json`")
+    document = azure_mgmt.read_outputs(path)
     gateway_id = document.get("gatewayId")
     if not isinstance(gateway_id, str):
         raise UsageError(f"--from-outputs {path}: no gatewayId output (is this the right stack?)")
-    match = _GATEWAY_ID.match(gateway_id)
-    if match is None:
+    parsed = parse_resource_id(gateway_id)
+    if parsed is None or not parsed.is_a("Microsoft.ApiManagement/service"):
         raise UsageError(f"--from-outputs {path}: gatewayId is not an API Management service ID, found {gateway_id!r}")
-    found = dict(match.groupdict())
+    found = {"subscription": parsed.subscription, "resource_group": parsed.resource_group, "service": parsed.name}
     group = document.get("resourceGroupName")
     if isinstance(group, str) and group.lower() != found["resource_group"].lower():
         raise UsageError(
@@ -256,37 +248,24 @@ def policy_url(arm: str, target: Target, api: str) -> str:
     )
 
 
-def put_request(url: str, policy_xml: str) -> HttpRequest:
-    """Replace the policy, with the properties of the gateway's ApiPolicy resource (format xml, value).
+def policy_body(policy_xml: str) -> dict[str, Any]:
+    """The properties of the gateway's ApiPolicy resource (format xml, value)."""
+    return {"properties": {"format": "xml", "value": policy_xml}}
 
-    ``If-Match: *`` replaces whatever policy is there: API Management requires an ETag to update an
-    existing entity, and during an incident the current one must not matter."""
-    body = json.dumps({"properties": {"format": "xml", "value": policy_xml}}, indent=2).encode()
-    headers = {
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-        "If-Match": "*",
-        "User-Agent": USER_AGENT,
-    }
-    return HttpRequest("PUT", url, headers=headers, content=body)
+
+def read_back_url(url: str) -> str:
+    """The policy read back as an XML document."""
+    return f"{url}&format=xml"
+
+
+def put_request(url: str, policy_xml: str) -> HttpRequest:
+    """Replace the policy (the request :func:`apply_one` sends first)."""
+    return azure_mgmt.put_request(url, policy_body(policy_xml), USER_AGENT, PUT_HEADERS)
 
 
 def get_request(url: str) -> HttpRequest:
-    """Read the policy back as an XML document."""
-    return HttpRequest("GET", f"{url}&format=xml", headers={"Accept": "application/json", "User-Agent": USER_AGENT})
-
-
-def build_pipeline(
-    arm: str, credential: TokenCredential, transport: HttpTransport[HttpRequest, HttpResponse] | None = None
-) -> Pipeline[HttpRequest, HttpResponse]:
-    """Retries (429, 5xx, connection errors) around Entra bearer tokens for ``{arm}/.default``."""
-    return Pipeline(
-        transport=transport or RequestsTransport(connection_timeout=30, read_timeout=120),
-        policies=[
-            RetryPolicy(retry_total=4, timeout=300),
-            BearerTokenCredentialPolicy(credential, f"{arm}/.default"),
-        ],
-    )
+    """Read the policy back (the request :func:`apply_one` sends second)."""
+    return azure_mgmt.get_request(read_back_url(url), USER_AGENT)
 
 
 def describe(request: HttpRequest, scope: str) -> str:
@@ -298,43 +277,25 @@ def describe(request: HttpRequest, scope: str) -> str:
     return "\n".join(lines)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def _arm_error(response: HttpResponse) -> str:
-    """``HTTP 403 AuthorizationFailed: <message>`` from an ARM error response."""
-    parts: list[str] = []
-    try:
-        error = json.loads(response.text()).get("error") or {}
-        parts = [str(error[key]) for key in ("code", "message") if error.get(key)]
-    except (ValueError, AttributeError):
-        parts = []
-    detail = f" {_one_line(': '.join(parts), 600)}" if parts else ""
-    hint = {
-        401: " (sign in again: az login)",
-        403: " (your identity needs Microsoft.ApiManagement/service/apis/policies/write on the service,"
-        " for example through API Management Service Contributor)",
-        404: " (check the service, resource group and subscription, and that this endpoint is deployed)",
-    }.get(response.status_code, "")
-    return f"HTTP {response.status_code}{detail}{hint}"
-
-
-def apply_one(pipeline: Pipeline[HttpRequest, HttpResponse], url: str, policy_xml: str, suspend: bool) -> str | None:
+def apply_one(client: ArmClient, url: str, policy_xml: str, suspend: bool) -> str | None:
     """PUT the policy, GET it back and check it; None on success, else a one-line reason."""
-    put = pipeline.run(put_request(url, policy_xml)).http_response
-    if put.status_code not in (200, 201):
-        return f"PUT failed: {_arm_error(put)}"
-    got = pipeline.run(get_request(url)).http_response
-    if got.status_code != 200:
-        return f"verification GET failed: {_arm_error(got)}"
     try:
-        value = json.loads(got.text())["properties"]["value"]
-    except (ValueError, KeyError, TypeError):
-        return "verification failed: the policy read back has no properties.value"
+        client.put_json(url, policy_body(policy_xml), PUT_HEADERS)
+    except ArmError as exc:
+        return f"PUT failed: {exc}"
+    no_value = "verification failed: the policy read back has no properties.value"
+    try:
+        document = client.get_json(read_back_url(url))
+    except ArmBodyError:
+        return no_value
+    except ArmError as exc:
+        return f"verification GET failed: {exc}"
+    try:
+        value = document["properties"]["value"]
+    except (KeyError, TypeError):
+        return no_value
     if not isinstance(value, str):
-        return "verification failed: the policy read back has no properties.value"
+        return no_value
     if is_suspended(value) != suspend:
         state = "does not contain" if suspend else "still contains"
         return f"verification failed: the policy read back {state} the 503 return-response"
@@ -342,7 +303,7 @@ def apply_one(pipeline: Pipeline[HttpRequest, HttpResponse], url: str, policy_xm
 
 
 def apply_all(
-    pipeline: Pipeline[HttpRequest, HttpResponse],
+    client: ArmClient,
     arm: str,
     target: Target,
     apis: Sequence[str],
@@ -356,14 +317,13 @@ def apply_all(
     """
     for i, api in enumerate(apis):
         try:
-            error = apply_one(pipeline, policy_url(arm, target, api), policy_xml, suspend)
+            error = apply_one(client, policy_url(arm, target, api), policy_xml, suspend)
         except ClientAuthenticationError as exc:
-            first = next(iter(str(exc).splitlines()), "")
-            reason = f"no Azure token for {arm}/.default: {_one_line(first)}"
+            reason = no_token_reason(arm, exc)
             yield from (Outcome(name, reason) for name in apis[i:])
             return
         except AzureError as exc:
-            error = f"request failed: {_one_line(str(exc)) or type(exc).__name__}"
+            error = request_failure(exc)
         yield Outcome(api, error)
 
 
@@ -410,13 +370,8 @@ def record_instructions(stack: str, settings: Settings, suspend: bool, reason: s
 # ---------------------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="python -m scripts.kill_switch",
         description=(__doc__ or "").splitlines()[0],
         epilog="Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error.",
@@ -458,7 +413,7 @@ def main(
         return 2
 
     arm = ARM_ENDPOINTS[settings.cloud]
-    scope = f"{arm}/.default"
+    scope = scope_of(arm)
     policy_xml = render(policy_settings(settings, target.tenant, suspended=suspend))
     verb = "Suspending" if suspend else "Resuming"
     where = f"service {target.service} (resource group {target.resource_group}, subscription {target.subscription})"
@@ -487,7 +442,8 @@ def main(
     outcomes: list[Outcome] = []
     try:
         with build_pipeline(arm, credential, transport) as pipeline:
-            for outcome in apply_all(pipeline, arm, target, apis, policy_xml, suspend):
+            client = ArmClient(pipeline, USER_AGENT, HINTS)
+            for outcome in apply_all(client, arm, target, apis, policy_xml, suspend):
                 outcomes.append(outcome)
                 if outcome.error is None:
                     print(f"  {outcome.api}: {done}, verified", flush=True)
