@@ -101,6 +101,8 @@ class Context:
     """Storage endpoint suffix of the Azure cloud in use."""
     alerts: AlertTarget | None = None
     """Log Analytics and action group for alerts; None only while monitoring itself is being built."""
+    hsm_keys: bool = False
+    """Create customer-managed keys HSM-backed (RSA-HSM); needs the premium Key Vault SKU."""
 
     def role_definition_id(self, role: str) -> str:
         """Full ARM ID of a built-in role definition."""
@@ -348,15 +350,16 @@ def log_alert(
 def encryption_key(
     name: str, parent: pulumi.Resource, ctx: Context, key_vault_id: pulumi.Input[str], tags: Mapping[str, str]
 ) -> keyvault.Key:
-    """A customer-managed RSA 3072 wrapping key in the platform Key Vault, rotated 30 days before its
-    two-year expiry. The key name is the resource name, so the encrypting service can refer to it."""
+    """A customer-managed RSA 3072 wrapping key in the platform Key Vault (HSM-backed with
+    ``ctx.hsm_keys``), rotated 30 days before its two-year expiry. The key name is the resource name,
+    so the encrypting service can refer to it."""
     return keyvault.Key(
         name,
         resource_group_name=ctx.resource_group_name,
         vault_name=pulumi.Output.from_input(key_vault_id).apply(last_segment),
         key_name=name,
         properties=keyvault.KeyPropertiesArgs(
-            kty="RSA",
+            kty="RSA-HSM" if ctx.hsm_keys else "RSA",
             key_size=3072,
             key_ops=["wrapKey", "unwrapKey"],
             rotation_policy=keyvault.RotationPolicyArgs(

@@ -246,7 +246,7 @@ class KeyVaultSettings:
     """The environment's Key Vault."""
 
     sku: Literal["standard", "premium"] = "standard"
-    """Key Vault SKU; premium adds HSM-backed keys."""
+    """Key Vault SKU; premium makes every customer-managed key HSM-backed (RSA-HSM)."""
     soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
     """Days a deleted vault or secret stays recoverable (7-90)."""
     purge_protection: SecurityControl = ON

@@ -48,6 +48,7 @@ class Platform(pulumi.ComponentResource):
             lock=settings.locks.enabled,
             zone_redundant=settings.zone_redundant,
             storage_suffix=CLOUDS[settings.cloud].storage_suffix,
+            hsm_keys=settings.key_vault.sku == "premium",
         )
         self.monitoring = Monitoring(
             f"{name}-mon",

@@ -6,8 +6,13 @@ runs at ``pulumi preview`` - over an offline plan, with the stack's enforcement 
 the findings grouped by severity and writes ``policy-report.json``, ``policy-report.sarif`` (SARIF
 2.1.0) and ``policy-report.junit.xml`` next to the plan.
 
+It also exports the plan as an ARM template (``template.json``, ``scripts.arm_export``) and runs checkov
+on it (``--framework arm``) and on the repository (``--framework secrets``), isolated with ``uv tool run``;
+checkov's failures join the report at the stack's enforcement level (secrets: always mandatory).
+
 Exit status: 0 no mandatory violation; 1 mandatory violations; 2 usage error, unreadable plan, a plan
-with no resources, or an unusable enforcement or suppression file.
+with no resources, an unusable enforcement or suppression file, or a checkov scan that could not run,
+saw no resources or could not parse its input.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import shutil
+import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +56,7 @@ from policies.catalog.governance import (
 from policies.catalog.model import Rule
 from policies.catalog.pack import PACK_NAME, build_policies, rule_url
 from policies.catalog.values import PLAN_UNKNOWN
+from scripts.arm_export import ExportError, dumps, export_with_urns, resource_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -72,6 +81,11 @@ class Finding:
     status: str = "violation"
     """violation, accepted (explained by a declared opt-out, advisory only) or suppressed."""
     note: str = ""
+    source: str = "mlsec"
+    """mlsec (the rule catalog), checkov-arm (the ARM template) or checkov-secrets (the repository)."""
+    file: str = ""
+    """For a secrets finding: the file (relative to the repository) and line."""
+    line: int = 0
 
 
 @dataclass
@@ -82,6 +96,10 @@ class Report:
     rules: int
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    checkov: list[CheckovScan] = field(default_factory=list)
+    """The checkov scans that ran (none with --no-checkov)."""
+    checkov_note: str = ""
+    """Why checkov did not run, when it did not."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -237,6 +255,259 @@ def _policy_resources(prepared: list[tuple[dict[str, Any], Any]]) -> list[Policy
 
 
 # ---------------------------------------------------------------------------------------------
+# checkov: the ARM template of the plan, and the repository's secrets
+# ---------------------------------------------------------------------------------------------
+
+CHECKOV_VERSION = "3.3.30"
+"""checkov release the gate runs (isolated: checkov pins packaging<24, pulumi needs packaging>=26)."""
+
+SECRETS_SKIP_PATHS = (
+    r"(^|/)(\.venv|\.tools|node_modules|build|\.git|\.mypy_cache|\.ruff_cache|\.pytest_cache|__pycache__)(/|$)"
+)
+"""Installed packages and generated files: not the repository's own text."""
+
+SECRET_ALLOWLIST: dict[tuple[str, str], str] = {
+    ("CKV_SECRET_3", "6afa3951e98fd3a47f29f38483e4a22e41dc8a05"): (
+        "Azurite's published development account key (devstoreaccount1): documented by Microsoft, identical on "
+        "every machine and accepted only by the local storage emulator"
+    ),
+}
+"""Reviewed secrets findings: (check id, checkov's hash of the detected value) -> reason."""
+
+CHECKOV_HIGH = frozenset(
+    {
+        "CKV2_AZURE_49",
+        "CKV_AZURE_3",
+        "CKV_AZURE_9",
+        "CKV_AZURE_10",
+        "CKV_AZURE_34",
+        "CKV_AZURE_35",
+        "CKV_AZURE_39",
+        "CKV_AZURE_42",
+        "CKV_AZURE_44",
+        "CKV_AZURE_59",
+        "CKV_AZURE_107",
+        "CKV_AZURE_109",
+        "CKV_AZURE_110",
+        "CKV_AZURE_137",
+        "CKV_AZURE_138",
+        "CKV_AZURE_139",
+        "CKV_AZURE_160",
+        "CKV_AZURE_173",
+        "CKV_AZURE_174",
+        "CKV_AZURE_189",
+        "CKV_AZURE_243",
+    }
+)
+"""checkov ARM checks reported as high severity: public reachability, authentication, transport security,
+deletion protection. Every other ARM check is medium; a secret in the repository is critical."""
+
+CHECKOV_DOCS = "https://www.checkov.io/5.Policy%20Index/arm.html"
+SECRETS_DOCS = "https://www.checkov.io/5.Policy%20Index/secrets.html"
+
+
+@dataclass(frozen=True)
+class CheckovRun:
+    """What one checkov process returned."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+CheckovRunner = Callable[[list[list[str]]], list[CheckovRun]]
+"""Runs the given checkov command lines (concurrently) and returns their results in the same order."""
+
+
+@dataclass
+class CheckovScan:
+    """Summary of one checkov scan."""
+
+    framework: str
+    target: str
+    resources: int
+    passed: int
+    failed: int
+    skipped: int
+    version: str
+
+
+def find_uv(root: Path = ROOT) -> str | None:
+    """uv from the project's tool folder (``make env``), else from PATH."""
+    local = root / ".tools" / "bin" / "uv"
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which("uv")
+
+
+def checkov_commands(uv: str, template: Path, root: Path = ROOT) -> list[list[str]]:
+    """The two scans: the ARM template, then the repository's secrets."""
+    base = [uv, "tool", "run", "--from", f"checkov=={CHECKOV_VERSION}", "checkov", "--skip-download", "-o", "json"]
+    return [
+        [*base, "--framework", "arm", "-f", str(template)],
+        [
+            *base,
+            "--framework",
+            "secrets",
+            "--enable-secret-scan-all-files",
+            "-d",
+            str(root),
+            "--skip-path",
+            SECRETS_SKIP_PATHS,
+        ],
+    ]
+
+
+def run_processes(commands: list[list[str]], timeout: float = 900.0) -> list[CheckovRun]:
+    """Run the commands side by side (checkov spends most of its time starting up)."""
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+        for command in commands
+    ]
+    results = []
+    for process in processes:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for other in processes:
+                other.kill()
+            raise GateError(f"checkov did not finish within {timeout:.0f} s") from None
+        results.append(CheckovRun(process.returncode, out, err))
+    return results
+
+
+def _checkov_report(run: CheckovRun, framework: str, target: str, *, require_resources: bool) -> dict[str, Any]:
+    """checkov's JSON report of one scan; GateError if the scan cannot be trusted."""
+    what = f"checkov --framework {framework} on {target}"
+    if run.returncode not in (0, 1):
+        detail = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GateError(f"{what} failed with exit status {run.returncode}: {detail}")
+    try:
+        document = json.loads(run.stdout) if run.stdout.strip() else None
+    except json.JSONDecodeError:
+        raise GateError(f"{what} printed no JSON report") from None
+    if isinstance(document, list):
+        document = next((d for d in document if isinstance(d, dict) and d.get("check_type") == framework), None)
+    if not isinstance(document, dict) or not document:
+        raise GateError(f"{what} returned an empty result")
+    summary = document.get("summary", document)
+    if not isinstance(summary, dict) or "resource_count" not in summary:
+        raise GateError(f"{what} returned no summary")
+    if summary.get("parsing_errors"):
+        raise GateError(f"{what}: {summary['parsing_errors']} parsing error(s); the scan saw nothing it can vouch for")
+    if require_resources and not summary.get("resource_count"):
+        raise GateError(f"{what} found 0 resources; a scan that sees nothing cannot pass")
+    return document
+
+
+def _scan(document: dict[str, Any], framework: str, target: str) -> CheckovScan:
+    summary = document.get("summary", document)
+    return CheckovScan(
+        framework,
+        target,
+        int(summary.get("resource_count", 0)),
+        int(summary.get("passed", 0)),
+        int(summary.get("failed", 0)),
+        int(summary.get("skipped", 0)),
+        str(summary.get("checkov_version", "")),
+    )
+
+
+def _checks(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    results = document.get("results") or {}
+    found = results.get(kind) if isinstance(results, dict) else None
+    return [c for c in found or [] if isinstance(c, dict)]
+
+
+def checkov_severity(check_id: str) -> str:
+    if check_id.startswith("CKV_SECRET"):
+        return "critical"
+    return "high" if check_id in CHECKOV_HIGH else "medium"
+
+
+def scan_with_checkov(
+    report: Report,
+    document: dict[str, Any],
+    out_dir: Path,
+    *,
+    enforcement_file: Path = ENFORCEMENT_FILE,
+    runner: CheckovRunner | None = None,
+    root: Path = ROOT,
+) -> Path:
+    """Export the plan to ``out_dir/template.json``, run checkov on it and on the repository, add the findings.
+
+    ARM findings take the stack's enforcement level; secrets are mandatory in every stack. A template failure
+    suppressed in the template metadata, or a secret in ``SECRET_ALLOWLIST``, is a ``suppressed`` finding.
+    """
+    try:
+        template, urns = export_with_urns(document)
+    except ExportError as exc:
+        raise GateError(f"ARM export: {exc}") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "template.json"
+    path.write_text(dumps(template))
+    uv = find_uv(root)
+    if uv is None and runner is None:
+        raise GateError(
+            "checkov runs through uv, which is neither at .tools/bin/uv nor on PATH: run `make env`, "
+            "or pass --no-checkov to check without it (the report then says checkov did not run)"
+        )
+    runs = (runner or run_processes)(checkov_commands(uv or "uv", path, root))
+    if len(runs) != 2:
+        raise GateError(f"checkov: expected 2 scan results, got {len(runs)}")
+    arm = _checkov_report(runs[0], "arm", path.name, require_resources=True)
+    secrets = _checkov_report(runs[1], "secrets", "the repository", require_resources=False)
+    report.checkov = [_scan(arm, "arm", path.name), _scan(secrets, "secrets", ".")]
+    enforcement = load_enforcement(enforcement_file, known_rules=RULES_BY_ID)
+    by_start = {start: urn for (start, _), urn in zip(resource_lines(template), urns, strict=True)}
+
+    def urn_of(check: dict[str, Any]) -> str:
+        lines = check.get("file_line_range") or [0]
+        return by_start.get(lines[0], str(check.get("resource", "")))
+
+    for kind, status in (("failed_checks", "violation"), ("skipped_checks", "suppressed")):
+        for check in _checks(arm, kind):
+            check_id = str(check.get("check_id", ""))
+            note = ""
+            if status == "suppressed":
+                result = check.get("check_result")
+                comment = result.get("suppress_comment") if isinstance(result, dict) else None
+                note = f"template metadata: {str(comment or check.get('suppress_comment') or '').strip()}"
+            report.findings.append(
+                Finding(
+                    check_id,
+                    checkov_severity(check_id),
+                    enforcement.level(check_id, report.stack).value,
+                    urn_of(check),
+                    f"{check.get('check_name', check_id)} [{check.get('resource', '')}]",
+                    status=status,
+                    note=note,
+                    source="checkov-arm",
+                )
+            )
+    for check in _checks(secrets, "failed_checks"):
+        check_id = str(check.get("check_id", ""))
+        file = str(check.get("file_path", "")).lstrip("/")
+        line = int((check.get("file_line_range") or [0])[0])
+        reason = SECRET_ALLOWLIST.get((check_id, str(check.get("resource", ""))))
+        report.findings.append(
+            Finding(
+                check_id,
+                "critical",
+                "mandatory",
+                "",
+                f"{check.get('check_name', check_id)} in {file}:{line}",
+                status="suppressed" if reason else "violation",
+                note=f"reviewed secret: {reason}" if reason else "",
+                source="checkov-secrets",
+                file=file,
+                line=line,
+            )
+        )
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------------------------
 
@@ -246,6 +517,24 @@ def _short(urn: str) -> str:
         return "(stack)"
     parts = urn.split("::")
     return f"{parts[2].split('$')[-1]}::{parts[-1]}" if len(parts) >= 4 else urn
+
+
+def _where(finding: Finding) -> str:
+    return f"{finding.file}:{finding.line}" if finding.file else _short(finding.urn)
+
+
+def checkov_line(report: Report) -> str:
+    """One line on the checkov scans: what they saw, or why they did not run."""
+    if not report.checkov:
+        return report.checkov_note or "checkov: not run"
+    reviewed = sum(1 for f in report.findings if f.source == "checkov-secrets" and f.status == "suppressed")
+    parts = [
+        f"{s.framework} {s.target}: {s.resources} resources, {s.passed} passed, {s.failed} failed, {s.skipped} skipped"
+        if s.framework == "arm"
+        else f"{s.framework}: {s.failed} found, {reviewed} of them reviewed"
+        for s in report.checkov
+    ]
+    return f"checkov {report.checkov[0].version}: " + "; ".join(parts)
 
 
 def render_table(report: Report) -> str:
@@ -260,13 +549,14 @@ def render_table(report: Report) -> str:
         group.sort(key=lambda f: (f.level != "mandatory", order[f.status], f.rule, f.urn))
         for f in group:
             state = f.status if f.status != "violation" else f.level
-            lines.append(f"  {state:<10} {f.rule:<15} {_short(f.urn)}")
+            lines.append(f"  {state:<10} {f.rule:<15} {_where(f)}")
             lines.append(f"  {'':<10} {'':<15} {f.message}")
             if f.note:
                 lines.append(f"  {'':<10} {'':<15} ({f.note})")
     counts = report.counts()
+    lines.append(f"\n{checkov_line(report)}")
     lines.append(
-        f"\n{counts['mandatory']} mandatory violations, {counts['advisory']} advisory, {counts['accepted']} accepted "
+        f"{counts['mandatory']} mandatory violations, {counts['advisory']} advisory, {counts['accepted']} accepted "
         f"(declared opt-outs), {counts['suppressed']} suppressed"
     )
     lines.append("FAIL" if report.exit_code else "PASS")
@@ -291,9 +581,30 @@ def report_json(report: Report, enforcement_file: Path = ENFORCEMENT_FILE) -> di
                 "suppressible": r.suppressible,
             }
             for r in RULES
+        ]
+        + [
+            {
+                "id": rule_id,
+                "name": name,
+                "severity": checkov_severity(rule_id),
+                "source": source,
+                "level": level,
+            }
+            for rule_id, (name, source, level) in _checkov_rules(report).items()
         ],
         "findings": [asdict(f) for f in report.findings],
+        "checkov": {"scans": [asdict(s) for s in report.checkov], "note": checkov_line(report)},
     }
+
+
+def _checkov_rules(report: Report) -> dict[str, tuple[str, str, str]]:
+    """checkov check id -> (check name, source, level) for every checkov check with a finding, sorted by id."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for f in report.findings:
+        if f.source != "mlsec" and f.rule not in found:
+            name = f.message.rsplit(" [", 1)[0] if f.source == "checkov-arm" else f.message.rsplit(" in ", 1)[0]
+            found[f.rule] = (name, f.source, f.level)
+    return dict(sorted(found.items()))
 
 
 def _sarif_level(finding: Finding) -> str:
@@ -306,8 +617,8 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 
 
 def report_sarif(report: Report, artifact: str) -> dict[str, Any]:
-    """SARIF 2.1.0 for GitHub code scanning: one result per finding, located at the stack file."""
-    index = {r.id: i for i, r in enumerate(RULES)}
+    """SARIF 2.1.0 for GitHub code scanning: one result per finding, located at the stack file (a secret: at its
+    file). Two runs: the gate's catalog, then checkov (template and secrets) when it ran."""
     rules = [
         {
             "id": r.id,
@@ -325,46 +636,92 @@ def report_sarif(report: Report, artifact: str) -> dict[str, Any]:
         }
         for r in RULES
     ]
+    checkov_rules = [
+        {
+            "id": rule_id,
+            "name": rule_id.replace("_", ""),
+            "shortDescription": {"text": name},
+            "fullDescription": {"text": f"checkov {source.split('-')[1]} check {rule_id}: {name}"},
+            "help": {"text": f"See the checkov policy index for {rule_id}."},
+            "helpUri": SECRETS_DOCS if source == "checkov-secrets" else CHECKOV_DOCS,
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "tags": ["security", "checkov", source.split("-")[1]],
+                "security-severity": _SECURITY_SEVERITY[checkov_severity(rule_id)],
+                "precision": "high",
+            },
+        }
+        for rule_id, (name, source, _) in _checkov_rules(report).items()
+    ]
+    runs = [
+        _sarif_run(
+            TOOL,
+            "1.0.0",
+            "docs/policy-gate.md",
+            rules,
+            [f for f in report.findings if f.source == "mlsec"],
+            f"{PACK_NAME}/{report.stack}/",
+            report,
+            artifact,
+        )
+    ]
+    if report.checkov:
+        runs.append(
+            _sarif_run(
+                "checkov",
+                report.checkov[0].version,
+                "https://www.checkov.io",
+                checkov_rules,
+                [f for f in report.findings if f.source != "mlsec"],
+                f"{PACK_NAME}-checkov/{report.stack}/",
+                report,
+                artifact,
+            )
+        )
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
+
+
+def _sarif_run(
+    name: str,
+    version: str,
+    information: str,
+    rules: list[dict[str, Any]],
+    findings: list[Finding],
+    automation: str,
+    report: Report,
+    artifact: str,
+) -> dict[str, Any]:
+    """One SARIF run: the catalog's findings (the gate) or checkov's (template and secrets)."""
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
-    for f in report.findings:
+    for f in findings:
+        location: dict[str, Any] = {
+            "physicalLocation": {
+                "artifactLocation": {"uri": f.file or artifact, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": f.line or 1},
+            }
+        }
+        if not f.file:
+            location["logicalLocations"] = [{"fullyQualifiedName": f.urn or report.stack, "kind": "resource"}]
         result: dict[str, Any] = {
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": _sarif_level(f),
-            "message": {"text": f"{f.message} [{_short(f.urn)}]"},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": artifact, "uriBaseId": "%SRCROOT%"},
-                        "region": {"startLine": 1},
-                    },
-                    "logicalLocations": [{"fullyQualifiedName": f.urn or report.stack, "kind": "resource"}],
-                }
-            ],
-            "partialFingerprints": {"mlsecFinding/v1": f"{f.rule}|{f.urn}|{f.message}"},
+            "message": {"text": f"{f.message} [{_where(f)}]"},
+            "locations": [location],
+            "partialFingerprints": {"mlsecFinding/v1": f"{f.rule}|{f.urn or f.file}|{f.message}"},
         }
-        if f.status == "suppressed":
+        if f.status == "suppressed" and f.source == "checkov-arm":
+            result["suppressions"] = [{"kind": "inSource", "justification": f.note}]
+        elif f.status == "suppressed":
             result["suppressions"] = [{"kind": "external", "justification": f.note}]
         elif f.status == "accepted":
             result["suppressions"] = [{"kind": "inSource", "justification": f.note}]
         results.append(result)
     return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": TOOL,
-                        "version": "1.0.0",
-                        "informationUri": "docs/policy-gate.md",
-                        "rules": rules,
-                    }
-                },
-                "automationDetails": {"id": f"{PACK_NAME}/{report.stack}/"},
-                "results": results,
-            }
-        ],
+        "tool": {"driver": {"name": name, "version": version, "informationUri": information, "rules": rules}},
+        "automationDetails": {"id": automation},
+        "results": results,
     }
 
 
@@ -374,7 +731,14 @@ def report_junit(report: Report) -> str:
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
     failures = sum(1 for r in RULES if any(f in report.mandatory for f in by_rule.get(r.id, [])))
-    suites = ET.Element("testsuites", name=TOOL, tests=str(len(RULES)), failures=str(failures))
+    checkov_failures = len({f.rule for f in report.mandatory if f.source != "mlsec"})
+    checkov_tests = len(_checkov_rules(report)) + 1 if report.checkov else 0
+    suites = ET.Element(
+        "testsuites",
+        name=TOOL,
+        tests=str(len(RULES) + checkov_tests),
+        failures=str(failures + checkov_failures),
+    )
     suite = ET.SubElement(
         suites,
         "testsuite",
@@ -398,8 +762,41 @@ def report_junit(report: Report) -> str:
             out.text = "\n".join(
                 f"[{f.status if f.status != 'violation' else f.level}] {_short(f.urn)}: {f.message}" for f in others
             )
+    _junit_checkov(suites, report)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _junit_checkov(suites: ET.Element, report: Report) -> None:
+    """A second suite for checkov: one case per check with findings (failing on mandatory violations)."""
+    if not report.checkov:
+        return
+    checks = _checkov_rules(report)
+    failing_checks = [c for c in checks if any(f.rule == c for f in report.mandatory)]
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"checkov {report.stack}",
+        tests=str(len(checks) + 1),
+        failures=str(len(failing_checks)),
+        errors="0",
+    )
+    scans = ET.SubElement(suite, "testcase", classname="checkov", name="checkov scans")
+    ET.SubElement(scans, "system-out").text = checkov_line(report)
+    for check_id, (name, source, _) in checks.items():
+        case = ET.SubElement(suite, "testcase", classname=f"checkov.{source.split('-')[1]}", name=f"{check_id} {name}")
+        found = [f for f in report.findings if f.rule == check_id]
+        failing = [f for f in found if f in report.mandatory]
+        if failing:
+            failure = ET.SubElement(case, "failure", message=failing[0].message, type=failing[0].severity)
+            failure.text = "\n".join(f"{_where(f)}: {f.message}" for f in failing)
+        others = [f for f in found if f not in failing]
+        if others:
+            ET.SubElement(case, "system-out").text = "\n".join(
+                f"[{f.status if f.status != 'violation' else f.level}] {_where(f)}: {f.message}"
+                + (f" ({f.note})" if f.note else "")
+                for f in others
+            )
 
 
 def write_reports(report: Report, out_dir: Path, artifact: str) -> list[Path]:
@@ -416,13 +813,16 @@ def write_reports(report: Report, out_dir: Path, artifact: str) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, checkov_runner: CheckovRunner | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.check", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: plans stacks/Pulumi.STACK.yaml, then checks it")
     parser.add_argument("--plan", type=Path, help="check an existing plan.json instead of planning")
     parser.add_argument("--out", type=Path, help="report folder (default: build/STACK, or the plan's folder)")
     parser.add_argument("--enforcement", type=Path, default=ENFORCEMENT_FILE, help="enforcement file")
     parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS_FILE, help="suppression file")
+    parser.add_argument(
+        "--no-checkov", action="store_true", help="skip the checkov scans (ARM template, secrets); the report says so"
+    )
     args = parser.parse_args(argv)
     if (args.stack is None) == (args.plan is None):
         parser.print_usage(sys.stderr)
@@ -444,6 +844,10 @@ def main(argv: list[str] | None = None) -> int:
         report = evaluate(
             document, source=source, enforcement_file=args.enforcement, suppressions_file=args.suppressions
         )
+        if args.no_checkov:
+            report.checkov_note = "checkov: not run (--no-checkov): the ARM template and the secrets were not scanned"
+        else:
+            scan_with_checkov(report, document, out, enforcement_file=args.enforcement, runner=checkov_runner)
     except GateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,9 +2,12 @@
 
 Runs the real Pulumi program (``__main__.py``, unchanged) in-process under Pulumi's mock engine with
 the config of ``stacks/Pulumi.STACK.yaml``. Needs no Pulumi CLI, no cloud credentials and no network.
-Writes ``build/STACK/plan.json`` (byte-identical for the same config) and prints a summary.
+Writes ``build/STACK/plan.json`` (byte-identical for the same config), ``build/STACK/template.json`` (the
+planned azure-native resources as an ARM deployment template, for ARM scanners such as checkov; see
+``scripts.arm_export``) and prints a summary.
 
-Exit status: 0 planned; 2 invalid configuration or unusable stack file.
+Exit status: 0 planned; 2 invalid configuration, unusable stack file, or a resource type the ARM export
+cannot describe (plan.json is still written).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from scripts.arm_export import ExportError, dumps, export
 from scripts.offline import ROOT, PlanError, ProgramRun, project_name, read_stack_config, run_program
 
 
@@ -55,6 +59,15 @@ def write_plan(document: dict[str, Any], out_dir: Path) -> Path:
     return path
 
 
+def write_template(document: dict[str, Any], out_dir: Path) -> Path:
+    """Write ``template.json``, the ARM export of the plan, next to plan.json."""
+    template = export(document)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "template.json"
+    path.write_text(dumps(template))
+    return path
+
+
 def summary(document: dict[str, Any]) -> str:
     """Resource counts by component and by type."""
     resources = document["resources"]
@@ -84,11 +97,22 @@ def main(argv: list[str] | None = None) -> int:
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    path = write_plan(document, (args.out or args.project_dir / "build") / args.stack)
+    out_dir = (args.out or args.project_dir / "build") / args.stack
+    path = write_plan(document, out_dir)
     if not args.quiet:
         print(summary(document))
-    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    print(f"wrote {_shown(path)}")
+    try:
+        template = write_template(document, out_dir)
+    except ExportError as exc:
+        print(f"error: ARM export: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {_shown(template)}")
     return 0
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 
 if __name__ == "__main__":

@@ -390,7 +390,7 @@ def test_customer_managed_key_in_prod(prod_plan: Plan):
         f"https://{vault_name}.vault.azure.net/keys/mlsec-prod-fraud-cmk"
     )
     key = prod_plan.inputs(T + "keyvault:Key", "mlsec-prod-fraud-cmk")
-    assert key["properties"]["kty"] == "RSA" and key["properties"]["keySize"] == 3072
+    assert key["properties"]["kty"] == "RSA-HSM" and key["properties"]["keySize"] == 3072  # premium vault in prod
 
 
 def test_compute_clusters_scale_to_zero_without_public_ip_or_local_auth(dev_plan: Plan):

@@ -297,7 +297,7 @@ APIM_BACKEND_IDENTITY = StackRule(
     threat=Threat.STEALING,
     rationale="With authentication-managed-identity the endpoint accepts only the gateway's Entra token, so no "
     "endpoint key exists to leak and nothing can bypass the gateway's limits.",
-    remediation="Add <authentication-managed-identity resource=\"https://ml.azure.com\" /> to the global or API "
+    remediation='Add <authentication-managed-identity resource="https://ml.azure.com" /> to the global or API '
     "inbound policy.",
     check=_requires("authentication-managed-identity"),
 )
