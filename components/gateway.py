@@ -13,7 +13,7 @@ from pulumi_azure_native import authorization
 from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, log_alert, role_assignments
 from components.config import GatewaySettings
 from components.endpoint import Endpoint
-from components.gateway_policy import PolicySettings, render
+from components.gateway_policy import policy_settings, render
 
 SCORE_ACTION = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"
 """The only permission the gateway holds on an endpoint."""
@@ -169,19 +169,7 @@ class Gateway(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        policy = PolicySettings(
-            tenant_id=ctx.tenant_id,
-            login_host=args.login_host,
-            audience=cfg.jwt_audience,
-            required_roles=tuple(cfg.required_roles),
-            rate_limit_calls=cfg.rate_limit.calls,
-            rate_limit_period=cfg.rate_limit.renewal_period_seconds,
-            quota_calls=cfg.quota.calls,
-            quota_period=cfg.quota.renewal_period_seconds,
-            max_request_bytes=cfg.max_request_bytes,
-            suspended=cfg.suspended.enabled,
-        )
-        self.policy = render(policy)
+        self.policy = render(policy_settings(cfg, ctx.tenant_id, args.login_host, suspended=cfg.suspended.enabled))
         for endpoint in args.endpoints:
             ep_name = endpoint.settings.name
             authorization.RoleAssignment(

@@ -9,6 +9,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from components.config import GatewaySettings
 
 ML_RESOURCE = "https://ml.azure.com"
 """Token audience of Azure ML online endpoints (Entra-token auth)."""
@@ -58,6 +62,22 @@ class PolicySettings:
     """Largest request body accepted."""
     suspended: bool
     """Answer 503 to everything (kill switch)."""
+
+
+def policy_settings(gateway: GatewaySettings, tenant_id: str, login_host: str, *, suspended: bool) -> PolicySettings:
+    """The policy inputs of a stack's gateway settings, with the kill switch as given."""
+    return PolicySettings(
+        tenant_id=tenant_id,
+        login_host=login_host,
+        audience=gateway.jwt_audience,
+        required_roles=tuple(gateway.required_roles),
+        rate_limit_calls=gateway.rate_limit.calls,
+        rate_limit_period=gateway.rate_limit.renewal_period_seconds,
+        quota_calls=gateway.quota.calls,
+        quota_period=gateway.quota.renewal_period_seconds,
+        max_request_bytes=gateway.max_request_bytes,
+        suspended=suspended,
+    )
 
 
 def render(settings: PolicySettings) -> str:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-import yaml
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 from azure.core.pipeline import Pipeline
@@ -25,7 +24,7 @@ from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolic
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
-from components.config import stack_file
+from scripts.offline import PlanError, stack_config
 
 ARM_ENDPOINTS = {
     "AzurePublicCloud": "https://management.azure.com",
@@ -192,17 +191,10 @@ class ArmClient:
 
 def read_stack_config(stack: str, root: Path) -> dict[Any, Any]:
     """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml`` under ``root``, keys as written."""
-    path = root / stack_file(stack)
-    if not path.is_file():
-        raise UsageError(f"{stack_file(stack)}: no such stack file")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{stack_file(stack)}: not valid YAML: {one_line(str(exc))}") from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise UsageError(f"{stack_file(stack)}: expected a mapping with a 'config:' mapping")
-    return config
+        return stack_config(stack, root)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def read_outputs(path: Path) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from components.config import (
     validate,
 )
 from components.gateway_policy import PolicySettings, render
+from components.gateway_policy import policy_settings as gateway_policy_settings
 from components.regions import CLOUDS
 from scripts import azure_mgmt
 from scripts.azure_mgmt import (
@@ -143,19 +144,7 @@ def model_apis(settings: Settings) -> list[str]:
 
 def policy_settings(settings: Settings, tenant: str, suspended: bool) -> PolicySettings:
     """The gateway component's policy inputs for these settings, with ``suspended`` as asked."""
-    gateway = settings.gateway
-    return PolicySettings(
-        tenant_id=tenant,
-        login_host=CLOUDS[settings.cloud].login_host,
-        audience=gateway.jwt_audience,
-        required_roles=tuple(gateway.required_roles),
-        rate_limit_calls=gateway.rate_limit.calls,
-        rate_limit_period=gateway.rate_limit.renewal_period_seconds,
-        quota_calls=gateway.quota.calls,
-        quota_period=gateway.quota.renewal_period_seconds,
-        max_request_bytes=gateway.max_request_bytes,
-        suspended=suspended,
-    )
+    return gateway_policy_settings(settings.gateway, tenant, CLOUDS[settings.cloud].login_host, suspended=suspended)
 
 
 def is_suspended(policy_xml: str) -> bool:

@@ -77,12 +77,8 @@ def project_name(root: Path = ROOT) -> str:
     return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
 
 
-def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
-    """Read ``stacks/Pulumi.<stack>.yaml`` into the engine's config form (namespaced key -> string).
-
-    Structured values become JSON text, as the engine passes them. ``secure:`` values are never
-    decrypted: they become an opaque placeholder and their keys are marked secret.
-    """
+def stack_config(stack: str, root: Path = ROOT) -> dict[Any, Any]:
+    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml``, keys and values as written."""
     import yaml
 
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
@@ -92,13 +88,23 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], li
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise PlanError(f"stacks/Pulumi.{stack}.yaml: not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise PlanError(f"stacks/Pulumi.{stack}.yaml: not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise PlanError(f"stacks/Pulumi.{stack}.yaml: expected a mapping with a 'config:' mapping")
+    return dict(document.get("config") or {})
+
+
+def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """Read ``stacks/Pulumi.<stack>.yaml`` into the engine's config form (namespaced key -> string).
+
+    Structured values become JSON text, as the engine passes them. ``secure:`` values are never
+    decrypted: they become an opaque placeholder and their keys are marked secret.
+    """
+    config = stack_config(stack, root)
     project = project_name(root)
     values: dict[str, str] = {}
     secret_keys: list[str] = []
-    for key, value in (document.get("config") or {}).items():
+    for key, value in config.items():
         full = key if ":" in str(key) else f"{project}:{key}"
         opaque, is_secret = _opaque_secrets(value)
         if is_secret:

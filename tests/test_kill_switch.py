@@ -7,7 +7,7 @@ HttpTransport plays Azure Resource Manager, answering from recorded responses.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,13 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
-from azure.core.utils import CaseInsensitiveDict
 
 from components.config import Settings, validate
 from components.gateway_policy import render
 from scripts import kill_switch
 from scripts.offline import FAKE_CLIENT_CONFIG
 from scripts.plan import make_plan
+from tests.azure_fakes import Recorded
 from tests.conftest import Plan, stack_values
 
 SUB = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
@@ -75,62 +75,6 @@ class FakeCredential:
                 "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted: ..."
             )
         return AccessToken(TOKEN, 4_102_444_800)
-
-
-class Recorded(HttpResponse):
-    """A complete, already-read ARM response."""
-
-    def __init__(self, request: HttpRequest, status: int, body: Any) -> None:
-        self._request = request
-        self._status = status
-        self._content = json.dumps(body).encode() if body is not None else b""
-        self._headers: MutableMapping[str, str] = CaseInsensitiveDict({"Content-Type": "application/json"})
-        self._encoding: str | None = "utf-8"
-
-    request = property(lambda self: self._request)
-    status_code = property(lambda self: self._status)
-    headers = property(lambda self: self._headers)
-    reason = property(lambda self: "recorded")
-    content_type = property(lambda self: "application/json")
-    is_closed = property(lambda self: True)
-    is_stream_consumed = property(lambda self: True)
-    url = property(lambda self: self._request.url)
-    content = property(lambda self: self._content)
-
-    @property
-    def encoding(self) -> str | None:
-        return self._encoding
-
-    @encoding.setter
-    def encoding(self, value: str | None) -> None:
-        self._encoding = value
-
-    def text(self, encoding: str | None = None) -> str:
-        return self._content.decode(encoding or "utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self._content)
-
-    def raise_for_status(self) -> None:
-        raise AssertionError("the kill switch reads status codes itself")
-
-    def __enter__(self) -> Recorded:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def read(self) -> bytes:
-        return self._content
-
-    def iter_raw(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._content
-
-    def iter_bytes(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._content
 
 
 class Unreachable(HttpTransport[HttpRequest, HttpResponse]):
@@ -565,7 +509,10 @@ def test_no_token_stops_before_any_request(project: Callable[..., Path], capsys:
             ["dev", "--reason", REASON, *TARGET[:4], "--service", "svc/../other", *TARGET[6:]],
             "error: --service: expected an API Management service name, found 'svc/../other'",
         ),
-        (["nosuch", "--reason", REASON, *TARGET], "error: stacks/Pulumi.nosuch.yaml: no such stack file"),
+        (
+            ["nosuch", "--reason", REASON, *TARGET],
+            "error: stacks/Pulumi.nosuch.yaml: no such stack file (stacks: dev, prod)",
+        ),
         (["dev", "--reason", REASON, "--force"], "error: unrecognized arguments: --force"),
     ],
 )

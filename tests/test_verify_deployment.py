@@ -15,7 +15,7 @@ import copy
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,13 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
-from azure.core.utils import CaseInsensitiveDict
 from azure.identity import CredentialUnavailableError
 
 from components.config import validate
 from components.gateway_policy import render
 from scripts import kill_switch, verify_deployment
 from scripts.offline import FAKE_CLIENT_CONFIG
+from tests.azure_fakes import Recorded
 from tests.conftest import ROOT, Plan, stack_values
 
 DATA = ROOT / "tests" / "data" / "verify"
@@ -82,63 +82,6 @@ class FakeCredential:
         if self.fail_after is not None and len(self.scopes) > self.fail_after:
             raise self.error
         return AccessToken(TOKEN, self.expires_on)
-
-
-class Recorded(HttpResponse):
-    """A complete, already-read ARM response."""
-
-    def __init__(self, request: HttpRequest, status: int, body: Any) -> None:
-        self._request = request
-        self._status = status
-        # bytes are sent as they are; anything else as JSON
-        self._content = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-        self._headers: MutableMapping[str, str] = CaseInsensitiveDict({"Content-Type": "application/json"})
-        self._encoding: str | None = "utf-8"
-
-    request = property(lambda self: self._request)
-    status_code = property(lambda self: self._status)
-    headers = property(lambda self: self._headers)
-    reason = property(lambda self: "recorded")
-    content_type = property(lambda self: "application/json")
-    is_closed = property(lambda self: True)
-    is_stream_consumed = property(lambda self: True)
-    url = property(lambda self: self._request.url)
-    content = property(lambda self: self._content)
-
-    @property
-    def encoding(self) -> str | None:
-        return self._encoding
-
-    @encoding.setter
-    def encoding(self, value: str | None) -> None:
-        self._encoding = value
-
-    def text(self, encoding: str | None = None) -> str:
-        return self._content.decode(encoding or "utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self._content)
-
-    def raise_for_status(self) -> None:
-        raise AssertionError("the verification reads status codes itself")
-
-    def __enter__(self) -> Recorded:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def read(self) -> bytes:
-        return self._content
-
-    def iter_raw(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._content
-
-    def iter_bytes(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._content
 
 
 class FakeArm(HttpTransport[HttpRequest, HttpResponse]):
@@ -1098,7 +1041,10 @@ def test_outputs_that_cannot_be_trusted_exit_2(
             "error: --cloud: expected one of AzurePublicCloud, AzureUSGovernment, AzureChinaCloud, "
             "found 'AzureGermanCloud'",
         ),
-        (["nosuch", "--from-outputs", "OUT"], "error: stacks/Pulumi.nosuch.yaml: no such stack file"),
+        (
+            ["nosuch", "--from-outputs", "OUT"],
+            "error: stacks/Pulumi.nosuch.yaml: no such stack file (stacks: dev, prod)",
+        ),
         (
             ["dev", "--from-outputs", "MISSING"],
             "error: --from-outputs MISSING: cannot read it (No such file or directory)",
