@@ -19,7 +19,7 @@ import runpy
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +59,9 @@ class Registration:
     type: str
     name: str
     parent: str
-    custom: bool
     inputs: dict[str, Any]
     dependencies: list[str]
     protect: bool
-    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,11 +215,9 @@ class RecordingMonitor(mocks.MockMonitor):
             type=request.type,
             name=request.name,
             parent=request.parent,
-            custom=bool(request.custom),
             inputs=_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
             dependencies=sorted(set(request.dependencies)),
             protect=bool(request.protect),
-            outputs=self.resources[urn].state if urn in self.resources else {},
         )
         return response
 
