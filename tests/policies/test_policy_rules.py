@@ -3,6 +3,8 @@ resource) and yields exactly the expected findings."""
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -995,6 +997,11 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         [("mlsec-dev-data-tripwire-raw", "actions.actionGroups must name at least one action group")],
     ),
 ]
+
+
+# Each rule area may keep its cases in a module of its own (tests/policies/cases_<area>.py, a list named CASES).
+for _module in sorted(Path(__file__).parent.glob("cases_*.py")):
+    CASES += importlib.import_module(_module.stem).CASES
 
 
 @pytest.fixture(scope="module")
