@@ -239,6 +239,10 @@ class MonitoringSettings:
     """Log Analytics retention in days (30-730)."""
     alert_emails: Annotated[list[Email], Field(min_length=1, max_length=10)]
     """Addresses the security action group notifies."""
+    activity_log: SecurityControl = ON
+    """Send the subscription's Activity Log (Administrative, Security, Policy, ...) to this workspace, where
+    the control-plane alerts read it. Off only when the organisation already exports it to this workspace,
+    with that reason: the deployer then needs no permission at subscription scope."""
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -594,7 +598,11 @@ class Settings:
     def opt_outs(self) -> dict[str, str]:
         """Security controls this stack turns off, with their reasons, by config key."""
         found: dict[str, str] = {}
-        for key, control in (("locks", self.locks), ("keyVault.purgeProtection", self.key_vault.purge_protection)):
+        for key, control in (
+            ("locks", self.locks),
+            ("keyVault.purgeProtection", self.key_vault.purge_protection),
+            ("monitoring.activityLog", self.monitoring.activity_log),
+        ):
             if not control.enabled:
                 found[key] = control.reason or ""
         return found

@@ -10,6 +10,7 @@ from pulumi_azure_native import authorization, resources
 
 from components.common import AlertTarget, Context, child
 from components.config import Settings
+from components.controlplane import DATA_OPERATIONS, VAULT_OPERATIONS, ControlPlaneWatch, ControlPlaneWatchArgs
 from components.datastorage import DataStorage, DataStorageArgs
 from components.endpoint import Endpoint, EndpointArgs
 from components.gateway import Gateway, GatewayArgs
@@ -88,6 +89,19 @@ class Platform(pulumi.ComponentResource):
                 key_vault_id=self.key_vault.vault.id,
                 key_vault_uri=self.key_vault.vault.properties.vault_uri,
                 scratch_containers=[f"scratch-{ws.name}" for ws in settings.workspaces if ws.scratch],
+            ),
+            opts=child(self),
+        )
+        self.control_plane = ControlPlaneWatch(
+            f"{name}-cp",
+            ControlPlaneWatchArgs(
+                ctx=ctx,
+                name=f"{name}-activity-log",
+                protected=[
+                    ("data", self.data.account.id, DATA_OPERATIONS),
+                    ("vault", self.key_vault.vault.id, VAULT_OPERATIONS),
+                ],
+                export_activity_log=settings.monitoring.activity_log.enabled,
             ),
             opts=child(self),
         )

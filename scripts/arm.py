@@ -52,6 +52,9 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:monitor:DiagnosticSetting": ArmType(
         "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="resourceUri"
     ),
+    "azure-native:monitor:SubscriptionDiagnosticSetting": ArmType(
+        "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="subscriptionScope"
+    ),
     "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", ("actionGroupName",)),
     "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
     "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
