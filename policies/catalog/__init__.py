@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from policies.catalog.governance import SUPPRESSION_AUDIT
 from policies.catalog.model import ResourceRule, Rule, StackRule
-from policies.catalog.rules import audit, data, ml, network, ops, serving, storage, vault
+from policies.catalog.rules import audit, data, ml, network, ops, plan_facts, serving, storage, vault
 
 RULES: tuple[Rule, ...] = (
     *storage.RULES,
@@ -20,6 +20,7 @@ RULES: tuple[Rule, ...] = (
     *data.RULES,
     *ops.RULES,
     *audit.RULES,
+    *plan_facts.RULES,
     SUPPRESSION_AUDIT,
 )
 """Every rule; the suppression audit comes last so that it sees which suppressions the others used."""

@@ -36,6 +36,7 @@ APIM_SCOPED_POLICIES = (
 """API Management policies below the service level: each must inherit the enclosing scope's policy."""
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 LOCK = "azure-native:authorization:ManagementLockByScope"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"

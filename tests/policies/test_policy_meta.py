@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from test_policy_rules import CASES
 
@@ -53,3 +54,13 @@ def test_role_facts_match_the_components() -> None:
     assert {g: n for g, n in azure.ROLE_NAMES.items() if g in names} == {
         g: names[g] for g in azure.ROLE_NAMES if g in names
     }
+
+
+def test_the_gate_applies_the_validators_limits() -> None:
+    from components.config import ENVIRONMENT_LIMITS
+    from policies.catalog.rules.plan_facts import ENVIRONMENT_LIMITS as GATE_LIMITS
+
+    def pairs(table: Any) -> dict[str, tuple[int, int]]:
+        return {env: (lim.max_rate_limit_calls_per_minute, lim.max_quota_calls_per_day) for env, lim in table.items()}
+
+    assert pairs(ENVIRONMENT_LIMITS) == pairs(GATE_LIMITS)
