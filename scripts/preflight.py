@@ -2,6 +2,7 @@
 
     python -m scripts.preflight STACK [--resource-group NAME] [--subscription ID]
     python -m scripts.preflight STACK --plan build/STACK/plan.json --require-credentials
+    python -m scripts.preflight STACK --print-condition
 
 Reads the offline plan (``build/STACK/plan.json``, written by ``python -m scripts.plan STACK``) and derives
 from it the Azure actions ``pulumi up`` needs and at which scope: creating the resource group needs
@@ -15,6 +16,9 @@ effective permissions (``Microsoft.Authorization/permissions``) in the resource 
 given or it does not exist yet, on the subscription; it evaluates every required action against them the
 way Azure does (``actions`` minus ``notActions`` of each role, ``*`` wildcards, no regard to case). It also
 checks that every resource provider the plan uses is registered in the subscription.
+
+``--print-condition`` prints, without signing in, an ABAC condition for the deployer's role assignment
+that lets it assign and remove only the roles the plan assigns (see docs/deployment.md).
 
 The subscription is ``--subscription``, else ``ARM_SUBSCRIPTION_ID`` or ``AZURE_SUBSCRIPTION_ID``, else the
 only subscription the identity can see.
@@ -263,6 +267,55 @@ def requirements(document: Mapping[str, Any]) -> Requirements:
     return found
 
 
+def assigned_roles(document: Mapping[str, Any]) -> list[str]:
+    """The role definition GUIDs the plan's role assignments name (built-in and the blueprint's custom role)."""
+    guids = set()
+    for resource in document.get("resources", []):
+        if resource.get("type") != "azure-native:authorization:RoleAssignment":
+            continue
+        value = resource.get("inputs", {}).get("roleDefinitionId")
+        guid = value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
+        if not _GUID.match(guid):
+            raise CannotJudgeError(f"role assignment {resource.get('name')}: no role definition ID in the plan")
+        guids.add(guid.lower())
+    return sorted(guids)
+
+
+def assignment_condition(document: Mapping[str, Any]) -> str:
+    """An ABAC condition for the deployer's role assignment: it may assign and remove only the plan's roles.
+
+    The "Constrain roles" condition of
+    https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples#example-constrain-roles
+    (role definition ID is a request attribute of roleAssignments/write and a resource attribute of
+    roleAssignments/delete: https://learn.microsoft.com/azure/role-based-access-control/conditions-authorization-actions-attributes).
+    """
+    roles = ", ".join(assigned_roles(document))
+    attribute = "[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals"
+    if not roles:
+        raise CannotJudgeError("the plan assigns no roles: the deployer needs no role assignment rights")
+    return (
+        "(\n"
+        " (\n"
+        "  !(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})\n"
+        " )\n"
+        " OR\n"
+        " (\n"
+        f"  @Request{attribute} {{{roles}}}\n"
+        " )\n"
+        ")\n"
+        "AND\n"
+        "(\n"
+        " (\n"
+        "  !(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})\n"
+        " )\n"
+        " OR\n"
+        " (\n"
+        f"  @Resource{attribute} {{{roles}}}\n"
+        " )\n"
+        ")"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # How Azure evaluates permissions
 # ---------------------------------------------------------------------------------------------
@@ -478,6 +531,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 2 instead of skipping when no Azure credential is available (use before pulumi up)",
     )
+    parser.add_argument(
+        "--print-condition",
+        action="store_true",
+        help="print the role assignment condition that limits the deployer to the roles the plan assigns, and exit",
+    )
     parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     return parser
 
@@ -525,7 +583,11 @@ def main(
         if args.resource_group is not None and not _GROUP_NAME.match(args.resource_group):
             raise UsageError(f"--resource-group: not a resource group name: {args.resource_group!r}")
         plan = args.plan or args.project_dir / "build" / args.stack / "plan.json"
-        needs = requirements(load_plan(plan))
+        document = load_plan(plan)
+        needs = requirements(document)
+        if args.print_condition:
+            print(assignment_condition(document))
+            return 0
     except (UsageError, CannotJudgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -430,3 +430,48 @@ def test_without_credentials_and_require_credentials_it_exits_2(
     assert code == 2
     assert captured.out == ""
     assert captured.err.startswith("error: no Azure credential, nothing checked: no Azure token for ")
+
+
+# ---------------------------------------------------------------------------------------------
+# The condition for the deployer's role assignment
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_condition_names_exactly_the_roles_the_plan_assigns(
+    prod_plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    custom = prod_plan.one("azure-native:authorization:RoleDefinition")["inputs"]["roleDefinitionId"]
+    code, arm, credential = run(
+        ["prod", "--plan", str(write_plan(tmp_path, prod_plan)), "--print-condition"], FakeArm({})
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and arm.requests == [] and credential.scopes == []
+    roles = (
+        "{2a2b9908-6ea1-4ae2-8e65-a410df84e7d1, 3913510d-42f4-4e42-8a64-420c390055eb, "
+        "69566ab7-960f-475b-8e7c-b3118f30c6bd, 7f951dda-4ed3-4680-a7ca-43fe172d538d, "
+        "8311e382-0749-4cb8-b61a-304f252e45ec, 9518aee0-f99d-541f-bbd4-2d5dc31aa131, "
+        "b78c5d69-af96-48a3-bf8d-a8b4d589de94, b86a8fe4-44ce-4948-aee5-eccb2c155cd7, "
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe, e147488a-f6f5-4113-8e2d-b22465e65bf6, "
+        "f6c7c914-8db3-469d-8ca1-694a8f32e121}"
+    )
+    assert custom == "9518aee0-f99d-541f-bbd4-2d5dc31aa131"
+    attribute = "[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals"
+    assert out == (
+        "(\n (\n  !(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})\n )\n OR\n (\n"
+        f"  @Request{attribute} {roles}\n )\n)\nAND\n"
+        "(\n (\n  !(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})\n )\n OR\n (\n"
+        f"  @Resource{attribute} {roles}\n )\n)\n"
+    )
+
+
+def test_the_condition_follows_the_plan(dev_plan: Plan):
+    document = json.loads(json.dumps(dev_plan.document))
+    assert "e147488a-f6f5-4113-8e2d-b22465e65bf6" not in preflight.assigned_roles(document)  # no HSM keys in dev
+    assignment = next(r for r in document["resources"] if r["type"] == "azure-native:authorization:RoleAssignment")
+    assignment["inputs"]["roleDefinitionId"] = (
+        "/subscriptions/0/providers/Microsoft.Authorization/roleDefinitions/8E3AF657-A8FF-443C-A75C-2FE8C4BCB635"
+    )
+    assert "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" in preflight.assigned_roles(document)
+    assignment["inputs"]["roleDefinitionId"] = "[unknown]"
+    with pytest.raises(preflight.CannotJudgeError):
+        preflight.assigned_roles(document)
