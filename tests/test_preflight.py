@@ -9,6 +9,7 @@ as Microsoft publishes them for the built-in roles.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from scripts import preflight
 from scripts.arm import ARM_TYPES
-from tests.conftest import Plan
+from tests.conftest import ROOT, Plan
 from tests.test_verify_deployment import FakeArm, FakeCredential
 
 ARM = "https://management.azure.com"
@@ -120,8 +121,6 @@ def run(argv: list[str], arm: FakeArm, credential: FakeCredential | None = None)
 
 def missing_rows(out: str) -> list[list[str]]:
     """The table rows as [scope, action, result, role...] split on runs of two or more spaces."""
-    import re
-
     return [re.split(r"\s{2,}", line.strip()) for line in out.splitlines() if line.startswith("  ")]
 
 
@@ -475,3 +474,39 @@ def test_the_condition_follows_the_plan(dev_plan: Plan):
     assignment["inputs"]["roleDefinitionId"] = "[unknown]"
     with pytest.raises(preflight.CannotJudgeError):
         preflight.assigned_roles(document)
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/deployment.md and the deployer role follow the plans
+# ---------------------------------------------------------------------------------------------
+
+
+def test_documented_providers_are_those_the_plans_use(dev_plan: Plan, prod_plan: Plan):
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    loop = re.search(r"for ns in (.*?); do", text, re.DOTALL)
+    assert loop is not None
+    documented = set(loop[1].replace("\\", " ").split())
+    used = preflight.requirements(dev_plan.document).providers | preflight.requirements(prod_plan.document).providers
+    assert documented | {"Microsoft.Authorization", "Microsoft.Resources"} == used
+
+
+def test_the_deployer_role_adds_exactly_the_authorization_actions_contributor_lacks(prod_plan: Plan):
+    role = json.loads((ROOT / "docs" / "platform-deployer-role.json").read_text())
+    contributor = preflight.parse_permissions([CONTRIBUTOR])
+    needed = {
+        action
+        for actions in preflight.requirements(prod_plan.document).actions.values()
+        for action in actions
+        if not any(p.allows(action) for p in contributor)
+    }
+    assert needed == {
+        "Microsoft.Authorization/roleAssignments/write",
+        "Microsoft.Authorization/roleDefinitions/write",
+        "Microsoft.Authorization/locks/write",
+    }
+    deletes = {a.replace("/write", "/delete") for a in needed}
+    assert set(role["Actions"]) == needed | deletes
+    assert role["NotActions"] == role["DataActions"] == role["NotDataActions"] == []
+    # Contributor + this role passes the prod plan
+    granted = preflight.parse_permissions([CONTRIBUTOR, {"actions": role["Actions"], "notActions": []}])
+    assert preflight.evaluate(preflight.requirements(prod_plan.document), granted) == []
