@@ -420,9 +420,7 @@ class Arm:
             if first:
                 raise NoCredentialError(no_token_reason(self.arm, exc)) from None
             raise CannotJudgeError(no_token_reason(self.arm, exc)) from None
-        except ArmError:
-            raise
-        except AzureError as exc:
+        except AzureError as exc:  # no answer after the retries (ArmError is not an AzureError)
             raise CannotJudgeError(request_failure(exc)) from None
         if not isinstance(document, dict):
             raise CannotJudgeError(f"GET {url}: the answer is not a JSON object")
