@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help env plan plan-all test lint format bench bench-dataset clean
+.PHONY: help env plan plan-all preflight test lint format bench bench-dataset clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ plan: $(VENV)/.synced ## Plan the STACK (default dev) offline, then run the poli
 
 plan-all: $(VENV)/.synced ## Plan every stack in stacks/
 	@for f in stacks/Pulumi.*.yaml; do s=$${f#stacks/Pulumi.}; $(PY) -m scripts.plan $${s%.yaml} --quiet; done
+
+preflight: $(VENV)/.synced ## Check the signed-in Azure identity may deploy the STACK's plan (after make plan)
+	$(PY) -m scripts.preflight $(STACK)
 
 CHECKOV := $(UV) tool run --from checkov==3.3.30 checkov --skip-download --compact --quiet
 

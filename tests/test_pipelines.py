@@ -72,7 +72,12 @@ def test_main_deploys_dev_then_prod_through_environments():
     job = up["jobs"]["up"]
     assert job["environment"] == "${{ inputs.stack }}"
     run = "\n".join(s.get("run", "") for s in job["steps"])
-    assert run.index("make plan") < run.index("pulumi up")
+    assert run.index("make plan") < run.index("scripts.preflight") < run.index("pulumi up")
+    assert '-m scripts.preflight "${{ inputs.stack }}"' in run
+    preflight = next(s for s in job["steps"] if "scripts.preflight" in s.get("run", ""))
+    assert preflight["run"].rstrip().endswith("--require-credentials")
+    names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
+    assert names.index("Azure login (OIDC)") < names.index(preflight["name"])
     assert "--policy-pack policies/mlsec --yes" in run
 
 
@@ -86,5 +91,12 @@ def test_azure_devops_pipeline_mirrors_the_github_one():
     steps = _load(ADO[1])["steps"]
     cli = next(s for s in steps if s.get("task") == "AzureCLI@2")
     assert cli["inputs"]["addSpnToEnvironment"] == "true"
-    assert "--policy-pack policies/mlsec" in cli["inputs"]["inlineScript"]
-    assert "ARM_OIDC_TOKEN" in cli["inputs"]["inlineScript"]
+    script = cli["inputs"]["inlineScript"]
+    assert "--policy-pack policies/mlsec" in script
+    assert "ARM_OIDC_TOKEN" in script
+    # before `pulumi up` (and only then): the plan, then the preflight, failing the job without credentials
+    guard = 'if [[ "${{ parameters.command }}" == up* ]]; then'
+    assert script.index(guard) < script.index('-m scripts.plan "${{ parameters.stack }}"')
+    assert script.index("-m scripts.plan") < script.index('-m scripts.preflight "${{ parameters.stack }}"')
+    assert script.index("-m scripts.preflight") < script.index("pulumi ${{ parameters.command }}")
+    assert re.search(r"-m scripts\.preflight .* --require-credentials\n", script)
