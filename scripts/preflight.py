@@ -104,6 +104,10 @@ REQUIRED: dict[str, Need] = {
     "azure-native:operationalinsights:Workspace": Need(("Microsoft.OperationalInsights/workspaces/write",)),
     "azure-native:applicationinsights:Component": Need(("Microsoft.Insights/components/write",)),
     "azure-native:monitor:DiagnosticSetting": Need(("Microsoft.Insights/diagnosticSettings/write",)),
+    # the Activity Log export lives on the subscription itself
+    "azure-native:monitor:SubscriptionDiagnosticSetting": Need(
+        ("Microsoft.Insights/diagnosticSettings/write",), scope=SUBSCRIPTION
+    ),
     "azure-native:monitor:ActionGroup": Need(("Microsoft.Insights/actionGroups/write",)),
     "azure-native:monitor:ScheduledQueryRule": Need(("Microsoft.Insights/scheduledQueryRules/write",)),
     "azure-native:monitor:MetricAlert": Need(("Microsoft.Insights/metricAlerts/write",)),

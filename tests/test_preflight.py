@@ -141,7 +141,8 @@ def test_every_arm_type_has_its_required_actions():
 def test_dev_plan_needs_resource_group_creation_on_the_subscription_and_the_rest_in_the_group(dev_plan: Plan):
     needs = preflight.requirements(dev_plan.document)
     assert needs.actions[preflight.SUBSCRIPTION] == {
-        "Microsoft.Resources/subscriptions/resourceGroups/write": {"azure-native:resources:ResourceGroup"}
+        "Microsoft.Resources/subscriptions/resourceGroups/write": {"azure-native:resources:ResourceGroup"},
+        "Microsoft.Insights/diagnosticSettings/write": {"azure-native:monitor:SubscriptionDiagnosticSetting"},
     }
     group = needs.actions[preflight.RESOURCE_GROUP]
     assert group["Microsoft.Authorization/roleAssignments/write"] == {"azure-native:authorization:RoleAssignment"}
