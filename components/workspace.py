@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import containerregistry, managedidentity, storage
+from pulumi_azure_native import authorization, containerregistry, managedidentity, storage
 from pulumi_azure_native import machinelearningservices as ml
 
 from components.common import (
@@ -22,6 +23,43 @@ from components.common import (
 )
 from components.config import WorkspaceSettings
 from components.datastorage import DataStorage
+
+DATA_SCIENTIST_ACTIONS = (
+    "Microsoft.MachineLearningServices/workspaces/*/read",
+    "Microsoft.MachineLearningServices/workspaces/*/action",
+    "Microsoft.MachineLearningServices/workspaces/*/delete",
+    "Microsoft.MachineLearningServices/workspaces/*/write",
+)
+"""Actions of the built-in AzureML Data Scientist role (f6c7c914-8db3-469d-8ca1-694a8f32e121;
+https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning#azureml-data-scientist)."""
+
+DATA_SCIENTIST_NOT_ACTIONS = (
+    "Microsoft.MachineLearningServices/workspaces/delete",
+    "Microsoft.MachineLearningServices/workspaces/write",
+    "Microsoft.MachineLearningServices/workspaces/computes/*/write",
+    "Microsoft.MachineLearningServices/workspaces/computes/*/delete",
+    "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action",
+    "Microsoft.MachineLearningServices/workspaces/listKeys/action",
+    "Microsoft.MachineLearningServices/workspaces/hubs/write",
+    "Microsoft.MachineLearningServices/workspaces/hubs/delete",
+    "Microsoft.MachineLearningServices/workspaces/featurestores/write",
+    "Microsoft.MachineLearningServices/workspaces/featurestores/delete",
+)
+"""NotActions of the built-in AzureML Data Scientist role (same source)."""
+
+SERVING_ACTIONS = (
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/token/action",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/listKeys/action",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/regenerateKeys/action",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/delete",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/write",
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/delete",
+)
+"""Scoring, token, key and change actions on online endpoints, which the built-in role includes through
+its wildcards (https://learn.microsoft.com/azure/machine-learning/how-to-authenticate-online-endpoint,
+"Assign permissions to the identity"); taken away from data scientists."""
 
 
 @dataclass(frozen=True)
@@ -260,12 +298,10 @@ class Workspace(pulumi.ComponentResource):
             self.workspace.id,
             [
                 RoleAssignmentSpec("Azure AI Administrator", self.identity.principal_id, name="ws-identity"),
-                RoleAssignmentSpec(
-                    "AzureML Data Scientist", ws.data_scientist_group_id, "Group", name="data-scientists"
-                ),
                 *args.role_assignments,
             ],
         )
+        self._data_scientists(name, ctx, ws)
 
         self.computes = [
             ml.Compute(
@@ -311,6 +347,43 @@ class Workspace(pulumi.ComponentResource):
                 "registryId": self.registry.id,
                 "storageAccountId": self.storage_account.id,
             }
+        )
+
+    def _data_scientists(self, name: str, ctx: Context, ws: WorkspaceSettings) -> None:
+        """The data-scientist group's role on this workspace: AzureML Data Scientist without serving.
+
+        The built-in role's ``workspaces/*/action`` and ``*/write`` include scoring an online endpoint,
+        fetching its tokens and keys, and changing it (auth mode, public access, the served model): a
+        member could reach the model around the gateway's limits, logs and kill switch. Serving changes
+        come from the stack file; the gateway alone scores.
+        """
+        group = pulumi.Output.concat(
+            "/subscriptions/", ctx.subscription_id, "/resourceGroups/", ctx.resource_group_name
+        )
+        self.data_scientist_role = authorization.RoleDefinition(
+            f"{name}-ds-role",
+            scope=group,
+            role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"secure-ml/{ctx.subscription_id}/{name}/ds")),
+            role_name=f"{name} data scientist (no serving)",
+            description="AzureML Data Scientist without scoring, tokens, keys or changes of online endpoints",
+            role_type="CustomRole",
+            permissions=[
+                authorization.PermissionArgs(
+                    actions=list(DATA_SCIENTIST_ACTIONS),
+                    not_actions=[*DATA_SCIENTIST_NOT_ACTIONS, *SERVING_ACTIONS],
+                )
+            ],
+            assignable_scopes=[group],
+            opts=child(self),
+        )
+        authorization.RoleAssignment(
+            f"{name}-ws-data-scientists",
+            scope=self.workspace.id,
+            role_definition_id=self.data_scientist_role.id,
+            principal_id=ws.data_scientist_group_id,
+            principal_type="Group",
+            description=f"{ws.name} data scientists: the workspace without serving (secure ML platform)",
+            opts=child(self),
         )
 
     def _data_access(self, name: str, ctx: Context, ws: WorkspaceSettings, data: DataStorage) -> None:

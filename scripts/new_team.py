@@ -112,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
         required=True,
         type=_guid,
         metavar="GUID",
-        help="object ID of the Entra group granted AzureML Data Scientist on the team's workspace",
+        help="object ID of the Entra group granted the data-scientist role (no serving) on the team's workspace",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
@@ -737,7 +737,7 @@ def new_team(root: Path, team: str, envs: list[str], group: str) -> list[str]:
         "",
         "Next steps:",
         f"  1. Check that {groups} (dataScientistGroupId of workspace {team}) is the Entra group of {team}'s",
-        "     data scientists: it gets AzureML Data Scientist on that workspace.",
+        "     data scientists: it gets the data-scientist role (no serving) on that workspace.",
         "  2. In each stack file, replace the template's tags.owner, tags.costCenter, monitoring.alertEmails",
         "     and gateway publisher.",
         f"  3. Plan offline, commit the stack files with {REGISTRY}, then create the stacks:",
@@ -791,7 +791,7 @@ def join(root: Path, team: str, target: str, group: str) -> list[str]:
         "",
         "Next steps:",
         f"  1. Check that {shown} (dataScientistGroupId of workspace {team}) is the Entra group of {team}'s",
-        "     data scientists: it gets AzureML Data Scientist on that workspace.",
+        "     data scientists: it gets the data-scientist role (no serving) on that workspace.",
         f"  2. Plan offline, commit {stack.path}, then preview:",
         f"       make plan STACK={target}",
         f"       pulumi preview --stack {target}",

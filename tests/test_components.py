@@ -432,8 +432,14 @@ def test_data_scientists_get_their_own_workspace_only(prod_plan: Plan):
     groups = [r for r in prod_plan.role_assignments() if r["principalType"] == "Group"]
     workspaces = {r["name"]: r for r in prod_plan.of_type(T + "machinelearningservices:Workspace")}
     assert len(groups) == 2
+    definitions = {r["name"]: r["inputs"] for r in prod_plan.of_type(T + "authorization:RoleDefinition")}
     for g in groups:
-        assert g["roleDefinitionId"].endswith(ROLE["AzureML Data Scientist"])
+        guid = g["roleDefinitionId"].rsplit("/", 1)[-1]
+        assert guid not in ROLE.values()  # never the built-in AzureML Data Scientist
+        assert [d["roleName"] for d in definitions.values() if d["roleDefinitionId"] == guid] in (
+            ["mlsec-prod-fraud data scientist (no serving)"],
+            ["mlsec-prod-churn data scientist (no serving)"],
+        )
         assert "/providers/Microsoft.MachineLearningServices/workspaces/" in g["scope"]
     by_principal = {g["principalId"]: g["scope"] for g in groups}
     assert "/workspaces/mlsec-prod-fraud-mlw" in by_principal["6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01"]
@@ -457,7 +463,10 @@ def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan
     def where(scope: str) -> str:
         return next(k for k, v in scopes.items() if v in scope)
 
-    found = sorted((name, where(scope)) for name, scope, _ in roles)
+    found = sorted(
+        ("data scientist (no serving)" if "/roleDefinitions/" in name else name, where(scope))
+        for name, scope, _ in roles
+    )
     assert found == sorted(
         [
             ("Storage Blob Data Contributor", "sys"),
@@ -468,7 +477,7 @@ def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan
             ("Key Vault Secrets Officer", "kv"),
             ("Monitoring Metrics Publisher", "appi"),
             ("Azure AI Administrator", "ws"),
-            ("AzureML Data Scientist", "ws"),
+            ("data scientist (no serving)", "ws"),  # the data-scientist group (custom role)
             ("Storage Blob Data Reader", "curated"),  # workspace identity
             ("Storage Blob Data Reader", "curated"),  # compute identity
             ("Storage Blob Data Reader", "models"),  # workspace identity
@@ -517,3 +526,38 @@ def test_every_taggable_resource_carries_the_required_tags(request, stack: str):
         assert set(tags) >= REQUIRED_TAGS, r["urn"]
         assert tags["environment"] == stack
     assert checked > 30
+
+
+def test_data_scientists_hold_the_built_in_role_minus_every_serving_action(dev_plan: Plan):
+    from components.workspace import DATA_SCIENTIST_ACTIONS, DATA_SCIENTIST_NOT_ACTIONS, SERVING_ACTIONS
+
+    role = dev_plan.inputs(T + "authorization:RoleDefinition", "mlsec-dev-fraud-ds-role")
+    group = "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/"
+    assert role["roleName"] == "mlsec-dev-fraud data scientist (no serving)"
+    assert role["roleType"] == "CustomRole"
+    assert role["scope"].startswith(group) and role["assignableScopes"] == [role["scope"]]
+    assert role["permissions"] == [
+        {"actions": list(DATA_SCIENTIST_ACTIONS), "notActions": [*DATA_SCIENTIST_NOT_ACTIONS, *SERVING_ACTIONS]}
+    ]
+    ml = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/"
+    assert {a.removeprefix(ml) for a in SERVING_ACTIONS} == {
+        "score/action",
+        "token/action",
+        "listKeys/action",
+        "regenerateKeys/action",
+        "write",
+        "delete",
+        "deployments/write",
+        "deployments/delete",
+    }
+    grant = dev_plan.inputs(T + "authorization:RoleAssignment", "mlsec-dev-fraud-ws-data-scientists")
+    assert grant["principalId"] == "6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01"
+    assert grant["principalType"] == "Group"
+    assert grant["roleDefinitionId"].endswith("/roleDefinitions/" + role["roleDefinitionId"])
+    workspace = dev_plan.one(T + "machinelearningservices:Workspace")
+    assert (
+        workspace["urn"]
+        in dev_plan.one(T + "authorization:RoleAssignment", "mlsec-dev-fraud-ws-data-scientists")["dependencies"]
+    )
+    assert grant["scope"].split("/providers/")[-1].startswith("Microsoft.MachineLearningServices/workspaces/")
+    assert "/" not in grant["scope"].split("/workspaces/")[-1]

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from policies.catalog.governance import SUPPRESSION_AUDIT
 from policies.catalog.model import ResourceRule, Rule, StackRule
-from policies.catalog.rules import audit, data, ml, network, ops, plan_facts, serving, storage, vault
+from policies.catalog.rules import (
+    audit,
+    data,
+    ml,
+    network,
+    ops,
+    plan_facts,
+    serving,
+    serving_access,
+    storage,
+    vault,
+)
 
 RULES: tuple[Rule, ...] = (
     *storage.RULES,
     *ml.RULES,
     *serving.RULES,
+    *serving_access.RULES,
     *vault.RULES,
     *network.RULES,
     *data.RULES,

@@ -46,6 +46,8 @@ APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
 DATA_STORAGE_COMPONENT = "secure-ml:data:DataStorage"
 """Component that owns the training-data account, its zones and the pipeline identities."""
+GATEWAY_COMPONENT = "secure-ml:gateway:Gateway"
+"""Component of the API gateway, whose identity is the only one that may score endpoints."""
 WORKLOAD_COMPONENTS = ("secure-ml:ml:Workspace", "secure-ml:ml:Endpoint")
 """Components whose identities serve workspaces, compute and endpoints."""
 

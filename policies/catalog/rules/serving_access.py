@@ -1,0 +1,238 @@
+"""Only the gateway can score: no other principal holds score, token, key or change permissions on a
+serving endpoint, at any scope that reaches it (the endpoint, its workspace, the resource group, the
+subscription or a management group)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pulumi_policy import Severity
+
+from policies.catalog import azure
+from policies.catalog.model import Res, StackRule, StackView, Threat
+from policies.catalog.values import UNKNOWN, as_list
+
+_ML = "Microsoft.MachineLearningServices/workspaces"
+
+SERVING_ACTIONS = (
+    f"{_ML}/onlineEndpoints/score/action",
+    f"{_ML}/onlineEndpoints/token/action",
+    f"{_ML}/onlineEndpoints/listKeys/action",
+    f"{_ML}/onlineEndpoints/regenerateKeys/action",
+    f"{_ML}/onlineEndpoints/write",
+    f"{_ML}/onlineEndpoints/delete",
+    f"{_ML}/onlineEndpoints/deployments/write",
+    f"{_ML}/onlineEndpoints/deployments/delete",
+)
+"""What reaches or changes a model around the gateway: scoring (Entra-token auth), AML tokens, keys, and
+changes of the endpoint or its deployments (auth mode, public access, the served model)
+(https://learn.microsoft.com/azure/machine-learning/how-to-authenticate-online-endpoint)."""
+
+SCORE = SERVING_ACTIONS[0]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The control-plane actions of a role (data actions never include these)."""
+
+    name: str
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...] = ()
+
+
+_NO_ML = ("Microsoft.NoMachineLearning/*",)
+"""Stands for "no Microsoft.MachineLearningServices action": the role's actions are elsewhere."""
+
+BUILT_IN: dict[str, Definition] = {
+    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": Definition("Owner", ("*",)),
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": Definition(
+        "Contributor",
+        ("*",),
+        (
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+        ),
+    ),
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": Definition(
+        "User Access Administrator", ("*/read", "Microsoft.Authorization/*", "Microsoft.Support/*")
+    ),
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": Definition(
+        "Role Based Access Control Administrator",
+        ("Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete", "*/read"),
+    ),
+    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/general
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": Definition("Reader", ("*/read",)),
+    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning
+    "f6c7c914-8db3-469d-8ca1-694a8f32e121": Definition(
+        "AzureML Data Scientist",
+        (f"{_ML}/*/read", f"{_ML}/*/action", f"{_ML}/*/delete", f"{_ML}/*/write"),
+        (
+            f"{_ML}/delete",
+            f"{_ML}/write",
+            f"{_ML}/computes/*/write",
+            f"{_ML}/computes/*/delete",
+            f"{_ML}/computes/listKeys/action",
+            f"{_ML}/listKeys/action",
+            f"{_ML}/hubs/write",
+            f"{_ML}/hubs/delete",
+            f"{_ML}/featurestores/write",
+            f"{_ML}/featurestores/delete",
+        ),
+    ),
+    "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815": Definition(
+        "AzureML Compute Operator", (f"{_ML}/computes/*", f"{_ML}/notebooks/vm/*")
+    ),
+    "64702f94-c441-49e6-a78b-ef80e0188fee": Definition(
+        "Azure AI Developer",
+        (f"{_ML}/*/read", f"{_ML}/*/action", f"{_ML}/*/delete", f"{_ML}/*/write"),
+        (f"{_ML}/delete", f"{_ML}/write", f"{_ML}/listKeys/action", f"{_ML}/hubs/write", f"{_ML}/hubs/delete"),
+    ),
+    # Azure AI Administrator holds Microsoft.MachineLearningServices/* among its actions
+    "b78c5d69-af96-48a3-bf8d-a8b4d589de94": Definition(
+        "Azure AI Administrator", ("Microsoft.MachineLearningServices/*",)
+    ),
+    "635dd51f-9968-44d3-b7fb-6d9a6bd613ae": Definition("AzureML Metrics Writer", (f"{_ML}/metrics/*/write",)),
+    # roles whose actions lie outside Azure ML (storage, registry, Key Vault, monitoring)
+    "7f951dda-4ed3-4680-a7ca-43fe172d538d": Definition("AcrPull", _NO_ML),
+    "8311e382-0749-4cb8-b61a-304f252e45ec": Definition("AcrPush", _NO_ML),
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": Definition("Storage Blob Data Contributor", _NO_ML),
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": Definition("Storage Blob Data Reader", _NO_ML),
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": Definition("Storage Blob Data Owner", _NO_ML),
+    "69566ab7-960f-475b-8e7c-b3118f30c6bd": Definition("Storage File Data Privileged Contributor", _NO_ML),
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6": Definition("Key Vault Crypto Service Encryption User", _NO_ML),
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": Definition("Key Vault Secrets Officer", _NO_ML),
+    "3913510d-42f4-4e42-8a64-420c390055eb": Definition("Monitoring Metrics Publisher", _NO_ML),
+}
+"""Built-in roles the gate can reason about. A role assigned at a scope that reaches an endpoint and not
+listed here, nor defined in the plan, is a finding: the gate cannot tell what it grants."""
+
+
+def granted(definition: Definition) -> list[str]:
+    """The serving actions a role definition grants (wildcards and NotActions applied, case-insensitive)."""
+
+    def matches(action: str, patterns: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+    return [a for a in SERVING_ACTIONS if matches(a, definition.actions) and not matches(a, definition.not_actions)]
+
+
+def _custom(res: Res) -> Definition | None:
+    actions: list[str] = []
+    not_actions: list[str] = []
+    permissions = res.props.get("permissions")
+    if permissions is UNKNOWN:
+        return None
+    for permission in as_list(permissions):
+        if not isinstance(permission, dict):
+            continue
+        if permission.get("actions") is UNKNOWN or permission.get("notActions") is UNKNOWN:
+            return None
+        actions += [a for a in as_list(permission.get("actions")) if isinstance(a, str)]
+        not_actions += [a for a in as_list(permission.get("notActions")) if isinstance(a, str)]
+    return Definition(str(res.props.get("roleName") or res.name), tuple(actions), tuple(not_actions))
+
+
+def _definition(stack: StackView, assignment: Res) -> Definition | str | None:
+    """The assigned role's definition; an error text when the gate cannot tell; None while unknown."""
+    role = assignment.props.get("roleDefinitionId")
+    guid = azure.role_guid(role)
+    if guid in BUILT_IN:
+        return BUILT_IN[guid]
+    for definition in stack.of_type(azure.ROLE_DEFINITION):
+        if guid and str(definition.props.get("roleDefinitionId", "")).lower() == guid:
+            return _custom(definition)
+    if role is UNKNOWN:
+        custom = stack.deps(assignment, azure.ROLE_DEFINITION)
+        return _custom(custom[0]) if custom else None
+    return f"role {guid or repr(role)}, which the gate does not know,"
+
+
+def _reaches(scope: str, endpoint: Res) -> bool:
+    scope = scope.rstrip("/").lower()
+    workspace = str(endpoint.props.get("workspaceName", "")).lower()
+    name = str(endpoint.props.get("endpointName", "")).lower()
+    group = str(endpoint.props.get("resourceGroupName", "")).lower()
+    parts = scope.split("/")
+    if scope == "" or "/providers/microsoft.management/managementgroups/" in scope:
+        return True
+    if len(parts) == 3 and parts[1] == "subscriptions":
+        return True
+    if len(parts) == 5 and parts[3] == "resourcegroups":
+        return parts[4] == group
+    marker = f"/providers/microsoft.machinelearningservices/workspaces/{workspace}"
+    if marker not in scope:
+        return False
+    tail = scope.split(marker, 1)[1]
+    return tail in ("", f"/onlineendpoints/{name}") or tail.startswith(f"/onlineendpoints/{name}/")
+
+
+def _platform_identities(stack: StackView) -> set[str]:
+    """Identities Azure ML itself acts as: each workspace's primary identity (never a person's)."""
+    return {i.urn for w in stack.of_type(azure.ML_WORKSPACE) for i in stack.deps(w, azure.IDENTITY)}
+
+
+def _gateway(assignment: Res) -> bool:
+    return assignment.within(azure.GATEWAY_COMPONENT)
+
+
+def _serving_access(stack: StackView) -> Iterator[tuple[str, str]]:
+    endpoints = stack.of_type(azure.ONLINE_ENDPOINT)
+    if not endpoints:
+        return
+    platform = _platform_identities(stack)
+    for assignment in stack.of_type(azure.ROLE_ASSIGNMENT):
+        scope = assignment.props.get("scope")
+        if isinstance(scope, str):
+            reached = [e for e in endpoints if _reaches(scope, e)]
+        else:
+            reached = [
+                e
+                for e in endpoints
+                if e in stack.deps(assignment, azure.ONLINE_ENDPOINT)
+                or any(w.urn in e.dependencies for w in stack.deps(assignment, azure.ML_WORKSPACE))
+            ]
+        if not reached:
+            continue
+        definition = _definition(stack, assignment)
+        if definition is None:
+            continue
+        names = ", ".join(str(e.props.get("endpointName") or e.name) for e in reached)
+        if isinstance(definition, str):
+            yield assignment.urn, f"{assignment.name} grants {definition} at a scope reaching endpoint {names}"
+            continue
+        actions = granted(definition)
+        if not actions:
+            continue
+        if _gateway(assignment) and actions == [SCORE]:
+            continue
+        if any(i.urn in platform for i in stack.deps(assignment, azure.IDENTITY)):
+            continue
+        shown = ", ".join(a.rsplit(f"{_ML}/onlineEndpoints/", 1)[-1] for a in actions)
+        yield (
+            assignment.urn,
+            f"{assignment.name} grants {definition.name} ({shown}) on endpoint {names}; only the gateway may score "
+            "a serving endpoint, and nobody may change it outside the stack",
+        )
+
+
+GATEWAY_ONLY_SCORING = StackRule(
+    id="MLSEC-EPT-020",
+    name="Only the gateway can score a serving endpoint; nobody else holds its score, token, key or write permissions",
+    severity=Severity.CRITICAL,
+    threat=Threat.STEALING,
+    rationale="An identity that can score the endpoint directly - or fetch its token or keys, or switch it to key "
+    "auth or public access, or swap its model - bypasses the gateway's token check, rate limit, quota, caller "
+    "logging and kill switch. The built-in AzureML Data Scientist role grants all of this through its wildcards "
+    "on the workspace.",
+    remediation="Give people the workspace's 'data scientist (no serving)' custom role instead of AzureML Data "
+    "Scientist, and grant onlineEndpoints/score/action only to the gateway's identity, on the endpoint. The only "
+    "other holder allowed is the workspace's own primary identity, which Azure ML itself acts as.",
+    suppressible=False,
+    check=_serving_access,
+)
+
+RULES = (GATEWAY_ONLY_SCORING,)
