@@ -190,7 +190,7 @@ SUPPORTED: tuple[Categories, ...] = (
     _row(
         "microsoft-apimanagement-service",
         "Microsoft.ApiManagement/service",
-        ("DeveloperPortalAuditLogs", "GatewayLogs", "WebSocketConnectionLogs"),
+        ("DeveloperPortalAuditLogs", "GatewayLlmLogs", "GatewayLogs", "GatewayMCPLogs", "WebSocketConnectionLogs"),
         (ALL_LOGS, AUDIT),
         (ALL_METRICS,),
     ),
