@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, keyvault, monitor, network, storage
 
+from policies.catalog import diagnostics
+
 ROLE = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
@@ -125,31 +127,47 @@ def diagnostic_setting(
     resource_id: pulumi.Input[str],
     target: DiagnosticsTarget,
     *,
+    target_type: str,
     logs: bool = True,
     metrics: bool = True,
     log_categories: Sequence[str] = (),
-    metric_categories: Sequence[str] = ("AllMetrics",),
+    metric_categories: Sequence[str] = (),
 ) -> monitor.DiagnosticSetting:
-    """Send every log category (``allLogs``) and all metrics of a resource to Log Analytics.
+    """Send a resource's logs and metrics to Log Analytics, in the categories Azure accepts for its type.
 
-    ``log_categories`` and ``metric_categories`` name the categories where a resource needs them
-    spelled out (blob services: StorageRead, StorageWrite, StorageDelete and Transaction).
+    ``target_type`` is the ARM type of ``resource_id`` (``Microsoft.Storage/storageAccounts/blobServices``
+    for ``<account id>/blobServices/default``); its row in :data:`policies.catalog.diagnostics.SUPPORTED`
+    decides the defaults: every log (``allLogs`` where the type supports the group, else each log
+    category) and every metric category (Capacity and Transaction for storage, AllMetrics elsewhere, none
+    for types without metrics). ``log_categories`` and ``metric_categories`` narrow that to the named
+    categories; a category the type does not support is an error here rather than a 400 from Azure.
     """
-    log_settings: list[monitor.DiagnosticsLogSettingsArgs] = []
-    if log_categories:
-        log_settings = [monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in log_categories]
-    elif logs:
-        log_settings = [monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)]
+    row = diagnostics.categories(target_type)
+    unsupported = [c for c in log_categories if c not in row.logs] + [
+        c for c in metric_categories if c not in row.metrics
+    ]
+    if unsupported:
+        raise ValueError(f"{name}: {target_type} has no diagnostic category {', '.join(unsupported)}")
+    chosen_logs = [("category", c) for c in log_categories] if log_categories else list(row.default_logs())
+    log_settings = [
+        monitor.DiagnosticsLogSettingsArgs(category_group=value, enabled=True)
+        if key == "categoryGroup"
+        else monitor.DiagnosticsLogSettingsArgs(category=value, enabled=True)
+        for key, value in chosen_logs
+    ]
+    metric_settings = [
+        monitor.DiagnosticsMetricSettingsArgs(category=c, enabled=True) for c in (metric_categories or row.metrics)
+    ]
+    if not (logs and log_settings) and not (metrics and metric_settings):
+        raise ValueError(f"{name}: the setting would send no log or metric category of {target_type}")
     return monitor.DiagnosticSetting(
         name,
         name="to-log-analytics",
         resource_uri=resource_id,
         workspace_id=target.workspace_id,
         log_analytics_destination_type="Dedicated",
-        logs=log_settings or None,
-        metrics=[monitor.DiagnosticsMetricSettingsArgs(category=c, enabled=True) for c in metric_categories]
-        if metrics
-        else None,
+        logs=log_settings if logs and log_settings else None,
+        metrics=metric_settings if metrics and metric_settings else None,
         opts=child(parent),
     )
 

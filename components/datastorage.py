@@ -233,12 +233,20 @@ class DataStorage(pulumi.ComponentResource):
             f"{name}-blob", ctx=ctx, resource_id=self.account.id, group_id="blob", dns_zones=["blob"], opts=child(self)
         )
         diag = ctx.diagnostic_settings
-        diagnostic_setting(f"{name}-diag", self, self.account.id, diag, logs=False, metric_categories=["Transaction"])
+        diagnostic_setting(
+            f"{name}-diag",
+            self,
+            self.account.id,
+            diag,
+            target_type="Microsoft.Storage/storageAccounts",
+            metric_categories=["Transaction"],
+        )
         diagnostic_setting(
             f"{name}-blob-diag",
             self,
             pulumi.Output.concat(self.account.id, "/blobServices/default"),
             diag,
+            target_type="Microsoft.Storage/storageAccounts/blobServices",
             log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
             metric_categories=["Transaction"],
         )

@@ -92,7 +92,13 @@ class Endpoint(pulumi.ComponentResource):
         )
         if ctx.diagnostic_settings is not None:
             # traffic, console and event logs of the endpoint, and its metrics
-            diagnostic_setting(f"{name}-diag", self, self.endpoint.id, ctx.diagnostic_settings)
+            diagnostic_setting(
+                f"{name}-diag",
+                self,
+                self.endpoint.id,
+                ctx.diagnostic_settings,
+                target_type="Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+            )
         self._alerts(name, ctx, args)
         self.register_outputs({"endpointId": self.endpoint.id, "identityPrincipalId": self.identity.principal_id})
 

@@ -155,7 +155,13 @@ class Gateway(pulumi.ComponentResource):
                 frontend=caller_headers,
                 opts=child(self),
             )
-        diagnostic_setting(f"{name}-diag", self, self.service.id, ctx.diagnostic_settings)
+        diagnostic_setting(
+            f"{name}-diag",
+            self,
+            self.service.id,
+            ctx.diagnostic_settings,
+            target_type="Microsoft.ApiManagement/service",
+        )
 
         scorer = authorization.RoleDefinition(
             f"{name}-scorer-role",

@@ -73,8 +73,20 @@ class Monitoring(pulumi.ComponentResource):
             opts=child(self),
         )
         self.diagnostic_settings = DiagnosticsTarget(workspace_id=self.workspace.id)
-        diagnostic_setting(f"{name}-law-diag", self, self.workspace.id, self.diagnostic_settings)
-        diagnostic_setting(f"{name}-appi-diag", self, self.app_insights.id, self.diagnostic_settings)
+        diagnostic_setting(
+            f"{name}-law-diag",
+            self,
+            self.workspace.id,
+            self.diagnostic_settings,
+            target_type="Microsoft.OperationalInsights/workspaces",
+        )
+        diagnostic_setting(
+            f"{name}-appi-diag",
+            self,
+            self.app_insights.id,
+            self.diagnostic_settings,
+            target_type="Microsoft.Insights/components",
+        )
         self.register_outputs(
             {
                 "logAnalyticsWorkspaceId": self.workspace.id,

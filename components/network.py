@@ -175,7 +175,13 @@ class Network(pulumi.ComponentResource):
             )
             self.vnet_id = vnet.id
             if ctx.diagnostic_settings is not None:
-                diagnostic_setting(f"{name}-vnet-diag", self, vnet.id, ctx.diagnostic_settings)
+                diagnostic_setting(
+                    f"{name}-vnet-diag",
+                    self,
+                    vnet.id,
+                    ctx.diagnostic_settings,
+                    target_type="Microsoft.Network/virtualNetworks",
+                )
             previous: pulumi.Resource | None = None
             for key, subnet_name in SUBNET_NAMES.items():
                 cidr = getattr(settings.subnets, key)
@@ -190,9 +196,13 @@ class Network(pulumi.ComponentResource):
                     opts=child(self),
                 )
                 if ctx.diagnostic_settings is not None:
-                    # NSGs have flow-event logs but no metrics.
+                    # NSGs have event and rule-counter logs but no metrics (the table sends none).
                     diagnostic_setting(
-                        f"{name}-nsg-{key.replace('_', '-')}-diag", self, nsg.id, ctx.diagnostic_settings, metrics=False
+                        f"{name}-nsg-{key.replace('_', '-')}-diag",
+                        self,
+                        nsg.id,
+                        ctx.diagnostic_settings,
+                        target_type="Microsoft.Network/networkSecurityGroups",
                     )
                 # Subnets of one VNet are updated one at a time by ARM; chain them to avoid conflicts.
                 subnet = network.Subnet(

@@ -144,7 +144,9 @@ class Workspace(pulumi.ComponentResource):
             dns_zones=["registry"],
             opts=child(self),
         )
-        diagnostic_setting(f"{name}-acr-diag", self, self.registry.id, diag)
+        diagnostic_setting(
+            f"{name}-acr-diag", self, self.registry.id, diag, target_type="Microsoft.ContainerRegistry/registries"
+        )
 
         # System storage: workspace artifacts, logs, notebooks. Entra ID only, private endpoints only.
         self.storage_account = private_storage_account(f"{name}sys", self, ctx, tags)
@@ -157,13 +159,17 @@ class Workspace(pulumi.ComponentResource):
                 dns_zones=[sub],
                 opts=child(self),
             )
-        diagnostic_setting(f"{name}-sys-diag", self, self.storage_account.id, diag, logs=False)
+        # Storage metrics are Capacity and Transaction (Azure rejects AllMetrics); the account has no logs.
+        diagnostic_setting(
+            f"{name}-sys-diag", self, self.storage_account.id, diag, target_type="Microsoft.Storage/storageAccounts"
+        )
         for service in ("blobServices", "fileServices"):
             diagnostic_setting(
                 f"{name}-sys-{service[:4]}-diag",
                 self,
                 pulumi.Output.concat(self.storage_account.id, f"/{service}/default"),
                 diag,
+                target_type=f"Microsoft.Storage/storageAccounts/{service}",
             )
         if ctx.lock:
             delete_lock(f"{name}-sys", self, self.storage_account.id, "Workspace artifacts and run history")
@@ -289,7 +295,13 @@ class Workspace(pulumi.ComponentResource):
             dns_zones=["amlworkspace", "notebooks"],
             opts=child(self),
         )
-        diagnostic_setting(f"{name}-mlw-diag", self, self.workspace.id, diag)
+        diagnostic_setting(
+            f"{name}-mlw-diag",
+            self,
+            self.workspace.id,
+            diag,
+            target_type="Microsoft.MachineLearningServices/workspaces",
+        )
 
         role_assignments(
             f"{name}-ws",

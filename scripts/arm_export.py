@@ -77,8 +77,12 @@ RENAMES: dict[str, dict[str, Any]] = {
         "hockeyAppId": "HockeyAppId",
     },
     "azure-native:authorization:RoleDefinition": {"roleType": "type"},
+    # The criteria's discriminator is "odata.type" (Microsoft.Insights stable/2018-03-01/metricAlert_API.json,
+    # MetricAlertCriteria); the provider names it odataType.
+    "azure-native:monitor:MetricAlert": {"criteria": {"odataType": "odata.type"}},
 }
-"""ARM names where the provider renamed a property (the REST specs' ``x-ms-client-name``).
+"""ARM names where the provider renamed a property (the REST specs' ``x-ms-client-name``, and discriminators
+such as ``odata.type`` whose dots the provider drops).
 
 Per type, a mapping of Pulumi name to either the ARM name, a nested mapping for an object whose own
 name is unchanged, or ``(ARM name, nested mapping)``.
@@ -102,6 +106,10 @@ ARM keeps a sub-resource's ``id`` and ``name`` beside its own ``properties`` obj
 """
 
 _SUB_RESOURCE_KEYS = frozenset({"id", "name", "type", "etag"})
+
+SDK_ONLY_NAMES = frozenset({"odataType"})
+"""Property names only the provider uses: ARM spells them ``odata.type`` (Microsoft.Insights) or ``@odata.type``
+(Microsoft.Network front doors). One left in an exported resource is a missing entry of ``RENAMES``."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,26 @@ def api_version(token: str) -> str:
     if found is None:
         raise ExportError(f"{token}: the class docstring names no Azure REST API version")
     return found
+
+
+def is_preview(version: str) -> bool:
+    """Whether an Azure REST API version is a preview (``2025-01-01-preview``) rather than a stable one."""
+    return version.endswith("-preview")
+
+
+def api_versions(document: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Per ARM type of the plan: the REST API version the provider uses and whether it is a preview.
+
+    azure-native 3.x ships one default API version per resource; another version needs a package generated
+    with the Pulumi CLI (``pulumi package add azure-native <module> <version>``, see
+    https://www.pulumi.com/registry/packages/azure-native/version-guide/#accessing-any-api-version-via-local-packages).
+    This makes the previews the plan relies on visible, so a new one is a reviewed change.
+    """
+    return {
+        _spec(token).arm_type: (version, is_preview(version))
+        for token in sorted({r["type"] for r in document.get("resources", []) if _azure_native(r)})
+        for version in (api_version(token),)
+    }
 
 
 def _spec(token: str) -> ArmType:
@@ -252,7 +280,26 @@ def _split(resource: dict[str, Any], spec: ArmType) -> tuple[dict[str, Any], dic
             properties[key] = [_sub_resource(item) for item in properties[key]]
         elif key in properties:
             properties[key] = _sub_resource(properties[key])
-    return top, _renamed(properties, RENAMES.get(token, {}))
+    renamed = _renamed(properties, RENAMES.get(token, {}))
+    left = _sdk_only_paths(renamed)
+    if left:
+        raise ExportError(f"{token}: {', '.join(left)} is the provider's name; add the ARM name to RENAMES")
+    return top, renamed
+
+
+def _sdk_only_paths(value: Any, path: str = "properties") -> list[str]:
+    """Paths of keys in ``value`` that only the provider uses (``SDK_ONLY_NAMES``)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}"
+            if key in SDK_ONLY_NAMES:
+                found.append(here)
+            found.extend(_sdk_only_paths(item, here))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_sdk_only_paths(item, f"{path}[{i}]"))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

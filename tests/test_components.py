@@ -221,6 +221,10 @@ DIAGNOSABLE = [
 ]
 
 
+STORAGE_METRICS = [{"category": "Capacity", "enabled": True}, {"category": "Transaction", "enabled": True}]
+"""Diagnostic metric categories of storage accounts and their services (supported-metrics pages)."""
+
+
 @pytest.mark.parametrize("token", DIAGNOSABLE)
 def test_every_resource_with_diagnostics_sends_them_to_log_analytics(dev_plan: Plan, token: str):
     settings = {r["inputs"]["resourceUri"]: r["inputs"] for r in dev_plan.of_type(T + "monitor:DiagnosticSetting")}
@@ -233,13 +237,20 @@ def test_every_resource_with_diagnostics_sends_them_to_log_analytics(dev_plan: P
         assert settings[rid]["workspaceId"] == law
         if token == "network:NetworkSecurityGroup":
             assert "metrics" not in settings[rid]  # NSGs have no metrics
+        elif token == "storage:StorageAccount":
+            assert settings[rid]["metrics"] == STORAGE_METRICS  # Azure rejects AllMetrics on storage
         else:
             assert settings[rid]["metrics"] == [{"category": "AllMetrics", "enabled": True}]
         if token != "storage:StorageAccount":
             assert settings[rid]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
         else:
+            assert "logs" not in settings[rid]  # storage accounts have no logs; their services do
             for service in ("blobServices", "fileServices"):
-                assert settings[f"{rid}/{service}/default"]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+                service_setting = settings[f"{rid}/{service}/default"]
+                assert service_setting["logs"] == [
+                    {"category": c, "enabled": True} for c in ("StorageDelete", "StorageRead", "StorageWrite")
+                ]
+                assert service_setting["metrics"] == STORAGE_METRICS
 
 
 def _id_of(plan: Plan, resource: dict) -> str:

@@ -21,6 +21,7 @@ from policies.catalog.rules import (
     storage,
     vault,
 )
+from policies.catalog.rules import diagnostics as diagnostic_rules
 
 RULES: tuple[Rule, ...] = (
     *storage.RULES,
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     *ops.RULES,
     *audit.RULES,
     *plan_facts.RULES,
+    *diagnostic_rules.RULES,
     SUPPRESSION_AUDIT,
 )
 """Every rule; the suppression audit comes last so that it sees which suppressions the others used."""

@@ -59,8 +59,9 @@ DIAGNOSTICS = StackRule(
     threat=Threat.EVASION,
     rationale="Resource logs (Key Vault AuditEvent, ML job and endpoint logs, registry pulls, NSG events) are how "
     "misuse is seen and investigated.",
-    remediation="Add a diagnostic setting (allLogs and AllMetrics where the resource has them) to the platform Log "
-    "Analytics workspace.",
+    remediation="Add a diagnostic setting to the platform Log Analytics workspace with "
+    "components.common.diagnostic_setting: it sends every log and metric category the resource type supports "
+    "(policies/catalog/diagnostics.py; storage takes Capacity and Transaction, not AllMetrics).",
     mappings=Mappings(
         azure_policy="Resource logs in Key Vault should be enabled; Resource logs in Azure Machine Learning "
         "Workspaces should be enabled",
