@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -96,6 +97,11 @@ class Endpoint(pulumi.ComponentResource):
         ]
         # No traffic at creation: Azure ML refuses a split naming deployments that do not exist yet. The
         # traffic step below writes it after every deployment.
+        endpoint_properties = {
+            "authMode": "AADToken",
+            "publicNetworkAccess": "Disabled",
+            "description": f"{cfg.name}: reached only through the API gateway",
+        }
         self.endpoint = ml.OnlineEndpoint(
             f"{name}-ep",
             resource_group_name=rg,
@@ -104,13 +110,18 @@ class Endpoint(pulumi.ComponentResource):
             location=ctx.location,
             identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id]),
             properties=ml.OnlineEndpointPropertiesArgs(
-                auth_mode="AADToken",
-                public_network_access="Disabled",
-                description=f"{cfg.name}: reached only through the API gateway",
+                auth_mode=endpoint_properties["authMode"],
+                public_network_access=endpoint_properties["publicNetworkAccess"],
+                description=endpoint_properties["description"],
             ),
             tags=tags,
             opts=child(self, depends_on=grants),
         )
+        # The provider updates the endpoint with a PUT of its declared body, which carries no traffic; the step's
+        # inputs carry the body's fingerprint so the split is written again after any endpoint update.
+        endpoint_revision = pulumi.Output.json_dumps(
+            {"properties": endpoint_properties, "tags": tags, "identity": self.identity.id}
+        ).apply(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16])
         self.deployments = [self._deployment(name, ctx, ws, d, tags) for d in cfg.deployments]
         self.autoscale = [
             self._autoscale(name, ctx, d, deployment, tags)
@@ -121,6 +132,7 @@ class Endpoint(pulumi.ComponentResource):
             f"{name}-traffic",
             arm=ARM_BY_STORAGE_SUFFIX[ctx.storage_suffix],
             endpoint_id=self.endpoint.id,
+            endpoint_revision=endpoint_revision,
             traffic={d.name: d.traffic for d in cfg.deployments if not d.mirror},
             mirror_traffic={d.name: d.mirror for d in cfg.deployments if d.mirror},
             deployments={

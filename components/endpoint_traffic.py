@@ -15,7 +15,9 @@ long-running operation (``Azure-AsyncOperation``).
 :class:`TrafficClient` holds that logic over an injectable :class:`Transport` (tests use a fake);
 :class:`TrafficProvider` is the Pulumi dynamic provider that calls it from ``pulumi up``; and
 :class:`EndpointTraffic` is the resource the Endpoint component declares after every deployment.
-Deleting the step clears the split first, so the deployments can then be deleted.
+The step runs again when the split, the endpoint's declared body or a deployment's model changes (the
+provider updates the endpoint with a PUT of a body that carries no traffic). Deleting the step clears
+the split first, so the deployments can then be deleted.
 """
 
 from __future__ import annotations
@@ -188,7 +190,9 @@ class ArmTransport:
 
 
 def _watched(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: props.get(key) for key in ("endpointId", "traffic", "mirrorTraffic", "deployments")}
+    return {
+        key: props.get(key) for key in ("endpointId", "endpointRevision", "traffic", "mirrorTraffic", "deployments")
+    }
 
 
 class TrafficProvider(ResourceProvider):
@@ -229,6 +233,7 @@ class EndpointTraffic(Resource, module="endpoint", name="Traffic"):
         *,
         arm: str,
         endpoint_id: pulumi.Input[str],
+        endpoint_revision: pulumi.Input[str],
         traffic: Mapping[str, int],
         mirror_traffic: Mapping[str, int],
         deployments: Mapping[str, Mapping[str, pulumi.Input[str]]],
@@ -239,6 +244,9 @@ class EndpointTraffic(Resource, module="endpoint", name="Traffic"):
             name,
             {
                 "endpointId": endpoint_id,
+                # changes with the endpoint's declared body, so an endpoint update (a PUT whose body carries no
+                # traffic) is followed by the split again
+                "endpointRevision": endpoint_revision,
                 "traffic": dict(traffic),
                 "mirrorTraffic": dict(mirror_traffic),
                 # deployment name -> its ID and model: a new model version changes the step's inputs, so the

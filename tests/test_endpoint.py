@@ -5,6 +5,7 @@ provider runs against a fake ARM."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -131,7 +132,8 @@ def test_traffic_step_follows_every_deployment(dev_plan: Plan, prod_plan: Plan) 
         step = p.one(TYPE_TOKEN)
         ep = endpoint(p)
         deps = deployments(p)
-        assert set(step["dependencies"]) == {ep["urn"], *(d["urn"] for d in deps.values())}
+        identity = p.one(T + "managedidentity:UserAssignedIdentity", f"mlsec-{p.document['stack']}-fraud-score-id")
+        assert set(step["dependencies"]) == {ep["urn"], identity["urn"], *(d["urn"] for d in deps.values())}
         inputs = step["inputs"]
         assert inputs["traffic"] == live and inputs["mirrorTraffic"] == mirror
         ep_id = f"{SUB}/resourceGroups/{ep['inputs']['resourceGroupName']}/providers/Microsoft.MachineLearningServices"
@@ -142,6 +144,7 @@ def test_traffic_step_follows_every_deployment(dev_plan: Plan, prod_plan: Plan) 
             for name, d in deps.items()
         }
         assert inputs["apiVersion"] == API_VERSION
+        assert re.fullmatch(r"[0-9a-f]{16}", inputs["endpointRevision"])
         # the pickled provider is a secret input: the plan keeps the marker, never the blob
         assert inputs["__provider"] == "[secret]"
 
@@ -317,7 +320,13 @@ def test_clear_empties_both_splits_and_tolerates_a_deleted_endpoint() -> None:
 def test_provider_create_update_delete_and_diff() -> None:
     fake = FakeArm(["blue", "detector"])
     provider = TrafficProvider(ARM, fake)
-    props = {"endpointId": EP, "traffic": {"blue": 100}, "mirrorTraffic": {}, "deployments": {"blue": {"model": "m:1"}}}
+    props = {
+        "endpointId": EP,
+        "endpointRevision": "a",
+        "traffic": {"blue": 100},
+        "mirrorTraffic": {},
+        "deployments": {"blue": {"model": "m:1"}},
+    }
     created = provider.create(props)
     assert created.id == f"{EP}/traffic"
     assert created.outs == {**props, "traffic": {"blue": 100}, "mirrorTraffic": {}}
@@ -329,6 +338,8 @@ def test_provider_create_update_delete_and_diff() -> None:
     shadow = {**props, "mirrorTraffic": {"detector": 10}}
     changed = provider.diff(created.id, props, shadow)
     assert (changed.changes, changed.replaces) == (True, [])
+    endpoint_updated = provider.diff(created.id, props, {**props, "endpointRevision": "b"})
+    assert (endpoint_updated.changes, endpoint_updated.replaces) == (True, [])
     moved = provider.diff(created.id, props, {**props, "endpointId": EP + "2"})
     assert (moved.changes, moved.replaces, moved.delete_before_replace) == (True, ["endpointId"], True)
 
