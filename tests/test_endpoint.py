@@ -349,3 +349,15 @@ def test_provider_create_update_delete_and_diff() -> None:
     provider.delete(created.id, shadow)
     (put,) = [c for c in fake.calls if c[0] == "PUT"]
     assert put[2]["properties"]["traffic"] == {} and put[2]["properties"]["mirrorTraffic"] == {}
+
+
+def test_provider_is_recorded_by_reference_and_loads_back() -> None:
+    import base64
+
+    import dill
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    blob = serialize_provider(TrafficProvider(ARM))
+    assert len(blob) < 1000  # the class is referenced by module, not copied with its dependencies
+    loaded = dill.loads(base64.b64decode(blob))
+    assert type(loaded) is TrafficProvider and loaded.arm == ARM
