@@ -16,6 +16,7 @@ ROLE = {
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "Azure AI Administrator": "b78c5d69-af96-48a3-bf8d-a8b4d589de94",
+    "AzureML Metrics Writer": "635dd51f-9968-44d3-b7fb-6d9a6bd613ae",
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",

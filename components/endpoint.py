@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -11,6 +12,7 @@ from pulumi_azure_native import managedidentity, monitor
 from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, role_assignments
 from components.config import DeploymentSettings, EndpointSettings
 from components.datastorage import DataStorage
+from components.endpoint_traffic import ARM_BY_STORAGE_SUFFIX, EndpointTraffic
 from components.workspace import Workspace
 
 
@@ -35,16 +37,22 @@ class EndpointArgs:
 class Endpoint(pulumi.ComponentResource):
     """An online endpoint nobody reaches except the gateway.
 
-    Creates a user-assigned identity holding only AcrPull on the workspace registry and Storage Blob
-    Data Reader on the models zone; the endpoint (AADToken auth, public network access disabled,
-    traffic and mirror split from config); one deployment per config entry (egress public network
-    access disabled, data collection of inputs and outputs, liveness and readiness probes); and metric
-    alerts on latency and server errors.
+    Creates a user-assigned identity with the roles Microsoft documents for a user-assigned endpoint
+    identity (a user-assigned identity gets none automatically): AcrPull on the workspace registry,
+    Storage Blob Data Reader and (for the data collector) Storage Blob Data Contributor on the
+    workspace's default storage account, AzureML Metrics Writer on the workspace, and Storage Blob
+    Data Reader on the models zone. Then, in this order: the endpoint (AADToken auth, public network
+    access disabled, no traffic); one deployment per config entry (Default scale type, data collection
+    of inputs and outputs, liveness and readiness probes) with an autoscale setting where maxInstances
+    is set; and the traffic step (:class:`EndpointTraffic`) that writes the live and mirror split once
+    every deployment exists. Metric alerts on latency and server errors.
     """
 
     endpoint: ml.OnlineEndpoint
     identity: managedidentity.UserAssignedIdentity
     deployments: list[ml.OnlineDeployment]
+    autoscale: list[monitor.AutoscaleSetting]
+    traffic: EndpointTraffic
 
     def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:ml:Endpoint", name, None, opts)
@@ -55,20 +63,45 @@ class Endpoint(pulumi.ComponentResource):
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-id", resource_group_name=rg, location=ctx.location, tags=tags, opts=child(self)
         )
+        principal = self.identity.principal_id
+        # A user-assigned endpoint identity gets no automatic role; these are the ones Azure ML assigns a
+        # system-assigned one (https://learn.microsoft.com/azure/machine-learning/concept-endpoints-online-auth,
+        # "Automatic role assignment for endpoint identity"), each at its resource.
         grants = [
+            *role_assignments(f"{name}-acr", self, ctx, ws.registry.id, [RoleAssignmentSpec("AcrPull", principal)]),
             *role_assignments(
-                f"{name}-acr", self, ctx, ws.registry.id, [RoleAssignmentSpec("AcrPull", self.identity.principal_id)]
+                f"{name}-wsstore",
+                self,
+                ctx,
+                ws.storage_account.id,
+                [
+                    # model download from the workspace's default datastore
+                    RoleAssignmentSpec("Storage Blob Data Reader", principal),
+                    # the data collector writes to workspaceblobstore (modelDataCollector/...), a container Azure ML
+                    # names at workspace creation, so the account is the narrowest scope known before it exists
+                    # (https://learn.microsoft.com/azure/machine-learning/how-to-collect-production-data: "Assign the
+                    # Storage Blob Data Contributor role to this identity" on the destination)
+                    RoleAssignmentSpec("Storage Blob Data Contributor", principal),
+                ],
+            ),
+            *role_assignments(
+                f"{name}-ws", self, ctx, ws.workspace.id, [RoleAssignmentSpec("AzureML Metrics Writer", principal)]
             ),
             *role_assignments(
                 f"{name}-models",
                 self,
                 ctx,
                 args.data.container_id("models"),
-                [RoleAssignmentSpec("Storage Blob Data Reader", self.identity.principal_id)],
+                [RoleAssignmentSpec("Storage Blob Data Reader", principal)],
             ),
         ]
-        live = {d.name: d.traffic for d in cfg.deployments if not d.mirror}
-        mirrored = {d.name: d.mirror for d in cfg.deployments if d.mirror}
+        # No traffic at creation: Azure ML refuses a split naming deployments that do not exist yet. The
+        # traffic step below writes it after every deployment.
+        endpoint_properties = {
+            "authMode": "AADToken",
+            "publicNetworkAccess": "Disabled",
+            "description": f"{cfg.name}: reached only through the API gateway",
+        }
         self.endpoint = ml.OnlineEndpoint(
             f"{name}-ep",
             resource_group_name=rg,
@@ -77,16 +110,37 @@ class Endpoint(pulumi.ComponentResource):
             location=ctx.location,
             identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id]),
             properties=ml.OnlineEndpointPropertiesArgs(
-                auth_mode="AADToken",
-                public_network_access="Disabled",
-                description=f"{cfg.name}: reached only through the API gateway",
-                traffic=live,
-                mirror_traffic=mirrored or None,
+                auth_mode=endpoint_properties["authMode"],
+                public_network_access=endpoint_properties["publicNetworkAccess"],
+                description=endpoint_properties["description"],
             ),
             tags=tags,
             opts=child(self, depends_on=grants),
         )
+        # The provider updates the endpoint with a PUT of its declared body, which carries no traffic; the step's
+        # inputs carry the body's fingerprint so the split is written again after any endpoint update.
+        endpoint_revision = pulumi.Output.json_dumps(
+            {"properties": endpoint_properties, "tags": tags, "identity": self.identity.id}
+        ).apply(lambda text: hashlib.sha256(text.encode()).hexdigest()[:16])
         self.deployments = [self._deployment(name, ctx, ws, d, tags) for d in cfg.deployments]
+        self.autoscale = [
+            self._autoscale(name, ctx, d, deployment, tags)
+            for d, deployment in zip(cfg.deployments, self.deployments, strict=True)
+            if d.max_instances is not None
+        ]
+        self.traffic = EndpointTraffic(
+            f"{name}-traffic",
+            arm=ARM_BY_STORAGE_SUFFIX[ctx.storage_suffix],
+            endpoint_id=self.endpoint.id,
+            endpoint_revision=endpoint_revision,
+            traffic={d.name: d.traffic for d in cfg.deployments if not d.mirror},
+            mirror_traffic={d.name: d.mirror for d in cfg.deployments if d.mirror},
+            deployments={
+                d.name: {"id": deployment.id, "model": d.model}
+                for d, deployment in zip(cfg.deployments, self.deployments, strict=True)
+            },
+            opts=child(self, depends_on=[self.endpoint, *self.deployments]),
+        )
         self.scoring_base_uri: pulumi.Output[str] = self.endpoint.properties.apply(
             lambda p: str(p.scoring_uri).removesuffix("/score")
         )
@@ -110,17 +164,6 @@ class Endpoint(pulumi.ComponentResource):
         cfg: DeploymentSettings,
         tags: dict[str, str],
     ) -> ml.OnlineDeployment:
-        scale: ml.DefaultScaleSettingsArgs | ml.TargetUtilizationScaleSettingsArgs
-        if cfg.max_instances is None:
-            scale = ml.DefaultScaleSettingsArgs(scale_type="Default")
-        else:
-            scale = ml.TargetUtilizationScaleSettingsArgs(
-                scale_type="TargetUtilization",
-                min_instances=cfg.instance_count,
-                max_instances=cfg.max_instances,
-                target_utilization_percentage=70,
-                polling_interval="PT1M",
-            )
         probe = ml.ProbeSettingsArgs(
             initial_delay="PT30S", period="PT10S", timeout="PT2S", failure_threshold=3, success_threshold=1
         )
@@ -136,9 +179,15 @@ class Endpoint(pulumi.ComponentResource):
                 endpoint_compute_type="Managed",
                 model=cfg.model,
                 instance_type=cfg.instance_type,
-                egress_public_network_access="Disabled",
+                # egressPublicNetworkAccess is left out: with a workspace managed virtual network it no longer
+                # applies and Microsoft says to avoid setting it; outbound traffic follows the workspace's
+                # AllowOnlyApprovedOutbound rules (MLSEC-EPT-010;
+                # https://learn.microsoft.com/azure/machine-learning/concept-secure-online-endpoint). The
+                # provider still sends its default (Enabled), which Azure ignores in a managed network.
                 app_insights_enabled=True,
-                scale_settings=scale,
+                # Managed deployments support only the Default scale type; scaling out is an Azure Monitor
+                # autoscale setting (https://learn.microsoft.com/azure/machine-learning/how-to-autoscale-endpoints).
+                scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
                 liveness_probe=probe,
                 readiness_probe=probe,
                 # Every input and output is kept for forensics and drift or evasion analysis. They land
@@ -153,6 +202,64 @@ class Endpoint(pulumi.ComponentResource):
                 ),
                 description=f"{cfg.name}: {cfg.model}" + (f", shadow ({cfg.mirror}% mirrored)" if cfg.mirror else ""),
             ),
+            tags=tags,
+            opts=child(self),
+        )
+
+    def _autoscale(
+        self,
+        name: str,
+        ctx: Context,
+        cfg: DeploymentSettings,
+        deployment: ml.OnlineDeployment,
+        tags: dict[str, str],
+    ) -> monitor.AutoscaleSetting:
+        """Scale the deployment between instanceCount and maxInstances on its CPU utilization.
+
+        Metric and rules as in https://learn.microsoft.com/azure/machine-learning/how-to-autoscale-endpoints
+        (CpuUtilizationPercentage of Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments:
+        out above 70 %, in below 25 %, averaged over 5 minutes).
+        """
+
+        def rule(
+            direction: monitor.ScaleDirection, operator: monitor.ComparisonOperationType, threshold: int, cooldown: str
+        ) -> monitor.ScaleRuleArgs:
+            return monitor.ScaleRuleArgs(
+                metric_trigger=monitor.MetricTriggerArgs(
+                    metric_name="CpuUtilizationPercentage",
+                    metric_namespace="Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+                    metric_resource_uri=deployment.id,
+                    operator=operator,
+                    statistic=monitor.MetricStatisticType.AVERAGE,
+                    threshold=threshold,
+                    time_aggregation=monitor.TimeAggregationType.AVERAGE,
+                    time_grain="PT1M",
+                    time_window="PT5M",
+                ),
+                scale_action=monitor.ScaleActionArgs(
+                    direction=direction, type=monitor.ScaleType.CHANGE_COUNT, value="1", cooldown=cooldown
+                ),
+            )
+
+        instances = str(cfg.instance_count)
+        return monitor.AutoscaleSetting(
+            f"{name}-{cfg.name}-autoscale",
+            resource_group_name=ctx.resource_group_name,
+            location=ctx.location,
+            enabled=True,
+            target_resource_uri=deployment.id,
+            profiles=[
+                monitor.AutoscaleProfileArgs(
+                    name="cpu",
+                    capacity=monitor.ScaleCapacityArgs(
+                        minimum=instances, maximum=str(cfg.max_instances), default=instances
+                    ),
+                    rules=[
+                        rule(monitor.ScaleDirection.INCREASE, monitor.ComparisonOperationType.GREATER_THAN, 70, "PT5M"),
+                        rule(monitor.ScaleDirection.DECREASE, monitor.ComparisonOperationType.LESS_THAN, 25, "PT10M"),
+                    ],
+                )
+            ],
             tags=tags,
             opts=child(self),
         )

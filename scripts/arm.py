@@ -103,6 +103,7 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Authorization/roleDefinitions", ("roleDefinitionId",), extension=True
     ),
     "azure-native:monitor:MetricAlert": ArmType("Microsoft.Insights/metricAlerts", ("ruleName",)),
+    "azure-native:monitor:AutoscaleSetting": ArmType("Microsoft.Insights/autoscalesettings", ("autoscaleSettingName",)),
     "azure-native:machinelearningservices:Workspace": ArmType(
         "Microsoft.MachineLearningServices/workspaces", ("workspaceName",)
     ),
@@ -119,6 +120,13 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Authorization/locks", ("lockName",), extension=True
     ),
 }
+
+NON_ARM_TYPES: dict[str, str] = {
+    "pulumi-python:dynamic/endpoint:Traffic": "the traffic split of an online endpoint, written by a dynamic "
+    "provider (components/endpoint_traffic.py) into the endpoint's properties after its deployments exist",
+}
+"""Custom resources that are not ARM resources of their own, with what they do. The ARM export leaves them
+out; any other non-azure-native custom type in a plan is an error."""
 
 _FIXED_CHILD_NAMES = {"blobServicesName": "default"}
 

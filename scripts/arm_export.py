@@ -27,7 +27,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.arm import ARM_TYPES, ArmType, arm_id
+from scripts.arm import ARM_TYPES, NON_ARM_TYPES, ArmType, arm_id
 from scripts.offline import FAKE_CLIENT_CONFIG
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -342,8 +342,16 @@ def checkov_skips(arm_type: str, stack: str, skips: dict[tuple[str, str], Checko
 
 
 def unmapped_types(document: dict[str, Any]) -> list[str]:
-    """The azure-native types of the plan that ``ARM_TYPES`` does not describe."""
-    return sorted({r["type"] for r in document.get("resources", []) if _azure_native(r) and r["type"] not in ARM_TYPES})
+    """The azure-native types of the plan that ``ARM_TYPES`` does not describe, and dynamic-provider types
+    that ``NON_ARM_TYPES`` does not list."""
+    return sorted(
+        {
+            r["type"]
+            for r in document.get("resources", [])
+            if (_azure_native(r) and r["type"] not in ARM_TYPES)
+            or (str(r.get("type", "")).startswith("pulumi-python:dynamic") and r["type"] not in NON_ARM_TYPES)
+        }
+    )
 
 
 def export(document: dict[str, Any], skips: dict[tuple[str, str], CheckovSkip] | None = None) -> dict[str, Any]:

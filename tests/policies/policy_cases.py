@@ -110,9 +110,17 @@ def serving_plan() -> dict[str, Any]:
         {
             "location": "westeurope",
             "tags": TAGS,
+            "deploymentName": "blue",
             "properties": {"endpointComputeType": "Managed", "egressPublicNetworkAccess": "Disabled"},
         },
         (endpoint["urn"],),
+    )
+    traffic = _res(
+        EP,
+        "pulumi-python:dynamic/endpoint:Traffic",
+        "score-traffic",
+        {"endpointId": "/subscriptions/x/ep", "traffic": {"blue": 100}, "mirrorTraffic": {}},
+        (endpoint["urn"], deployment["urn"]),
     )
     key = _res(
         "",
@@ -152,7 +160,7 @@ def serving_plan() -> dict[str, Any]:
         )
         for r in (apim, endpoint)
     ]
-    resources = [apim, api, glob, api_policy, endpoint, deployment, key, rule, *diags]
+    resources = [apim, api, glob, api_policy, endpoint, deployment, traffic, key, rule, *diags]
     return {"project": "secure-ml", "stack": "test", "resources": resources, "outputs": {}}
 
 

@@ -401,14 +401,6 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         [("score-ep", 'identity.type must be UserAssigned or SystemAssigned (found "None")')],
     ),
     (
-        "MLSEC-EPT-010",
-        "serving",
-        "score-blue",
-        "properties.egressPublicNetworkAccess",
-        "Enabled",
-        [("score-blue", 'properties.egressPublicNetworkAccess must be "Disabled" (found "Enabled")')],
-    ),
-    (
         "MLSEC-APIM-001",
         "serving",
         "gw-apim",
@@ -592,14 +584,6 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         "properties.publicNetworkAccess",
         "Enabled",
         [("mlsec-dev-fraud-score-ep", 'properties.publicNetworkAccess must be "Disabled" (found "Enabled")')],
-    ),
-    (
-        "MLSEC-EPT-010",
-        "dev",
-        "mlsec-dev-fraud-score-blue",
-        "properties.egressPublicNetworkAccess",
-        "Enabled",
-        [("mlsec-dev-fraud-score-blue", 'properties.egressPublicNetworkAccess must be "Disabled" (found "Enabled")')],
     ),
     (
         "MLSEC-APIM-001",
