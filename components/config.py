@@ -632,6 +632,14 @@ class Settings:
                 f"{COSMOS_DB_APP_ID[self.cloud]} --query id -o tsv)",
                 None,
             )
+        if (cmk or self.data_storage.customer_managed_key) and not self.key_vault.purge_protection.enabled:
+            where = f"workspaces[{cmk[0]}].customerManagedKey" if cmk else "dataStorage.customerManagedKey"
+            raise _FieldError(
+                "keyVault.purgeProtection",
+                f"expected it on because {where} is true (a vault holding customer-managed keys needs soft delete "
+                "and purge protection)",
+                {"enabled": False},
+            )
         if self.is_prod and not self.data_storage.immutability.enabled:
             raise _FieldError(
                 "dataStorage.immutability",

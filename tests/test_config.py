@@ -34,6 +34,15 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 _DELETE = object()
 
+
+def _both(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(values: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(values)
+
+    return mutate
+
+
 # (case id, mutation, key named in the message, words the message must contain)
 BAD_CONFIG = [
     ("unknown-top-key", _set("workspace", []), "secure-ml:workspace:", "did you mean 'workspaces'?"),
@@ -309,6 +318,15 @@ BAD_CONFIG = [
         _set("workspaces.0.imageBuildCompute", "gpu-train"),
         "workspaces[0].imageBuildCompute",
         "expected the name of one of this workspace's computeClusters (cpu-train), found 'gpu-train'",
+    ),
+    (
+        "cmk-without-purge-protection",
+        _both(
+            _set("dataStorage.customerManagedKey", True),
+            _set("keyVault", {"purgeProtection": {"enabled": False, "reason": "sandbox vaults are purged every week"}}),
+        ),
+        "keyVault.purgeProtection",
+        "expected it on because dataStorage.customerManagedKey is true",
     ),
     (
         "immutability-off-without-reason",
