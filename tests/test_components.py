@@ -386,6 +386,11 @@ def test_customer_managed_key_identity_may_use_the_key(prod_plan: Plan):
     assert sorted((r["scope"], r["principalType"]) for r in cmk_role if r["principalId"] == cosmos) == [
         (f"{prod_plan.outputs['keyVaultId']}/keys/mlsec-prod-{ws}-cmk", "ServicePrincipal") for ws in ("churn", "fraud")
     ]
+    # granted before the workspace is created, which needs it
+    cosmos_grant = prod_plan.one(T + "authorization:RoleAssignment", "mlsec-prod-fraud-cmk-cosmos-cosmosdb")["urn"]
+    assert (
+        cosmos_grant in prod_plan.one(T + "machinelearningservices:Workspace", "mlsec-prod-fraud-mlw")["dependencies"]
+    )
 
 
 def test_customer_managed_key_in_prod(prod_plan: Plan):
