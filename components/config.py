@@ -356,6 +356,14 @@ class DataStorageSettings:
                 f"expected at most rawRetentionDays ({self.raw_retention_days}) so raw data can expire",
                 self.immutability_retention_days,
             )
+        held = [p for p, z in self.zones.items() if z.legal_hold]
+        if held and not self.immutability.enabled:
+            raise _FieldError(
+                f"zones.{held[0]}.legalHold",
+                "expected no legal hold while immutability is turned off for teardown (a legal hold blocks deleting "
+                "the container)",
+                self.zones[held[0]].legal_hold,
+            )
         if self.immutability_lock.enabled and not self.immutability.enabled:
             raise _FieldError(
                 "immutabilityLock",

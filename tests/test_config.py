@@ -335,6 +335,21 @@ BAD_CONFIG = [
         "needs a written reason",
     ),
     (
+        "legal-hold-while-immutability-off",
+        _set(
+            "dataStorage.zones",
+            {
+                "quarantine": {"container": "quarantine", "classification": "restricted"},
+                "raw": {"container": "raw", "classification": "restricted", "legalHold": ["case42"]},
+                "anonymized": {"container": "anonymized", "classification": "confidential"},
+                "curated": {"container": "curated", "classification": "confidential"},
+                "models": {"container": "models", "classification": "internal"},
+            },
+        ),
+        "dataStorage.zones.raw.legalHold",
+        "expected no legal hold while immutability is turned off for teardown",
+    ),
+    (
         "lock-while-immutability-off",
         _set("dataStorage.immutabilityLock", {"enabled": True, "reason": "retention agreed with legal, ticket SEC-42"}),
         "dataStorage.immutabilityLock",
