@@ -17,14 +17,17 @@ ROLE = {
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "Azure AI Administrator": "b78c5d69-af96-48a3-bf8d-a8b4d589de94",
     "AzureML Metrics Writer": "635dd51f-9968-44d3-b7fb-6d9a6bd613ae",
+    "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
 }
-"""Built-in role definition GUIDs the blueprint assigns (and nothing broader)."""
+"""Built-in role definition GUIDs the blueprint assigns (and nothing broader). GUIDs as listed in
+https://learn.microsoft.com/azure/role-based-access-control/built-in-roles."""
 
 FORBIDDEN_ROLES = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",

@@ -49,6 +49,15 @@ _CONFIG = ConfigDict(
     use_attribute_docstrings=True,
 )
 
+COSMOS_DB_APP_ID = {
+    "AzurePublicCloud": "a232010e-820c-4083-83bb-3ace5fc29d0b",
+    "AzureUSGovernment": "57506a73-e302-42a9-b869-6f12d9ec29e9",
+    "AzureChinaCloud": "a232010e-820c-4083-83bb-3ace5fc29d0b",
+}
+"""Application ID of the Azure Cosmos DB first-party application by cloud, as given in
+https://learn.microsoft.com/azure/machine-learning/how-to-setup-customer-managed-keys (every region except
+Azure Government uses a232010e-...)."""
+
 MIN_REASON_LENGTH = 20
 """A reason shorter than this is not a reason."""
 
@@ -322,6 +331,11 @@ class DataStorageSettings:
     """Days after which blobs of the other zones move to the cool tier."""
     cold_after_days: Annotated[int, Field(ge=2, le=3650)] = 90
     """Days after which blobs of the other zones move to the cold tier (after coolAfterDays)."""
+    immutability: SecurityControl = ON
+    """Version-level immutability (WORM) on the account and the zone containers. A container or account enabled
+    for version-level immutability cannot be deleted until it is empty, and a version under an active retention
+    cannot be deleted, so `pulumi destroy` fails on it: a stack that is torn down (dev) turns it off with
+    {enabled: false, reason: ...}. Refused in prod."""
     immutability_lock: ReasonedSwitch = OFF
     """Lock the account's immutability policy. Irreversible: the retention can then only be extended."""
     customer_managed_key: bool = False
@@ -345,6 +359,20 @@ class DataStorageSettings:
                 "immutabilityRetentionDays",
                 f"expected at most rawRetentionDays ({self.raw_retention_days}) so raw data can expire",
                 self.immutability_retention_days,
+            )
+        held = [p for p, z in self.zones.items() if z.legal_hold]
+        if held and not self.immutability.enabled:
+            raise _FieldError(
+                f"zones.{held[0]}.legalHold",
+                "expected no legal hold while immutability is turned off for teardown (a legal hold blocks deleting "
+                "the container)",
+                self.zones[held[0]].legal_hold,
+            )
+        if self.immutability_lock.enabled and not self.immutability.enabled:
+            raise _FieldError(
+                "immutabilityLock",
+                "expected it off while immutability is turned off (there is no policy to lock)",
+                "enabled",
             )
         if self.cold_after_days <= self.cool_after_days:
             raise _FieldError(
@@ -441,11 +469,26 @@ class WorkspaceSettings:
     """Give this workspace its own scratch container in the data account (read-write for it alone)."""
     endpoints: Annotated[list[EndpointSettings], Field(max_length=10)] = Field(default_factory=list)
     """Online endpoints serving this workspace's models through the gateway."""
+    image_build_compute: Annotated[str, Field(pattern=_CLUSTER)] | None = None
+    """Compute cluster (one of computeClusters) that builds environment images: the workspace's registry is
+    private, so it cannot build them itself. Default: the first compute cluster."""
 
     @model_validator(mode="after")
     def _unique_clusters(self) -> WorkspaceSettings:
-        _require_unique("computeClusters", [c.name for c in self.compute_clusters])
+        names = [c.name for c in self.compute_clusters]
+        _require_unique("computeClusters", names)
+        if self.image_build_compute is not None and self.image_build_compute not in names:
+            raise _FieldError(
+                "imageBuildCompute",
+                f"expected the name of one of this workspace's computeClusters ({', '.join(names) or 'none'})",
+                self.image_build_compute,
+            )
         return self
+
+    @property
+    def image_builder(self) -> str | None:
+        """The compute cluster that builds this workspace's environment images (None without clusters)."""
+        return self.image_build_compute or (self.compute_clusters[0].name if self.compute_clusters else None)
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -540,6 +583,12 @@ class Settings:
     """Zone-redundant storage and gateway (prod should say true)."""
     locks: SecurityControl = ON
     """CanNotDelete locks on Key Vault and storage accounts."""
+    cosmos_db_principal_id: ObjectId | None = None
+    """Object ID, in this tenant, of the service principal of the Azure Cosmos DB first-party application
+    (application ID a232010e-820c-4083-83bb-3ace5fc29d0b; 57506a73-e302-42a9-b869-6f12d9ec29e9 in Azure
+    Government). A workspace with a customer-managed key keeps its metadata in Cosmos DB, which must wrap and
+    unwrap with the key. Required when any workspace sets customerManagedKey. Find it with
+    `az ad sp show --id a232010e-820c-4083-83bb-3ace5fc29d0b --query id -o tsv`."""
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
@@ -586,6 +635,30 @@ class Settings:
                 f"expected at most {limits.max_quota_calls_per_day} calls per day per caller in {self.environment}",
                 self.gateway.quota.calls,
             )
+        cmk = [i for i, w in enumerate(self.workspaces) if w.customer_managed_key]
+        if cmk and self.cosmos_db_principal_id is None:
+            raise _FieldError(
+                "cosmosDbPrincipalId",
+                f"expected the object ID of this tenant's Azure Cosmos DB service principal because "
+                f"workspaces[{cmk[0]}].customerManagedKey is true (az ad sp show --id "
+                f"{COSMOS_DB_APP_ID[self.cloud]} --query id -o tsv)",
+                None,
+            )
+        if (cmk or self.data_storage.customer_managed_key) and not self.key_vault.purge_protection.enabled:
+            where = f"workspaces[{cmk[0]}].customerManagedKey" if cmk else "dataStorage.customerManagedKey"
+            raise _FieldError(
+                "keyVault.purgeProtection",
+                f"expected it on because {where} is true (a vault holding customer-managed keys needs soft delete "
+                "and purge protection)",
+                {"enabled": False},
+            )
+        if self.is_prod and not self.data_storage.immutability.enabled:
+            raise _FieldError(
+                "dataStorage.immutability",
+                "expected it on in prod (training data stays write-once; only a stack that is torn down may "
+                "turn it off)",
+                {"enabled": False},
+            )
         if self.data_storage.soft_delete_retention_days < limits.min_soft_delete_days:
             raise _FieldError(
                 "dataStorage.softDeleteRetentionDays",
@@ -602,6 +675,7 @@ class Settings:
             ("locks", self.locks),
             ("keyVault.purgeProtection", self.key_vault.purge_protection),
             ("monitoring.activityLog", self.monitoring.activity_log),
+            ("dataStorage.immutability", self.data_storage.immutability),
         ):
             if not control.enabled:
                 found[key] = control.reason or ""

@@ -103,6 +103,11 @@ class DataStorage(pulumi.ComponentResource):
         super().__init__("secure-ml:data:DataStorage", name, None, opts)
         ctx, cfg = args.ctx, args.settings
         self._ctx = ctx
+        # Version-level immutability, unless the stack turns it off to be torn down (config validation refuses
+        # that in prod). An account or container enabled for it cannot be deleted until it is empty, and no
+        # version under retention can be deleted, locked or not ("Deletion" and "Scenarios" in
+        # https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies).
+        self._immutable = cfg.immutability.enabled
         if ctx.diagnostic_settings is None:
             raise ValueError(f"{name}: data storage needs diagnostics in its context")
         tags = {**ctx.tags, "data-classification": "restricted"}
@@ -154,7 +159,9 @@ class DataStorage(pulumi.ComponentResource):
                     state="Locked" if cfg.immutability_lock.enabled else "Unlocked",
                     allow_protected_append_writes=False,
                 ),
-            ),
+            )
+            if self._immutable
+            else storage.ImmutableStorageAccountArgs(enabled=False),
             depends_on=key_ready,  # the identity must hold its key role before encryption starts
         )
         blob_service = storage.BlobServiceProperties(
@@ -184,16 +191,17 @@ class DataStorage(pulumi.ComponentResource):
                 {"classification": zone.classification, "zone": purpose},
                 blob_service,
             )
-            storage.BlobContainerImmutabilityPolicy(
-                f"{name}-{purpose}-worm",
-                resource_group_name=rg,
-                account_name=self.account.name,
-                container_name=self.containers[purpose].name,
-                immutability_policy_name="default",
-                immutability_period_since_creation_in_days=cfg.immutability_retention_days,
-                allow_protected_append_writes=False,
-                opts=child(self),
-            )
+            if self._immutable:
+                storage.BlobContainerImmutabilityPolicy(
+                    f"{name}-{purpose}-worm",
+                    resource_group_name=rg,
+                    account_name=self.account.name,
+                    container_name=self.containers[purpose].name,
+                    immutability_policy_name="default",
+                    immutability_period_since_creation_in_days=cfg.immutability_retention_days,
+                    allow_protected_append_writes=False,
+                    opts=child(self),
+                )
             if zone.legal_hold:
                 storage.BlobContainerLegalHold(
                     f"{name}-{purpose}-hold",
@@ -288,7 +296,9 @@ class DataStorage(pulumi.ComponentResource):
             container_name=container,
             public_access=storage.PublicAccess.NONE,
             metadata=dict(metadata),
-            immutable_storage_with_versioning=storage.ImmutableStorageWithVersioningArgs(enabled=True),
+            immutable_storage_with_versioning=storage.ImmutableStorageWithVersioningArgs(enabled=True)
+            if self._immutable
+            else None,
             opts=child(self, depends_on=[after]),
         )
 

@@ -114,6 +114,7 @@ class Platform(pulumi.ComponentResource):
                     key_vault_id=self.key_vault.vault.id,
                     application_insights_id=self.monitoring.app_insights.id,
                     data=self.data,
+                    cosmos_db_principal_id=settings.cosmos_db_principal_id,
                 ),
                 opts=child(self),
             )

@@ -80,6 +80,9 @@ class WorkspaceArgs:
     registers identity-based datastores for exactly those."""
     role_assignments: Sequence[RoleAssignmentSpec] = field(default_factory=tuple)
     """Extra roles granted on the workspace."""
+    cosmos_db_principal_id: str | None = None
+    """Object ID of this tenant's Azure Cosmos DB first-party service principal; with a customer-managed key it
+    gets wrap/unwrap on the workspace's key (config ``cosmosDbPrincipalId``)."""
 
 
 class Workspace(pulumi.ComponentResource):
@@ -150,8 +153,8 @@ class Workspace(pulumi.ComponentResource):
 
         # System storage: workspace artifacts, logs, notebooks. Entra ID only, private endpoints only.
         self.storage_account = private_storage_account(f"{name}sys", self, ctx, tags)
-        for sub in ("blob", "file"):
-            PrivateEndpoint(
+        sys_endpoints = {
+            sub: PrivateEndpoint(
                 f"{name}-sys-{sub}",
                 ctx=ctx,
                 resource_id=self.storage_account.id,
@@ -159,6 +162,8 @@ class Workspace(pulumi.ComponentResource):
                 dns_zones=[sub],
                 opts=child(self),
             )
+            for sub in ("blob", "file")
+        }
         # Storage metrics are Capacity and Transaction (Azure rejects AllMetrics); the account has no logs.
         diagnostic_setting(
             f"{name}-sys-diag", self, self.storage_account.id, diag, target_type="Microsoft.Storage/storageAccounts"
@@ -175,8 +180,27 @@ class Workspace(pulumi.ComponentResource):
             delete_lock(f"{name}-sys", self, self.storage_account.id, "Workspace artifacts and run history")
 
         encryption = None
+        cosmos_key_role: list[pulumi.Resource] = []
         if ws.customer_managed_key:
+            if not args.cosmos_db_principal_id:
+                raise ValueError(f"{name}: a customer-managed key needs the Azure Cosmos DB service principal")
             key = encryption_key(f"{name}-cmk", self, ctx, args.key_vault_id, tags)
+            # The workspace keeps its metadata in Azure Cosmos DB, whose first-party application must get, wrap
+            # and unwrap the key (Key Vault Crypto Service Encryption User on an RBAC vault), granted on this key
+            # only. https://learn.microsoft.com/azure/machine-learning/how-to-setup-customer-managed-keys
+            cosmos_key_role = list(
+                role_assignments(
+                    f"{name}-cmk-cosmos",
+                    self,
+                    ctx,
+                    key.id,
+                    [
+                        RoleAssignmentSpec(
+                            "Key Vault Crypto Service Encryption User", args.cosmos_db_principal_id, name="cosmosdb"
+                        )
+                    ],
+                )
+            )
             encryption = ml.EncryptionPropertyArgs(
                 status="Enabled",
                 identity=ml.IdentityForCmkArgs(user_assigned_identity=self.identity.id),
@@ -185,9 +209,65 @@ class Workspace(pulumi.ComponentResource):
                 ),
             )
 
-        # Roles the workspace identity needs (Azure ML: workspace with a user-assigned identity),
-        # granted before the workspace is created so that creation can use them.
+        # Roles the workspace identity needs, granted before the workspace is created so that creation can use
+        # them. https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication
+        # (user-assigned managed identity) asks for Contributor on the workspace, its storage, registry, Key Vault
+        # and Application Insights; the platform never grants Contributor, so the identity gets the narrower
+        # built-in Azure AI Administrator (control plane of Azure AI and its dependencies) on each, plus the data
+        # roles. https://learn.microsoft.com/azure/machine-learning/how-to-managed-network: a workspace with a
+        # user-assigned identity needs Azure AI Enterprise Network Connection Approver to approve the managed
+        # network's private endpoints, granted here on each resource those endpoints reach.
+        approver = "Azure AI Enterprise Network Connection Approver"
+        pe_targets: dict[str, pulumi.Input[str]] = {
+            "sys": self.storage_account.id,
+            "acr": self.registry.id,
+            "kv": args.key_vault_id,
+        }
+        if args.data is not None:
+            pe_targets["data"] = args.data.account.id
         identity_roles = [
+            *(
+                assignment
+                for key, target in pe_targets.items()
+                for assignment in role_assignments(
+                    f"{name}-id-{key}-pe",
+                    self,
+                    ctx,
+                    target,
+                    [RoleAssignmentSpec(approver, self.identity.principal_id, name="approver")],
+                )
+            ),
+            *(
+                assignment
+                for key, target in {
+                    "sys": self.storage_account.id,
+                    "acr": self.registry.id,
+                    "kv": args.key_vault_id,
+                    "appi": args.application_insights_id,
+                }.items()
+                for assignment in role_assignments(
+                    f"{name}-id-{key}-admin",
+                    self,
+                    ctx,
+                    target,
+                    [RoleAssignmentSpec("Azure AI Administrator", self.identity.principal_id, name="ws")],
+                )
+            ),
+            # Studio reads the workspace storage through its private endpoints: the workspace identity needs
+            # Reader on each (blob and file).
+            # https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network
+            *(
+                assignment
+                for sub, endpoint in sys_endpoints.items()
+                for assignment in role_assignments(
+                    f"{name}-id-sys-{sub}-pe",
+                    self,
+                    ctx,
+                    endpoint.endpoint.id,
+                    [RoleAssignmentSpec("Reader", self.identity.principal_id, name="ws")],
+                )
+            ),
+            *cosmos_key_role,
             *role_assignments(
                 f"{name}-id-sys",
                 self,
@@ -269,9 +349,16 @@ class Workspace(pulumi.ComponentResource):
             public_network_access="Disabled",
             allow_public_access_when_behind_vnet=False,
             hbi_workspace=True,
-            system_datastores_auth_mode="identity",
+            # Enum SystemDatastoresAuthMode (AccessKey, Identity, UserDelegationSAS): azure-rest-api-specs
+            # specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/
+            # 2025-12-01/workspaceRP.json
+            system_datastores_auth_mode="Identity",
             v1_legacy_mode=False,
             enable_data_isolation=True,
+            # The registry is private, so it cannot build environment images itself: a compute cluster of the
+            # workspace builds them ("Configure image builds",
+            # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network).
+            image_build_compute=ws.image_builder,
             managed_network=ml.ManagedNetworkSettingsArgs(
                 isolation_mode="AllowOnlyApprovedOutbound",
                 # FQDN rules run through a managed Azure Firewall: Basic is enough for dev.
@@ -314,6 +401,23 @@ class Workspace(pulumi.ComponentResource):
             ],
         )
         self._data_scientists(name, ctx, ws)
+        # With shared keys off, studio and notebooks reach the workspace storage as the signed-in user: its users
+        # need the blob and file data roles there.
+        # https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage
+        role_assignments(
+            f"{name}-sys-users",
+            self,
+            ctx,
+            self.storage_account.id,
+            [
+                RoleAssignmentSpec(
+                    "Storage Blob Data Contributor", ws.data_scientist_group_id, "Group", name="ds-blob"
+                ),
+                RoleAssignmentSpec(
+                    "Storage File Data Privileged Contributor", ws.data_scientist_group_id, "Group", name="ds-file"
+                ),
+            ],
+        )
 
         self.computes = [
             ml.Compute(

@@ -39,6 +39,7 @@ def bench_stack(workspaces: int) -> dict[str, object]:
         }
         for i in range(workspaces)
     ]
+    config["secure-ml:cosmosDbPrincipalId"] = "3c1a7e52-6b0d-4f8e-9a21-5d4c8b7f0e13"  # CMK workspaces need it
     return {"config": config}
 
 

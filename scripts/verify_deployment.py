@@ -142,6 +142,8 @@ ONLINE_ENDPOINT = (Expect("authMode", "AADToken"), Expect("publicNetworkAccess",
 
 PURGE_PROTECTION_OPT_OUT = "keyVault.purgeProtection"
 """The ``securityOptOuts`` key of a stack that turns purge protection off."""
+IMMUTABILITY_OPT_OUT = "dataStorage.immutability"
+"""The ``securityOptOuts`` key of a stack that turns version-level immutability off (to be torn down)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,7 +453,10 @@ def verify(reader: Reader, deployment: Deployment) -> list[Row]:
     """Every check, in a fixed order: data account, blob service, Key Vault, workspaces, endpoints, gateway."""
     law = deployment.log_analytics
     data = deployment.data_account
-    rows = property_rows(reader, f"storage account {data.name}", data, STORAGE_ACCOUNT)
+    worm_opt_out = {}
+    if IMMUTABILITY_OPT_OUT in deployment.opt_outs:
+        worm_opt_out["immutableStorageWithVersioning.enabled"] = f"securityOptOuts.{IMMUTABILITY_OPT_OUT}"
+    rows = property_rows(reader, f"storage account {data.name}", data, STORAGE_ACCOUNT, worm_opt_out)
     blob = f"blob service {data.name}/default"
     rows += property_rows(reader, blob, data, BLOB_SERVICE, child="/blobServices/default")
     rows.append(diagnostic_row(reader, blob, f"{resource_path(data)}/blobServices/default", law))

@@ -12,6 +12,7 @@ from tests.conftest import Plan
 
 T = "azure-native:"
 PE_SUBNET = "snet-private-endpoints"
+APPROVER = "Azure AI Enterprise Network Connection Approver"
 
 
 # ----------------------------------------------------------------------------------- network
@@ -343,7 +344,8 @@ def test_ml_workspace_has_no_public_surface(dev_plan: Plan):
     assert ws["publicNetworkAccess"] == "Disabled"
     assert ws["allowPublicAccessWhenBehindVnet"] is False
     assert ws["hbiWorkspace"] is True
-    assert ws["systemDatastoresAuthMode"] == "identity"
+    assert ws["systemDatastoresAuthMode"] == "Identity"  # REST enum value (workspaceRP.json, 2025-12-01)
+    assert ws["imageBuildCompute"] == "cpu-train"  # private registry: the first cluster builds images
     assert ws["v1LegacyMode"] is False
     assert ws["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
     assert ws["managedNetwork"]["firewallSku"] == "Basic"
@@ -387,8 +389,19 @@ def test_customer_managed_key_identity_may_use_the_key(prod_plan: Plan):
         for r in prod_plan.made_by("secure-ml:ml:Workspace", T + "authorization:RoleAssignment")
         if r["inputs"]["roleDefinitionId"].endswith(ROLE["Key Vault Crypto Service Encryption User"])
     ]
-    assert len(cmk_role) == 2  # one per CMK workspace
-    assert all(r["scope"] == prod_plan.outputs["keyVaultId"] for r in cmk_role)
+    cosmos = "3c1a7e52-6b0d-4f8e-9a21-5d4c8b7f0e13"  # cosmosDbPrincipalId in stacks/Pulumi.prod.yaml
+    identities = [r for r in cmk_role if r["principalId"] != cosmos]
+    assert len(identities) == 2  # one per CMK workspace, on the vault
+    assert all(r["scope"] == prod_plan.outputs["keyVaultId"] for r in identities)
+    # The Azure Cosmos DB first-party principal wraps and unwraps with each workspace key, on that key only.
+    assert sorted((r["scope"], r["principalType"]) for r in cmk_role if r["principalId"] == cosmos) == [
+        (f"{prod_plan.outputs['keyVaultId']}/keys/mlsec-prod-{ws}-cmk", "ServicePrincipal") for ws in ("churn", "fraud")
+    ]
+    # granted before the workspace is created, which needs it
+    cosmos_grant = prod_plan.one(T + "authorization:RoleAssignment", "mlsec-prod-fraud-cmk-cosmos-cosmosdb")["urn"]
+    assert (
+        cosmos_grant in prod_plan.one(T + "machinelearningservices:Workspace", "mlsec-prod-fraud-mlw")["dependencies"]
+    )
 
 
 def test_customer_managed_key_in_prod(prod_plan: Plan):
@@ -440,7 +453,11 @@ def test_no_identity_gets_owner_contributor_or_user_access_administrator(dev_pla
 
 
 def test_data_scientists_get_their_own_workspace_only(prod_plan: Plan):
-    groups = [r for r in prod_plan.role_assignments() if r["principalType"] == "Group"]
+    groups = [
+        r
+        for r in prod_plan.role_assignments()
+        if r["principalType"] == "Group" and "/providers/Microsoft.MachineLearningServices/workspaces/" in r["scope"]
+    ]
     workspaces = {r["name"]: r for r in prod_plan.of_type(T + "machinelearningservices:Workspace")}
     assert len(groups) == 2
     definitions = {r["name"]: r["inputs"] for r in prod_plan.of_type(T + "authorization:RoleDefinition")}
@@ -458,13 +475,42 @@ def test_data_scientists_get_their_own_workspace_only(prod_plan: Plan):
     assert set(workspaces) == {"mlsec-prod-fraud-mlw", "mlsec-prod-churn-mlw"}
 
 
+def test_data_scientists_reach_their_workspace_storage_as_themselves(prod_plan: Plan):
+    """Shared keys are off: studio and notebooks use the user's identity on the workspace storage, which needs
+    the blob and file data roles there (how-to-disable-local-auth-storage), and nothing on other storage."""
+    names = {guid: name for name, guid in ROLE.items()}
+    found = sorted(
+        (r["principalId"], names[r["roleDefinitionId"].rsplit("/", 1)[-1]], r["scope"].rsplit("/", 1)[-1])
+        for r in prod_plan.role_assignments()
+        if r["principalType"] == "Group" and "/storageAccounts/" in r["scope"]
+    )
+    fraud, churn = "6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01", "0b8e2f43-77c1-4c2e-a1f9-3d5e8c9b2a10"
+    fraud_sys = prod_plan.inputs(T + "storage:StorageAccount", "mlsec-prod-fraudsys")
+    churn_sys = prod_plan.inputs(T + "storage:StorageAccount", "mlsec-prod-churnsys")
+    assert fraud_sys["allowSharedKeyAccess"] is False and churn_sys["allowSharedKeyAccess"] is False
+    assert [(p, role) for p, role, _ in found] == sorted(
+        [
+            (fraud, "Storage Blob Data Contributor"),
+            (fraud, "Storage File Data Privileged Contributor"),
+            (churn, "Storage Blob Data Contributor"),
+            (churn, "Storage File Data Privileged Contributor"),
+        ]
+    )
+    for principal, _, account_name in found:
+        team = "fraud" if principal == fraud else "churn"
+        assert account_name.startswith(f"mlsecprod{team}sy"), account_name
+
+
 def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan):
     roles = _roles(dev_plan, "secure-ml:ml:Workspace")
     scopes = {
         "curated": "/containers/curated",
         "models": "/containers/models",
         "scratch": "/containers/scratch-fraud",
+        "data": "/storageAccounts/mlsecdevdataacct",
         "sys": "/storageAccounts/mlsecdevfraudsys",
+        "sys-blob-pe": "/privateEndpoints/mlsec-dev-fraud-sys-blob-pe",
+        "sys-file-pe": "/privateEndpoints/mlsec-dev-fraud-sys-file-pe",
         "acr": "/registries/mlsecdevfraudacr",
         "kv": "/vaults/mlsec-dev-kv-kv",
         "appi": "/components/mlsec-dev-mon-appi",
@@ -494,8 +540,35 @@ def test_workspace_identity_roles_are_exactly_the_documented_ones(dev_plan: Plan
             ("Storage Blob Data Reader", "models"),  # workspace identity
             ("Storage Blob Data Contributor", "scratch"),  # workspace identity
             ("Storage Blob Data Contributor", "scratch"),  # compute identity
+            # Managed network: the workspace identity approves the private endpoints to each target.
+            ("Azure AI Enterprise Network Connection Approver", "sys"),
+            ("Azure AI Enterprise Network Connection Approver", "acr"),
+            ("Azure AI Enterprise Network Connection Approver", "kv"),
+            ("Azure AI Enterprise Network Connection Approver", "data"),
+            # Control plane of the dependencies (Azure AI Administrator instead of the documented Contributor).
+            ("Azure AI Administrator", "sys"),
+            ("Azure AI Administrator", "acr"),
+            ("Azure AI Administrator", "kv"),
+            ("Azure AI Administrator", "appi"),
+            # Studio: the workspace identity reads the storage private endpoints.
+            ("Reader", "sys-blob-pe"),
+            ("Reader", "sys-file-pe"),
+            # Data scientists: notebooks and studio on the workspace storage with their own identity.
+            ("Storage Blob Data Contributor", "sys"),
+            ("Storage File Data Privileged Contributor", "sys"),
         ]
     )
+    by_name = {r["name"]: r for r in dev_plan.made_by("secure-ml:ml:Workspace", T + "authorization:RoleAssignment")}
+    identity = dev_plan.one(T + "managedidentity:UserAssignedIdentity", "mlsec-dev-fraud-id")["urn"]
+    approvers = [n for n, r in by_name.items() if r["inputs"]["roleDefinitionId"].endswith(ROLE[APPROVER])]
+    assert len(approvers) == 4
+    for n in approvers:  # to the workspace identity, before the workspace is created
+        assert identity in by_name[n]["dependencies"], n
+        ws = dev_plan.one(T + "machinelearningservices:Workspace", "mlsec-dev-fraud-mlw")
+        assert by_name[n]["urn"] in ws["dependencies"], n
+    for n in ("mlsec-dev-fraud-sys-users-ds-blob", "mlsec-dev-fraud-sys-users-ds-file"):
+        assert by_name[n]["inputs"]["principalId"] == "6f0f4c5e-2d1a-4c59-9d0a-6b2d7f1e8a01"
+        assert by_name[n]["inputs"]["principalType"] == "Group"
 
 
 # ------------------------------------------------------------------------------ prod, tags

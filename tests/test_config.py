@@ -34,6 +34,15 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 _DELETE = object()
 
+
+def _both(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(values: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(values)
+
+    return mutate
+
+
 # (case id, mutation, key named in the message, words the message must contain)
 BAD_CONFIG = [
     ("unknown-top-key", _set("workspace", []), "secure-ml:workspace:", "did you mean 'workspaces'?"),
@@ -297,6 +306,55 @@ BAD_CONFIG = [
         "needs a written reason",
     ),
     ("suspend-without-reason", _set("gateway.suspended", True), "gateway.suspended", "needs a written reason"),
+    (
+        "cmk-without-cosmos-principal",
+        _set("workspaces.0.customerManagedKey", True),
+        "secure-ml:cosmosDbPrincipalId:",
+        "because workspaces[0].customerManagedKey is true (az ad sp show --id a232010e-820c-4083-83bb-3ace5fc29d0b",
+    ),
+    ("bad-cosmos-principal", _set("cosmosDbPrincipalId", "cosmos-db"), "cosmosDbPrincipalId", "Entra object ID"),
+    (
+        "image-build-compute-not-a-cluster",
+        _set("workspaces.0.imageBuildCompute", "gpu-train"),
+        "workspaces[0].imageBuildCompute",
+        "expected the name of one of this workspace's computeClusters (cpu-train), found 'gpu-train'",
+    ),
+    (
+        "cmk-without-purge-protection",
+        _both(
+            _set("dataStorage.customerManagedKey", True),
+            _set("keyVault", {"purgeProtection": {"enabled": False, "reason": "sandbox vaults are purged every week"}}),
+        ),
+        "keyVault.purgeProtection",
+        "expected it on because dataStorage.customerManagedKey is true",
+    ),
+    (
+        "immutability-off-without-reason",
+        _set("dataStorage.immutability", {"enabled": False}),
+        "dataStorage.immutability",
+        "needs a written reason",
+    ),
+    (
+        "legal-hold-while-immutability-off",
+        _set(
+            "dataStorage.zones",
+            {
+                "quarantine": {"container": "quarantine", "classification": "restricted"},
+                "raw": {"container": "raw", "classification": "restricted", "legalHold": ["case42"]},
+                "anonymized": {"container": "anonymized", "classification": "confidential"},
+                "curated": {"container": "curated", "classification": "confidential"},
+                "models": {"container": "models", "classification": "internal"},
+            },
+        ),
+        "dataStorage.zones.raw.legalHold",
+        "expected no legal hold while immutability is turned off for teardown",
+    ),
+    (
+        "lock-while-immutability-off",
+        _set("dataStorage.immutabilityLock", {"enabled": True, "reason": "retention agreed with legal, ticket SEC-42"}),
+        "dataStorage.immutabilityLock",
+        "expected it off while immutability is turned off",
+    ),
 ]
 
 
@@ -316,6 +374,43 @@ def test_prod_requires_longer_soft_delete(project, capsys):
     root = project("bad", base="prod", mutate=_set("dataStorage.softDeleteRetentionDays", 7))
     assert plan.main(["bad", "--project-dir", str(root)]) == 2
     assert "dataStorage.softDeleteRetentionDays: expected at least 30 days in prod, found 7" in capsys.readouterr().err
+
+
+def test_prod_refuses_the_immutability_opt_out(project, capsys):
+    off = {"enabled": False, "reason": "we would like to tear prod down quickly"}
+    root = project("bad", base="prod", mutate=_set("dataStorage.immutability", off))
+    assert plan.main(["bad", "--project-dir", str(root)]) == 2
+    assert (
+        "secure-ml:dataStorage.immutability: expected it on in prod (training data stays write-once; only a stack "
+        'that is torn down may turn it off), found {"enabled": false}' in capsys.readouterr().err
+    )
+
+
+def test_prod_names_the_cosmos_db_principal_for_its_cmk_workspaces(project, capsys):
+    assert (
+        config.validate(stack_values("prod"), "prod").cosmos_db_principal_id == "3c1a7e52-6b0d-4f8e-9a21-5d4c8b7f0e13"
+    )
+    root = project("bad", base="prod", mutate=_set("cosmosDbPrincipalId", _DELETE))
+    assert plan.main(["bad", "--project-dir", str(root)]) == 2
+    assert capsys.readouterr().err == (
+        "error: stacks/Pulumi.bad.yaml: invalid configuration\n"
+        "  secure-ml:cosmosDbPrincipalId: expected the object ID of this tenant's Azure Cosmos DB service principal "
+        "because workspaces[0].customerManagedKey is true (az ad sp show --id a232010e-820c-4083-83bb-3ace5fc29d0b "
+        "--query id -o tsv), found null\n"
+    )
+
+
+def test_image_build_compute_defaults_to_the_first_cluster():
+    values = stack_values("dev")
+    assert config.validate(values, "dev").workspaces[0].image_builder == "cpu-train"
+    values["workspaces"][0]["computeClusters"].append(
+        {"name": "gpu-train", "vmSize": "Standard_NC6s_v3", "maxNodes": 1}
+    )
+    values["workspaces"][0]["imageBuildCompute"] = "gpu-train"
+    assert config.validate(values, "dev").workspaces[0].image_builder == "gpu-train"
+    values["workspaces"][0]["computeClusters"] = []
+    del values["workspaces"][0]["imageBuildCompute"]
+    assert config.validate(values, "dev").workspaces[0].image_builder is None
 
 
 def test_prod_rate_limit_maximum_is_higher_than_dev():
@@ -385,6 +480,8 @@ def test_opt_outs_are_reported_with_their_reasons():
     assert settings.opt_outs == {
         "locks": "dev is torn down and rebuilt nightly; CanNotDelete locks would block the teardown",
         "keyVault.purgeProtection": "short-lived sandbox vaults are purged weekly",
+        "dataStorage.immutability": "dev is torn down and rebuilt nightly; version-level WORM containers block the "
+        "teardown",
     }
 
 

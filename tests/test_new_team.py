@@ -524,7 +524,13 @@ def test_join_adds_a_workspace_that_plans_and_keeps_the_file_text(root, capsys):
         for r in document["resources"]
         if r["type"] == "azure-native:authorization:RoleAssignment" and r["inputs"].get("principalType") == "Group"
     }
-    assert granted == {"mlsec-dev-beta-ws-data-scientists": GROUP, "mlsec-dev-fraud-ws-data-scientists": TEMPLATE_GROUP}
+    assert granted == {
+        **{f"mlsec-dev-beta-{n}": GROUP for n in ("ws-data-scientists", "sys-users-ds-blob", "sys-users-ds-file")},
+        **{
+            f"mlsec-dev-fraud-{n}": TEMPLATE_GROUP
+            for n in ("ws-data-scientists", "sys-users-ds-blob", "sys-users-ds-file")
+        },
+    }
 
 
 def test_join_rerun_is_idempotent_and_another_group_is_refused(root, capsys):

@@ -57,7 +57,7 @@ def test_cli_writes_plan_and_summary(project, capsys):
     assert "        1  azure-native:machinelearningservices:Workspace\n" in out
     workspace_children = sum(1 for r in written["resources"] if r["parent"].endswith("::mlsec-dev-fraud"))
     assert f"{workspace_children:9d}  secure-ml:ml:Workspace mlsec-dev-fraud\n" in out
-    assert workspace_children == 32
+    assert workspace_children == 44
 
 
 def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):
@@ -78,7 +78,9 @@ def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):
 
 def test_opt_outs_are_exported(dev_plan: Plan, prod_plan: Plan):
     assert dev_plan.outputs["securityOptOuts"] == {
-        "locks": "dev is torn down and rebuilt nightly; CanNotDelete locks would block the teardown"
+        "locks": "dev is torn down and rebuilt nightly; CanNotDelete locks would block the teardown",
+        "dataStorage.immutability": "dev is torn down and rebuilt nightly; version-level WORM containers block "
+        "the teardown",
     }
     assert prod_plan.outputs["securityOptOuts"] == {}
 

@@ -175,8 +175,11 @@ def compliant_routes(outputs: dict[str, Any], arm: str = ARM) -> dict[str, tuple
 
 @pytest.fixture
 def outputs(dev_plan: Plan) -> dict[str, Any]:
-    """``pulumi stack output --json`` of the dev stack (the plan's outputs have exactly that shape)."""
-    return copy.deepcopy(dev_plan.outputs)
+    """``pulumi stack output --json`` of the dev stack (the plan's outputs have exactly that shape), as a stack
+    that keeps version-level immutability on (the dev opt-out has a test of its own)."""
+    document = copy.deepcopy(dev_plan.outputs)
+    document["securityOptOuts"].pop("dataStorage.immutability")
+    return document
 
 
 def write_outputs(tmp_path: Path, outputs: Any) -> Path:
@@ -543,6 +546,26 @@ def test_purge_protection_opted_out_by_the_stack_is_not_drift(
         "check": "enablePurgeProtection",
         "expected": "any (opted out: securityOptOuts.keyVault.purgeProtection)",
         "found": "(absent)",
+        "result": "OK",
+        "detail": None,
+    }
+
+
+def test_immutability_opted_out_by_the_stack_is_not_drift(
+    outputs: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    outputs["securityOptOuts"]["dataStorage.immutability"] = "dev is torn down and rebuilt nightly"
+    routes = compliant_routes(outputs)
+    set_property("immutableStorageWithVersioning.enabled", False)(
+        body(routes, f"{ARM}{outputs['dataAccountId']}?{V_STORAGE}")
+    )
+    code, document, _ = verify(outputs, tmp_path, capsys, routes)
+    assert (code, problems(document)) == (0, [])
+    assert document["checks"][3] == {
+        "resource": f"storage account {ACCOUNT}",
+        "check": "immutableStorageWithVersioning.enabled",
+        "expected": "any (opted out: securityOptOuts.dataStorage.immutability)",
+        "found": "false",
         "result": "OK",
         "detail": None,
     }

@@ -278,7 +278,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         "mlsec-dev-fraud-mlw",
         "systemDatastoresAuthMode",
         "accessKey",
-        [("mlsec-dev-fraud-mlw", 'systemDatastoresAuthMode must be "identity" (found "accessKey")')],
+        [("mlsec-dev-fraud-mlw", 'systemDatastoresAuthMode must be "Identity" (found "accessKey")')],
     ),
     (
         "MLSEC-MLW-006",
@@ -803,26 +803,26 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
     ),
     (
         "MLSEC-DATA-004",
-        "dev",
-        "mlsec-dev-data-curated",
+        "prod",
+        "mlsec-prod-data-curated",
         "immutableStorageWithVersioning.enabled",
         False,
         [
             (
-                "mlsec-dev-data-curated",
+                "mlsec-prod-data-curated",
                 "container curated: immutableStorageWithVersioning.enabled must be true (found false)",
             )
         ],
     ),
     (
         "MLSEC-DATA-004",
-        "dev",
-        "mlsec-dev-data-anonymized-worm",
+        "prod",
+        "mlsec-prod-data-anonymized-worm",
         None,
         None,
         [
             (
-                "mlsec-dev-data-anonymized",
+                "mlsec-prod-data-anonymized",
                 "container anonymized has no immutability policy with a retention of at least 1 day",
             )
         ],
@@ -858,11 +858,11 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
     ),
     (
         "MLSEC-DATA-007",
-        "dev",
-        "mlsec-dev-dataacct",
+        "prod",
+        "mlsec-prod-dataacct",
         "immutableStorageWithVersioning.enabled",
         False,
-        [("mlsec-dev-dataacct", "immutableStorageWithVersioning.enabled must be true (found false)")],
+        [("mlsec-prod-dataacct", "immutableStorageWithVersioning.enabled must be true (found false)")],
     ),
     (
         "MLSEC-IAM-001",

@@ -26,6 +26,10 @@ _DATA_ROLES = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
 }
 """Storage Blob Data Contributor, Reader and Owner."""
+_ACCOUNT_LEVEL_ROLES = {"b556d68e-0be0-4f35-a333-ad7ee1ce17ea"}
+"""Azure AI Enterprise Network Connection Approver: approves private endpoint connections, which exist only on
+the account itself, and carries no data actions
+(https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning)."""
 
 
 def _zone(container: Res) -> object:
@@ -193,7 +197,9 @@ IMMUTABLE_ZONES = StackRule(
     rationale="Training reads these zones. Under version-level WORM no identity, not even a compromised pipeline, "
     "can change or delete a version during retention, so poisoning needs a new, logged write.",
     remediation="Set immutableStorageWithVersioning.enabled on the container and give it a "
-    "BlobContainerImmutabilityPolicy with immutabilityPeriodSinceCreationInDays >= 1.",
+    "BlobContainerImmutabilityPolicy with immutabilityPeriodSinceCreationInDays >= 1. A stack that is torn down "
+    "(dev) turns it off with dataStorage.immutability {enabled: false, reason: ...}; prod refuses that.",
+    opt_out="dataStorage.immutability",
     check=_worm,
 )
 
@@ -271,7 +277,9 @@ ACCOUNT_WORM = ResourceRule(
     threat=Threat.POISONING,
     rationale="Version-level WORM can only be enabled when the account is created; without it no zone can be "
     "made write-once later.",
-    remediation="Set immutableStorageWithVersioning.enabled to true on the training-data account.",
+    remediation="Set immutableStorageWithVersioning.enabled to true on the training-data account. A stack that is "
+    "torn down (dev) turns it off with dataStorage.immutability {enabled: false, reason: ...}; prod refuses that.",
+    opt_out="dataStorage.immutability",
     types=(azure.STORAGE_ACCOUNT,),
     check=_account_worm,
 )
@@ -305,6 +313,8 @@ def _container_scoped(stack: StackView) -> Iterator[tuple[str, str]]:
         scope = assignment.props.get("scope")
         role_guid = azure.role_guid(assignment.props.get("roleDefinitionId"))
         role = azure.role_name(assignment.props.get("roleDefinitionId"))
+        if role_guid in _ACCOUNT_LEVEL_ROLES:
+            continue
         if isinstance(scope, str):
             match = _SCOPE.search(scope)
             if match is None and role_guid in _DATA_ROLES and data_accounts:
