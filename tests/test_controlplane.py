@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Plan
 
 from components.controlplane import (
     ACTIVITY_LOG_CATEGORIES,
@@ -15,6 +14,7 @@ from components.controlplane import (
     VAULT_OPERATIONS,
     activity_query,
 )
+from tests.conftest import Plan
 
 WATCH = "secure-ml:monitoring:ControlPlaneWatch"
 RULE = "azure-native:monitor:ScheduledQueryRule"
