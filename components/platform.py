@@ -132,6 +132,7 @@ class Platform(pulumi.ComponentResource):
                 endpoints=self.endpoints,
                 login_host=CLOUDS[settings.cloud].login_host,
                 name_prefix=settings.name_prefix,
+                dns_zone_id=self.network.dns_zone_ids["apim"],
             ),
             opts=child(self),
         )

@@ -45,6 +45,10 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
     ),
+    # The blueprint writes A records only (the gateway's host names); other record types are other ARM types.
+    "azure-native:privatedns:PrivateRecordSet": ArmType(
+        "Microsoft.Network/privateDnsZones/A", ("privateZoneName", "relativeRecordSetName")
+    ),
     "azure-native:operationalinsights:Workspace": ArmType(
         "Microsoft.OperationalInsights/workspaces", ("workspaceName",)
     ),
@@ -92,6 +96,9 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:apimanagement:Api": ArmType("Microsoft.ApiManagement/service/apis", ("serviceName", "apiId")),
     "azure-native:apimanagement:ApiOperation": ArmType(
         "Microsoft.ApiManagement/service/apis/operations", ("serviceName", "apiId", "operationId")
+    ),
+    "azure-native:apimanagement:ApiSchema": ArmType(
+        "Microsoft.ApiManagement/service/apis/schemas", ("serviceName", "apiId", "schemaId")
     ),
     "azure-native:apimanagement:ApiPolicy": ArmType(
         "Microsoft.ApiManagement/service/apis/policies", ("serviceName", "apiId", "policyId")
