@@ -566,14 +566,15 @@ class Settings:
                         endpoint.name,
                     )
                 seen_endpoints.add(endpoint.name)
-        zones = len(gateway_zones(self.gateway.sku, self.zone_redundant) or ())
+        pinned = gateway_zones(self.gateway.sku, self.zone_redundant) or ()
+        zones = len(pinned)
         if zones and self.gateway.capacity % zones:
             # https://learn.microsoft.com/azure/reliability/reliability-api-management (Considerations: number
             # of units for zone-redundant instances must distribute evenly across the selected zones)
             raise _FieldError(
                 "gateway.capacity",
-                f"expected a multiple of {zones} (zoneRedundant spreads the Premium gateway's units evenly over availability "
-                f"zones {', '.join(gateway_zones(self.gateway.sku, self.zone_redundant) or ())})",
+                f"expected a multiple of {zones} (zoneRedundant spreads the Premium gateway's units evenly over "
+                f"availability zones {', '.join(pinned)})",
                 self.gateway.capacity,
             )
         limits = ENVIRONMENT_LIMITS[self.environment]

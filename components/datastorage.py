@@ -385,7 +385,8 @@ class DataStorage(pulumi.ComponentResource):
             f"More than {cfg.failed_auth_threshold} failed authorizations on training data in 15 minutes",
             2,
             self.account.name.apply(
-                # StatusCode is a string column (learn.microsoft.com/azure/azure-monitor/reference/tables/storagebloblogs)
+                # StatusCode is a string column:
+                # learn.microsoft.com/azure/azure-monitor/reference/tables/storagebloblogs
                 lambda account: (
                     f'StorageBlobLogs\n| where AccountName == "{account}"\n| where StatusCode in ("401", "403")'
                 )

@@ -61,7 +61,13 @@ TLS_SETTINGS = {
 }
 """API Management custom properties: SSL 3, TLS 1.0/1.1, 3DES and the CBC/RSA-key-exchange ciphers off."""
 
-HOST_LABELS = {"gateway": "", "portal": ".portal", "developer": ".developer", "management": ".management", "scm": ".scm"}
+HOST_LABELS = {
+    "gateway": "",
+    "portal": ".portal",
+    "developer": ".developer",
+    "management": ".management",
+    "scm": ".scm",
+}
 """Default host names of an API Management service, relative to the cloud's API Management domain.
 
 In internal VNet mode nothing resolves them; each needs an A record for the service's private address
@@ -283,7 +289,7 @@ class Gateway(pulumi.ComponentResource):
                 resource_group_name=zone.apply(_resource_group),
                 private_zone_name=zone.apply(last_segment),
                 record_type="A",
-                relative_record_set_name=self.service.name.apply(lambda service, label=label: f"{service}{label}"),
+                relative_record_set_name=pulumi.Output.concat(self.service.name, label),
                 ttl=300,
                 a_records=[privatedns.ARecordArgs(ipv4_address=address)],
                 opts=child(self),
