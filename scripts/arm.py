@@ -26,6 +26,8 @@ class ArmType:
     """Extension resource: its ID is the ``scope`` (or ``resourceUri``) input plus the provider path."""
     scope_input: str = "scope"
     """Input holding the scope of an extension resource."""
+    type_inputs: tuple[str, ...] = ()
+    """Inputs the ARM type itself encodes (a record set's recordType), so not properties."""
 
 
 ARM_TYPES: dict[str, ArmType] = {
@@ -47,7 +49,7 @@ ARM_TYPES: dict[str, ArmType] = {
     ),
     # The blueprint writes A records only (the gateway's host names); other record types are other ARM types.
     "azure-native:privatedns:PrivateRecordSet": ArmType(
-        "Microsoft.Network/privateDnsZones/A", ("privateZoneName", "relativeRecordSetName")
+        "Microsoft.Network/privateDnsZones/A", ("privateZoneName", "relativeRecordSetName"), type_inputs=("recordType",)
     ),
     "azure-native:operationalinsights:Workspace": ArmType(
         "Microsoft.OperationalInsights/workspaces", ("workspaceName",)

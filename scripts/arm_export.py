@@ -232,7 +232,7 @@ def _identity(value: Any) -> Any:
 def _split(resource: dict[str, Any], spec: ArmType) -> tuple[dict[str, Any], dict[str, Any]]:
     """(top-level fields, properties) from the inputs, without the inputs that only name the resource."""
     token = resource["type"]
-    naming = {*spec.name_inputs, "resourceGroupName"}
+    naming = {*spec.name_inputs, *spec.type_inputs, "resourceGroupName"}
     if spec.extension:
         naming.add(spec.scope_input)
     nested_here = IN_PROPERTIES.get(token, frozenset())
