@@ -19,7 +19,7 @@ from components.common import (
     log_alert,
     role_assignments,
 )
-from components.config import GatewaySettings, gateway_zones
+from components.config import ConfigError, GatewaySettings, gateway_zones, stack_file
 from components.endpoint import Endpoint
 from components.gateway_policy import (
     SCORE_CONTENT_TYPE,
@@ -101,7 +101,7 @@ class GatewayArgs:
     """Environment name prefix (names the custom role)."""
     dns_zone_id: pulumi.Input[str]
     """Private DNS zone of the cloud's API Management domain (azure-api.net), linked to the VNet; the
-    gateway writes its host names there."""
+    gateway writes its host names there. A plain string is a hub zone from network.hubDnsZoneIds."""
 
 
 class Gateway(pulumi.ComponentResource):
@@ -275,12 +275,20 @@ class Gateway(pulumi.ComponentResource):
                 opts=child(self),
             )
 
-        self._dns(name, args.dns_zone_id)
+        self._dns(name, ctx, args.dns_zone_id)
         self._alerts(name, ctx, cfg)
         self.register_outputs({"serviceId": self.service.id, "policySuspended": cfg.suspended.enabled})
 
-    def _dns(self, name: str, zone_id: pulumi.Input[str]) -> None:
+    def _dns(self, name: str, ctx: Context, zone_id: pulumi.Input[str]) -> None:
         """A records for the service's default host names, pointing at its private address."""
+        if isinstance(zone_id, str) and zone_id.split("/")[2].lower() != ctx.subscription_id.lower():
+            # The records are written with the stack's credentials and subscription.
+            raise ConfigError(
+                f"{stack_file(pulumi.get_stack())}: invalid configuration\n"
+                f"  secure-ml:network.hubDnsZoneIds: expected the {last_segment(zone_id)} zone in the stack's "
+                f"subscription {ctx.subscription_id} (the gateway writes its host-name records there), "
+                f"found {zone_id!r}"
+            )
         zone = pulumi.Output.from_input(zone_id)
         address = self.service.private_ip_addresses.apply(_private_address)
         for endpoint, label in HOST_LABELS.items():

@@ -400,22 +400,43 @@ def test_gateway_host_names_resolve_to_its_private_address(dev_plan: Plan, prod_
             assert record["aRecords"] == [{"ipv4Address": subnet}]
 
 
-def test_gateway_records_go_to_the_hub_zone_when_the_hub_owns_it(project):
-    hub_zone = (
-        "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/hub"
-        "/providers/Microsoft.Network/privateDnsZones/azure-api.net"
-    )
+def _hub_zone(subscription: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/hub/providers/Microsoft.Network/privateDnsZones/azure-api.net"
 
+
+def _with_hub_zone(zone_id: str):
     def hub(values):
-        values["network"]["hubDnsZoneIds"] = {"azure-api.net": hub_zone}
+        values["network"]["hubDnsZoneIds"] = {"azure-api.net": zone_id}
 
-    p = Plan(plan.make_plan("hub", project("hub", mutate=hub)))
+    return hub
+
+
+def test_gateway_records_go_to_the_hub_zone_when_the_hub_owns_it(project):
+    from scripts.offline import FAKE_CLIENT_CONFIG
+
+    p = Plan(
+        plan.make_plan("hub", project("hub", mutate=_with_hub_zone(_hub_zone(FAKE_CLIENT_CONFIG["subscriptionId"]))))
+    )
     assert "azure-api.net" not in {r["inputs"]["privateZoneName"] for r in p.of_type(T + "privatedns:PrivateZone")}
     records = p.made_by("secure-ml:gateway:Gateway", T + "privatedns:PrivateRecordSet")
     assert len(records) == len(HOSTS)
     assert {(r["inputs"]["resourceGroupName"], r["inputs"]["privateZoneName"]) for r in records} == {
         ("hub", "azure-api.net")
     }
+
+
+def test_hub_zone_in_another_subscription_exits_2(project, capsys):
+    from scripts.offline import FAKE_CLIENT_CONFIG
+
+    other = _hub_zone("11111111-2222-3333-4444-555555555555")
+    root = project("hub", mutate=_with_hub_zone(other))
+    assert plan.main(["hub", "--project-dir", str(root), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: stacks/Pulumi.hub.yaml: invalid configuration\n"
+        "  secure-ml:network.hubDnsZoneIds: expected the azure-api.net zone in the stack's subscription "
+        f"{FAKE_CLIENT_CONFIG['subscriptionId']} (the gateway writes its host-name records there), found {other!r}\n"
+    )
 
 
 def test_sovereign_clouds_use_their_api_management_domain():
