@@ -447,3 +447,19 @@ def test_sovereign_clouds_use_their_api_management_domain():
         "AzureUSGovernment": "azure-api.us",
         "AzureChinaCloud": "azure-api.cn",
     }
+
+
+def test_arm_export_writes_the_schema_document_and_a_records_as_arm_has_them(dev_plan: Plan):
+    from scripts.arm_export import export
+
+    resources = export(dev_plan.document)["resources"]
+    (schema,) = [r for r in resources if r["type"] == "Microsoft.ApiManagement/service/apis/schemas"]
+    assert schema["properties"] == {
+        "contentType": "application/vnd.oai.openapi.components+json",
+        "document": {"components": dev_plan.inputs(T + "apimanagement:ApiSchema")["components"]},
+    }
+    records = [r for r in resources if r["type"] == "Microsoft.Network/privateDnsZones/A"]
+    assert len(records) == len(HOSTS)
+    for record in records:
+        assert record["name"].startswith("azure-api.net/")
+        assert set(record["properties"]) == {"aRecords", "ttl"}
