@@ -501,6 +501,15 @@ class Limit:
     """Length of the period in seconds."""
 
 
+GATEWAY_ZONES = ("1", "2", "3")
+"""Availability zones of a zone-redundant gateway."""
+
+
+def gateway_zones(sku: str, zone_redundant: bool) -> tuple[str, ...] | None:
+    """The availability zones the gateway's units are pinned to (None: no zones; Developer has none)."""
+    return GATEWAY_ZONES if zone_redundant and sku == "Premium" else None
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class GatewaySettings:
     """API Management in front of every online endpoint."""
@@ -508,7 +517,8 @@ class GatewaySettings:
     sku: Literal["Developer", "Premium"]
     """Tier; both support internal VNet mode (Developer has no SLA)."""
     capacity: Annotated[int, Field(ge=1, le=12)]
-    """Scale units."""
+    """Scale units. With zoneRedundant on a Premium gateway the units are pinned to availability zones 1, 2
+    and 3, so the count must be a multiple of 3 (units must divide evenly across the zones)."""
     publisher_name: Annotated[str, Field(min_length=1, max_length=100)]
     """Organisation shown in the developer portal and e-mails."""
     publisher_email: Email
@@ -521,8 +531,9 @@ class GatewaySettings:
     """Audience (application ID URI) callers' Entra tokens must carry, such as api://ml-scoring."""
     required_roles: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]], Field(min_length=1)]
     """App roles a caller's token must hold one of (roles claim), such as Model.Score."""
-    max_request_bytes: Annotated[int, Field(ge=1024, le=4_194_304)] = 65_536
-    """Largest scoring request accepted (bytes); larger ones are refused before the model sees them."""
+    max_request_bytes: Annotated[int, Field(ge=1024, le=102_400)] = 65_536
+    """Largest scoring request accepted (bytes); larger ones are refused before the model sees them. At most
+    102,400, the largest max-size validate-content accepts."""
     caller_volume_threshold: Annotated[int, Field(ge=1)] = 1_000
     """Calls by one caller in 15 minutes that raise the model-stealing alert."""
     throttled_threshold: Annotated[int, Field(ge=1)] = 50
@@ -530,7 +541,8 @@ class GatewaySettings:
     error_threshold: Annotated[int, Field(ge=1)] = 100
     """4xx/5xx answers in 15 minutes that raise an alert."""
     new_caller_alert: bool = True
-    """Alert when a caller not seen in the previous 14 days appears."""
+    """Alert when a caller whose first call in the last hour follows no call in the 47 hours before it
+    (log search alerts look back at most two days) is scoring models."""
     latency_threshold_ms: Annotated[int, Field(ge=10, le=60_000)] = 1_000
     """Average endpoint latency (ms over 15 minutes) that raises an alert."""
     suspended: ReasonedSwitch = OFF
@@ -607,6 +619,17 @@ class Settings:
                         endpoint.name,
                     )
                 seen_endpoints.add(endpoint.name)
+        pinned = gateway_zones(self.gateway.sku, self.zone_redundant) or ()
+        zones = len(pinned)
+        if zones and self.gateway.capacity % zones:
+            # https://learn.microsoft.com/azure/reliability/reliability-api-management (Considerations: number
+            # of units for zone-redundant instances must distribute evenly across the selected zones)
+            raise _FieldError(
+                "gateway.capacity",
+                f"expected a multiple of {zones} (zoneRedundant spreads the Premium gateway's units evenly over "
+                f"availability zones {', '.join(pinned)})",
+                self.gateway.capacity,
+            )
         limits = ENVIRONMENT_LIMITS[self.environment]
         per_minute = self.gateway.rate_limit.calls * 60 / self.gateway.rate_limit.renewal_period_seconds
         if self.gateway.rate_limit.renewal_period_seconds > 300:

@@ -403,7 +403,11 @@ class DataStorage(pulumi.ComponentResource):
             f"More than {cfg.failed_auth_threshold} failed authorizations on training data in 15 minutes",
             2,
             self.account.name.apply(
-                lambda account: f'StorageBlobLogs\n| where AccountName == "{account}"\n| where StatusCode in (401, 403)'
+                # StatusCode is a string column:
+                # learn.microsoft.com/azure/azure-monitor/reference/tables/storagebloblogs
+                lambda account: (
+                    f'StorageBlobLogs\n| where AccountName == "{account}"\n| where StatusCode in ("401", "403")'
+                )
             ),
             cfg.failed_auth_threshold,
             "PT15M",

@@ -8,12 +8,28 @@ from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import apimanagement as apim
-from pulumi_azure_native import authorization
+from pulumi_azure_native import authorization, privatedns
 
-from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, log_alert, role_assignments
-from components.config import GatewaySettings
+from components.common import (
+    Context,
+    RoleAssignmentSpec,
+    child,
+    diagnostic_setting,
+    last_segment,
+    log_alert,
+    role_assignments,
+)
+from components.config import ConfigError, GatewaySettings, gateway_zones, stack_file
 from components.endpoint import Endpoint
-from components.gateway_policy import policy_settings, render
+from components.gateway_policy import (
+    SCORE_CONTENT_TYPE,
+    SCORE_REQUEST_TYPE,
+    SCORE_SCHEMA_CONTENT_TYPE,
+    SCORE_SCHEMA_ID,
+    policy_settings,
+    render,
+    score_request_components,
+)
 
 SCORE_ACTION = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"
 """The only permission the gateway holds on an endpoint."""
@@ -45,6 +61,23 @@ TLS_SETTINGS = {
 }
 """API Management custom properties: SSL 3, TLS 1.0/1.1, 3DES and the CBC/RSA-key-exchange ciphers off."""
 
+HOST_LABELS = {
+    "gateway": "",
+    "portal": ".portal",
+    "developer": ".developer",
+    "management": ".management",
+    "scm": ".scm",
+}
+"""Default host names of an API Management service, relative to the cloud's API Management domain.
+
+In internal VNet mode nothing resolves them; each needs an A record for the service's private address
+(learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet, "DNS configuration").
+"""
+
+NEW_CALLER_LOOKBACK = "P2D"
+"""How far back the new-caller alert looks. Log search alert time ranges are at most two days
+(learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule, "Override query time range")."""
+
 
 @dataclass(frozen=True)
 class GatewayArgs:
@@ -66,6 +99,9 @@ class GatewayArgs:
     """Entra authority host of the cloud in use."""
     name_prefix: str
     """Environment name prefix (names the custom role)."""
+    dns_zone_id: pulumi.Input[str]
+    """Private DNS zone of the cloud's API Management domain (azure-api.net), linked to the VNet; the
+    gateway writes its host names there. A plain string is a hub zone from network.hubDnsZoneIds."""
 
 
 class Gateway(pulumi.ComponentResource):
@@ -75,7 +111,8 @@ class Gateway(pulumi.ComponentResource):
     holds only a custom "score" role on each endpoint; request telemetry with the caller's identity to
     Application Insights and gateway logs to Log Analytics; one API per endpoint (POST /score) whose
     policy is generated from config (components/gateway_policy.py); alerts on per-caller volume (the
-    model-stealing signal), 429 and error surges and, optionally, callers never seen before.
+    model-stealing signal), 429 and error surges and, optionally, callers with no call in the previous two
+    days; A records for its host names in the private azure-api.net zone.
     """
 
     service: apim.ApiManagementService
@@ -88,13 +125,14 @@ class Gateway(pulumi.ComponentResource):
         if ctx.diagnostic_settings is None or ctx.alerts is None:
             raise ValueError(f"{name}: the gateway needs diagnostics and alerts in its context")
         rg = ctx.resource_group_name
-        zones = ["1", "2", "3"] if ctx.zone_redundant and cfg.sku == "Premium" else None
+        # Units pinned to zones must divide evenly across them; config validation enforces it (MLSEC-APIM-020).
+        zones = gateway_zones(cfg.sku, ctx.zone_redundant)
         self.service = apim.ApiManagementService(
             f"{name}-apim",
             resource_group_name=rg,
             location=ctx.location,
             sku=apim.ApiManagementServiceSkuPropertiesArgs(name=cfg.sku, capacity=cfg.capacity),
-            zones=zones,
+            zones=list(zones) if zones else None,
             publisher_name=cfg.publisher_name,
             publisher_email=cfg.publisher_email,
             identity=apim.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
@@ -200,6 +238,19 @@ class Gateway(pulumi.ComponentResource):
                 service_url=endpoint.scoring_base_uri,
                 opts=child(self),
             )
+            # validate-content checks application/json bodies against the operation's request definition;
+            # without one every call would get 400 (learn.microsoft.com/azure/api-management/
+            # validate-content-policy, "Schemas for content validation" and "Validation errors").
+            schema = apim.ApiSchema(
+                f"{name}-{ep_name}-schema",
+                resource_group_name=rg,
+                service_name=self.service.name,
+                api_id=api.name,
+                schema_id=SCORE_SCHEMA_ID,
+                content_type=SCORE_SCHEMA_CONTENT_TYPE,
+                components=score_request_components(ep_name, cfg.max_request_bytes),
+                opts=child(self),
+            )
             apim.ApiOperation(
                 f"{name}-{ep_name}-score-op",
                 resource_group_name=rg,
@@ -209,6 +260,14 @@ class Gateway(pulumi.ComponentResource):
                 display_name="Score",
                 method="POST",
                 url_template="/score",
+                request=apim.RequestContractArgs(
+                    description="Scoring input",
+                    representations=[
+                        apim.RepresentationContractArgs(
+                            content_type=SCORE_CONTENT_TYPE, schema_id=schema.name, type_name=SCORE_REQUEST_TYPE
+                        )
+                    ],
+                ),
                 opts=child(self),
             )
             apim.ApiPolicy(
@@ -222,15 +281,42 @@ class Gateway(pulumi.ComponentResource):
                 opts=child(self),
             )
 
+        self._dns(name, ctx, args.dns_zone_id)
         self._alerts(name, ctx, cfg)
         self.register_outputs({"serviceId": self.service.id, "policySuspended": cfg.suspended.enabled})
+
+    def _dns(self, name: str, ctx: Context, zone_id: pulumi.Input[str]) -> None:
+        """A records for the service's default host names, pointing at its private address."""
+        if isinstance(zone_id, str) and zone_id.split("/")[2].lower() != ctx.subscription_id.lower():
+            # The records are written with the stack's credentials and subscription.
+            raise ConfigError(
+                f"{stack_file(pulumi.get_stack())}: invalid configuration\n"
+                f"  secure-ml:network.hubDnsZoneIds: expected the {last_segment(zone_id)} zone in the stack's "
+                f"subscription {ctx.subscription_id} (the gateway writes its host-name records there), "
+                f"found {zone_id!r}"
+            )
+        zone = pulumi.Output.from_input(zone_id)
+        address = self.service.private_ip_addresses.apply(_private_address)
+        for endpoint, label in HOST_LABELS.items():
+            privatedns.PrivateRecordSet(
+                f"{name}-dns-{endpoint}",
+                resource_group_name=zone.apply(_resource_group),
+                private_zone_name=zone.apply(last_segment),
+                record_type="A",
+                relative_record_set_name=pulumi.Output.concat(self.service.name, label),
+                ttl=300,
+                a_records=[privatedns.ARecordArgs(ipv4_address=address)],
+                opts=child(self),
+            )
 
     def _alerts(self, name: str, ctx: Context, cfg: GatewaySettings) -> None:
         def logs(query: str) -> pulumi.Output[str]:
             return self.service.id.apply(
                 lambda service_id: (
                     f'ApiManagementGatewayLogs\n| where _ResourceId =~ "{service_id}"\n'
-                    '| extend caller = tostring(parse_json(RequestHeaders)["x-caller-id"])\n' + query
+                    # RequestHeaders is dynamic and ResponseCode int (Azure Monitor table reference:
+                    # learn.microsoft.com/azure/azure-monitor/reference/tables/apimanagementgatewaylogs).
+                    '| extend caller = tostring(RequestHeaders["x-caller-id"])\n' + query
                 )
             )
 
@@ -267,15 +353,34 @@ class Gateway(pulumi.ComponentResource):
                 f"{name}-new-caller",
                 self,
                 ctx,
-                "A caller not seen in the previous 14 days is scoring models",
+                "A caller with no call in the previous 47 hours made its first call within the last hour",
+                # The query sees the two days Azure allows: a caller whose earliest call in that range falls in
+                # the last hour called nothing in the 47 hours before it (a new or long-dormant identity).
                 logs(
+                    "| where isnotempty(caller)\n"
                     "| summarize first_seen = min(TimeGenerated) by caller\n"
-                    "| where first_seen > ago(1h) and isnotempty(caller)"
+                    "| where first_seen > ago(1h)"
                 ),
                 severity=3,
                 window="PT1H",
-                query_time_range="P14D",
+                query_time_range=NEW_CALLER_LOOKBACK,
             )
+
+
+def _private_address(addresses: Sequence[str] | None) -> str:
+    """The service's private virtual IP (internal VNet mode always has one)."""
+    if not addresses:
+        raise ValueError("API Management in internal VNet mode reported no private IP address")
+    return addresses[0]
+
+
+def _resource_group(resource_id: str) -> str:
+    """The resource group segment of an ARM resource ID."""
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    if "resourcegroups" not in lowered:
+        raise ValueError(f"not a resource-group-scoped resource ID: {resource_id}")
+    return parts[lowered.index("resourcegroups") + 1]
 
 
 def _identity_credentials(connection_string: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from components.config import GatewaySettings
@@ -36,6 +36,37 @@ CALLER = (
     'jwt.Claims.GetValueOrDefault("azp", jwt.Subject)));}'
 )
 """The caller's identity from the validated token: object ID, else application ID, else subject."""
+
+SCORE_CONTENT_TYPE = "application/json"
+"""The one request content type the scoring API declares, and the one validate-content checks as JSON."""
+
+SCORE_SCHEMA_ID = "score-request"
+"""Schema (Microsoft.ApiManagement/service/apis/schemas) holding the scoring request's definition."""
+
+SCORE_SCHEMA_CONTENT_TYPE = "application/vnd.oai.openapi.components+json"
+"""OpenAPI v3 components document (REST spec 2024-05-01 SchemaContractProperties.contentType)."""
+
+SCORE_REQUEST_TYPE = "ScoreRequest"
+"""Type name of the scoring request in that schema; the operation's application/json representation uses it."""
+
+
+def score_request_components(endpoint: str, max_request_bytes: int) -> dict[str, Any]:
+    """The OpenAPI components of one model API: the definition validate-content checks requests against.
+
+    Azure ML online endpoints take a JSON object (``{"input_data": ...}`` for MLflow models, the scoring
+    script's own shape otherwise), so the definition requires a non-empty JSON object; what is inside is the
+    model's business. Bodies that are not JSON, or are a bare array, string or number, are refused with 400.
+    """
+    return {
+        "schemas": {
+            SCORE_REQUEST_TYPE: {
+                "type": "object",
+                "minProperties": 1,
+                "description": f"Scoring input of model endpoint {endpoint}: a JSON object of at most "
+                f"{max_request_bytes} bytes",
+            }
+        }
+    }
 
 
 @dataclass(frozen=True)
@@ -138,7 +169,7 @@ def render(settings: PolicySettings) -> str:
             "errors-variable-name": "contentErrors",
         },
     )
-    ET.SubElement(content, "content", {"type": "application/json", "validate-as": "json", "action": "prevent"})
+    ET.SubElement(content, "content", {"type": SCORE_CONTENT_TYPE, "validate-as": "json", "action": "prevent"})
     caller_header = ET.SubElement(inbound, "set-header", {"name": "x-caller-id", "exists-action": "override"})
     ET.SubElement(caller_header, "value").text = counter
     ET.SubElement(inbound, "authentication-managed-identity", resource=ML_RESOURCE)

@@ -219,7 +219,8 @@ class Network(pulumi.ComponentResource):
                 previous = subnet
                 self.subnet_ids[key] = subnet.id
 
-        zones = CLOUDS[args.cloud].private_dns_zones
+        # Private-link zones, plus the API Management domain for the internal-mode gateway's host names.
+        zones = {**CLOUDS[args.cloud].private_dns_zones, "apim": CLOUDS[args.cloud].apim_dns_zone}
         self.dns_zone_ids = {}
         for key, zone_name in zones.items():
             hub_zone = settings.hub_dns_zone_ids.get(zone_name)

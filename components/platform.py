@@ -147,6 +147,8 @@ class Platform(pulumi.ComponentResource):
                 endpoints=self.endpoints,
                 login_host=CLOUDS[settings.cloud].login_host,
                 name_prefix=settings.name_prefix,
+                dns_zone_id=settings.network.hub_dns_zone_ids.get(CLOUDS[settings.cloud].apim_dns_zone)
+                or self.network.dns_zone_ids["apim"],
             ),
             opts=child(self),
         )

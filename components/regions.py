@@ -1,7 +1,9 @@
 """Azure clouds the blueprint supports: their regions and private-link DNS suffixes.
 
 Region names are the ARM `name` values (`az account list-locations --query "[].name"`). The
-private-link zone names follow "Azure Private Endpoint private DNS zone values" for each cloud.
+private-link zone names follow "Azure Private Endpoint private DNS zone values" for each cloud; the
+API Management domains (azure-api.net, azure-api.us, azure-api.cn) follow the Azure Government and
+Azure China developer guides.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Cloud:
     """Storage endpoint suffix (blob endpoints are https://<account>.blob.<suffix>)."""
     login_host: str
     """Microsoft Entra authority host."""
+    apim_dns_zone: str
+    """Domain of API Management default host names; an internal-mode gateway needs it as a private zone."""
 
 
 _PUBLIC_REGIONS = frozenset(
@@ -125,6 +129,7 @@ CLOUDS: dict[str, Cloud] = {
         ml_scoring_suffix="inference.ml.azure.com",
         storage_suffix="core.windows.net",
         login_host="login.microsoftonline.com",
+        apim_dns_zone="azure-api.net",
     ),
     "AzureUSGovernment": Cloud(
         regions=_GOV_REGIONS,
@@ -140,6 +145,7 @@ CLOUDS: dict[str, Cloud] = {
         ml_scoring_suffix="inference.ml.azure.us",
         storage_suffix="core.usgovcloudapi.net",
         login_host="login.microsoftonline.us",
+        apim_dns_zone="azure-api.us",
     ),
     "AzureChinaCloud": Cloud(
         regions=_CHINA_REGIONS,
@@ -155,5 +161,6 @@ CLOUDS: dict[str, Cloud] = {
         ml_scoring_suffix="inference.ml.azure.cn",
         storage_suffix="core.chinacloudapi.cn",
         login_host="login.chinacloudapi.cn",
+        apim_dns_zone="azure-api.cn",
     ),
 }

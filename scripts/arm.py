@@ -26,6 +26,8 @@ class ArmType:
     """Extension resource: its ID is the ``scope`` (or ``resourceUri``) input plus the provider path."""
     scope_input: str = "scope"
     """Input holding the scope of an extension resource."""
+    type_inputs: tuple[str, ...] = ()
+    """Inputs the ARM type itself encodes (a record set's recordType), so not properties."""
 
 
 ARM_TYPES: dict[str, ArmType] = {
@@ -44,6 +46,10 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:privatedns:PrivateZone": ArmType("Microsoft.Network/privateDnsZones", ("privateZoneName",)),
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
+    ),
+    # The blueprint writes A records only (the gateway's host names); other record types are other ARM types.
+    "azure-native:privatedns:PrivateRecordSet": ArmType(
+        "Microsoft.Network/privateDnsZones/A", ("privateZoneName", "relativeRecordSetName"), type_inputs=("recordType",)
     ),
     "azure-native:operationalinsights:Workspace": ArmType(
         "Microsoft.OperationalInsights/workspaces", ("workspaceName",)
@@ -95,6 +101,9 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:apimanagement:Api": ArmType("Microsoft.ApiManagement/service/apis", ("serviceName", "apiId")),
     "azure-native:apimanagement:ApiOperation": ArmType(
         "Microsoft.ApiManagement/service/apis/operations", ("serviceName", "apiId", "operationId")
+    ),
+    "azure-native:apimanagement:ApiSchema": ArmType(
+        "Microsoft.ApiManagement/service/apis/schemas", ("serviceName", "apiId", "schemaId")
     ),
     "azure-native:apimanagement:ApiPolicy": ArmType(
         "Microsoft.ApiManagement/service/apis/policies", ("serviceName", "apiId", "policyId")

@@ -88,6 +88,13 @@ Per type, a mapping of Pulumi name to either the ARM name, a nested mapping for 
 name is unchanged, or ``(ARM name, nested mapping)``.
 """
 
+FLATTENED: dict[str, dict[str, tuple[str, ...]]] = {
+    # SchemaContractProperties.document is x-ms-client-flatten (REST spec apimanagement 2024-05-01; the
+    # ApiManagementCreateApiSchema example sends properties.document.value).
+    "azure-native:apimanagement:ApiSchema": {"document": ("components", "definitions", "value")},
+}
+"""Per type: ARM objects inside ``properties`` whose fields the provider lifted to the top level."""
+
 SUB_RESOURCES: dict[str, tuple[str, ...]] = {
     "azure-native:network:NetworkSecurityGroup": ("securityRules",),
     "azure-native:network:VirtualNetwork": ("subnets",),
@@ -260,7 +267,7 @@ def _identity(value: Any) -> Any:
 def _split(resource: dict[str, Any], spec: ArmType) -> tuple[dict[str, Any], dict[str, Any]]:
     """(top-level fields, properties) from the inputs, without the inputs that only name the resource."""
     token = resource["type"]
-    naming = {*spec.name_inputs, "resourceGroupName"}
+    naming = {*spec.name_inputs, *spec.type_inputs, "resourceGroupName"}
     if spec.extension:
         naming.add(spec.scope_input)
     nested_here = IN_PROPERTIES.get(token, frozenset())
@@ -275,6 +282,10 @@ def _split(resource: dict[str, Any], spec: ArmType) -> tuple[dict[str, Any], dic
             properties.update(value)  # the provider kept ARM's properties object as it is
         else:
             properties[key] = value
+    for parent, keys in FLATTENED.get(token, {}).items():
+        lifted = {key: properties.pop(key) for key in keys if key in properties}
+        if lifted:
+            properties[parent] = lifted
     for key in SUB_RESOURCES.get(token, ()):
         if isinstance(properties.get(key), list):
             properties[key] = [_sub_resource(item) for item in properties[key]]

@@ -13,6 +13,7 @@ computing ~30 alias URNs per azure-native resource costs most of a mock run's ti
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import runpy
@@ -135,6 +136,16 @@ class PlanMocks(pulumi.runtime.Mocks):
     def __init__(self, stack: str, project: str) -> None:
         self.stack = stack
         self.project = project
+        self.subnet_prefixes: dict[str, str] = {}
+        """Address prefix of every subnet created so far, by resource ID."""
+
+    def _private_address(self, inputs: dict[str, Any]) -> str:
+        """The private virtual IP Azure gives a VNet-injected API Management service: the first address of
+        its subnet that Azure does not reserve (the first four are reserved). A subnet the plan does not
+        create (an existing spoke) gets the same offset in 10.0.0.0/24."""
+        subnet = str((inputs.get("virtualNetworkConfiguration") or {}).get("subnetResourceId", ""))
+        network = ipaddress.ip_network(self.subnet_prefixes.get(subnet, "10.0.0.0/24"))
+        return str(network.network_address + 4)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         urn = f"urn:pulumi:{self.stack}::{self.project}::{args.typ}::{args.name}"
@@ -177,6 +188,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             key_uri = f"https://{args.inputs.get('vaultName')}.vault.azure.net/keys/{resource_id.rsplit('/', 1)[-1]}"
             outputs["keyUri"] = key_uri
             outputs["keyUriWithVersion"] = f"{key_uri}/{principal_id(urn + '#version').replace('-', '')}"
+        if args.typ == "azure-native:network:Subnet" and isinstance(args.inputs.get("addressPrefix"), str):
+            self.subnet_prefixes[resource_id] = args.inputs["addressPrefix"]
+        if args.typ == "azure-native:apimanagement:ApiManagementService":
+            outputs["privateIPAddresses"] = [self._private_address(args.inputs)]
         if args.typ == "azure-native:operationalinsights:Workspace":
             outputs["customerId"] = principal_id(urn + "#customer")
         if args.typ == "azure-native:applicationinsights:Component":

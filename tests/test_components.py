@@ -100,6 +100,7 @@ PRIVATE_ZONES = {
     "privatelink.dfs.core.windows.net",
     "privatelink.vaultcore.azure.net",
     "privatelink.azurecr.io",
+    "azure-api.net",
 }
 
 

@@ -291,7 +291,7 @@ BAD_CONFIG = [
         "at most 50",
     ),
     ("missing-jwt-audience", _set("gateway.jwtAudience", _DELETE), "gateway.jwtAudience", "required key is missing"),
-    ("request-size-too-big", _set("gateway.maxRequestBytes", 10_000_000), "gateway.maxRequestBytes", "at most 4194304"),
+    ("request-size-too-big", _set("gateway.maxRequestBytes", 102_401), "gateway.maxRequestBytes", "at most 102400"),
     ("opt-out-without-reason", _set("locks", False), "secure-ml:locks:", "needs a written reason"),
     (
         "opt-out-short-reason",

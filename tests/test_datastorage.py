@@ -346,7 +346,7 @@ def test_tripwire_on_any_delete_or_immutability_change(dev_plan: Plan):
 def test_tripwire_on_bursts_of_failed_authorizations(dev_plan: Plan):
     rule = _alerts(dev_plan)["tripwire-denied"]
     (condition,) = rule["criteria"]["allOf"]
-    assert "| where StatusCode in (401, 403)" in condition["query"]
+    assert '| where StatusCode in ("401", "403")' in condition["query"]
     assert (condition["threshold"], rule["windowSize"]) == (20, "PT15M")
 
 

@@ -54,7 +54,37 @@ def test_gateway_is_internal_with_tls12_only_and_a_system_identity(dev_plan: Pla
     assert props == TLS_SETTINGS
     assert svc["developerPortalStatus"] == "Disabled"
     prod = service(prod_plan)
-    assert (prod["sku"], prod["zones"]) == ({"name": "Premium", "capacity": 2}, ["1", "2", "3"])
+    assert (prod["sku"], prod["zones"]) == ({"name": "Premium", "capacity": 3}, ["1", "2", "3"])
+    assert "zones" not in svc
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 4, 5])
+def test_zone_redundant_units_that_cannot_divide_across_the_zones_exit_2(project, capsys, capacity):
+    def uneven(values):
+        values["gateway"]["capacity"] = capacity
+
+    root = project("uneven", base="prod", mutate=uneven)
+    assert plan.main(["uneven", "--project-dir", str(root), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stacks/Pulumi.uneven.yaml: invalid configuration\n")
+    assert (
+        "  secure-ml:gateway.capacity: expected a multiple of 3 (zoneRedundant spreads the Premium gateway's units "
+        f"evenly over availability zones 1, 2, 3), found {capacity}\n"
+    ) in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("base", "capacity", "zone_redundant"), [("prod", 6, True), ("prod", 2, False), ("dev", 1, True)]
+)
+def test_capacity_is_free_without_zones(project, base, capacity, zone_redundant):
+    def change(values):
+        values["gateway"]["capacity"] = capacity
+        values["zoneRedundant"] = zone_redundant
+
+    svc = service(Plan(plan.make_plan("units", project("units", base=base, mutate=change))))
+    assert svc["sku"]["capacity"] == capacity
+    assert svc.get("zones") == (["1", "2", "3"] if zone_redundant and base == "prod" else None)
 
 
 def test_gateway_logs_the_caller_to_app_insights_and_log_analytics(dev_plan: Plan):
@@ -78,6 +108,24 @@ def test_one_api_per_endpoint_with_post_score(dev_plan: Plan):
     assert api["serviceUrl"] == "https://fraud-score.westeurope.inference.ml.azure.com"
     op = dev_plan.inputs(T + "apimanagement:ApiOperation")
     assert (op["method"], op["urlTemplate"], op["operationId"]) == ("POST", "/score", "score")
+    assert op["request"]["representations"] == [
+        {"contentType": "application/json", "schemaId": "score-request", "typeName": "ScoreRequest"}
+    ]
+    schema = dev_plan.inputs(T + "apimanagement:ApiSchema")
+    assert (schema["apiId"], schema["schemaId"], schema["contentType"]) == (
+        "fraud-score",
+        "score-request",
+        "application/vnd.oai.openapi.components+json",
+    )
+    assert schema["components"] == {
+        "schemas": {
+            "ScoreRequest": {
+                "type": "object",
+                "minProperties": 1,
+                "description": "Scoring input of model endpoint fraud-score: a JSON object of at most 65536 bytes",
+            }
+        }
+    }
     policy = dev_plan.inputs(T + "apimanagement:ApiPolicy")
     assert policy["format"] == "xml"
     assert policy["value"] == dev_plan.outputs["gatewayPolicy"]
@@ -145,6 +193,45 @@ def test_policy_structure_and_values_from_config(dev_plan: Plan):
     assert inbound.find("return-response") is None
 
 
+def _content_checks(policy: str) -> tuple[str, list[tuple[str, str | None]]]:
+    """(unspecified-content-type-action, [(content type, schema-id) validated as JSON]) of a policy."""
+    (content,) = ET.fromstring(policy).iter("validate-content")
+    checks = [
+        (c.get("type", ""), c.get("schema-id")) for c in content.iter("content") if c.get("validate-as") == "json"
+    ]
+    return content.get("unspecified-content-type-action", ""), checks
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_content_type_validated_as_json_has_a_schema_on_the_operation(stack: str, request):
+    p: Plan = request.getfixturevalue(f"{stack}_plan")
+    apis = p.made_by("secure-ml:gateway:Gateway", T + "apimanagement:Api")
+    assert apis
+    for api in apis:
+        api_id = api["inputs"]["apiId"]
+        (policy,) = [r["inputs"] for r in p.of_type(T + "apimanagement:ApiPolicy") if r["inputs"]["apiId"] == api_id]
+        unspecified, checks = _content_checks(policy["value"])
+        assert (unspecified, checks) == ("prevent", [("application/json", None)])
+        schemas = {
+            r["inputs"]["schemaId"]: r["inputs"]
+            for r in p.of_type(T + "apimanagement:ApiSchema")
+            if r["inputs"]["apiId"] == api_id
+        }
+        operations = [
+            r["inputs"] for r in p.of_type(T + "apimanagement:ApiOperation") if r["inputs"]["apiId"] == api_id
+        ]
+        assert operations
+        for op in operations:
+            representations = {r["contentType"]: r for r in op["request"]["representations"]}
+            # prevent refuses any content type the operation does not declare: only the validated ones are declared
+            assert set(representations) == {content_type for content_type, _ in checks}
+            for content_type, _ in checks:
+                rep = representations[content_type]
+                schema = schemas[rep["schemaId"]]
+                assert schema["contentType"] == "application/vnd.oai.openapi.components+json"
+                assert schema["components"]["schemas"][rep["typeName"]]["type"] == "object"
+
+
 def test_limits_above_the_environment_maximum_are_refused(project):
     from scripts.offline import PlanError
 
@@ -189,15 +276,140 @@ def test_anomaly_alerts_with_configured_thresholds(dev_plan: Plan, prod_plan: Pl
     assert set(dev) == {"caller-volume", "throttled", "errors", "new-caller"}
     volume = dev["caller-volume"]["criteria"]["allOf"][0]
     assert "| summarize calls = count() by caller\n| where calls > 500" in volume["query"]
-    assert 'tostring(parse_json(RequestHeaders)["x-caller-id"])' in volume["query"]
+    assert '| extend caller = tostring(RequestHeaders["x-caller-id"])\n' in volume["query"]
     assert f'| where _ResourceId =~ "{dev_plan.outputs["gatewayId"]}"' in volume["query"]
     assert dev["caller-volume"]["windowSize"] == "PT15M"
     prod = gateway_alerts(prod_plan)
     assert prod["throttled"]["criteria"]["allOf"][0]["threshold"] == 100
     assert "| where ResponseCode == 429" in prod["throttled"]["criteria"]["allOf"][0]["query"]
     assert prod["errors"]["criteria"]["allOf"][0]["threshold"] == 200
-    assert prod["new-caller"]["overrideQueryTimeRange"] == "P14D"
+    new_caller = prod["new-caller"]
+    assert (new_caller["windowSize"], new_caller["overrideQueryTimeRange"]) == ("PT1H", "P2D")
+    assert new_caller["criteria"]["allOf"][0]["query"].endswith(
+        '| extend caller = tostring(RequestHeaders["x-caller-id"])\n'
+        "| where isnotempty(caller)\n"
+        "| summarize first_seen = min(TimeGenerated) by caller\n"
+        "| where first_seen > ago(1h)"
+    )
+    assert new_caller["displayName"] == (
+        "A caller with no call in the previous 47 hours made its first call within the last hour"
+    )
     for p, alerts in ((dev_plan, dev), (prod_plan, prod)):
         for alert in alerts.values():
             assert alert["scopes"] == [p.outputs["logAnalyticsWorkspaceId"]]
             assert alert["actions"] == {"actionGroups": [p.outputs["actionGroupId"]]}
+
+
+# ---------------------------------------------------------------------------------------------- DNS
+
+HOSTS = {"gateway": "", "portal": ".portal", "developer": ".developer", "management": ".management", "scm": ".scm"}
+
+
+def test_gateway_host_names_resolve_to_its_private_address(dev_plan: Plan, prod_plan: Plan):
+    for p, prefix, subnet in ((dev_plan, "mlsec-dev", "10.40.1.4"), (prod_plan, "mlsec-prod", "10.50.1.4")):
+        zone = p.one(T + "privatedns:PrivateZone", f"{prefix}-net-dns-apim")["inputs"]
+        assert zone["privateZoneName"] == "azure-api.net"
+        link = p.one(T + "privatedns:VirtualNetworkLink", f"{prefix}-net-dns-apim-link")["inputs"]
+        assert (link["virtualNetwork"], link["registrationEnabled"]) == ({"id": p.outputs["vnetId"]}, False)
+        service_name = p.outputs["gatewayId"].rsplit("/", 1)[-1]
+        records = {
+            r["name"].removeprefix(f"{prefix}-gw-dns-"): r["inputs"]
+            for r in p.made_by("secure-ml:gateway:Gateway", T + "privatedns:PrivateRecordSet")
+        }
+        assert set(records) == set(HOSTS)
+        for host, label in HOSTS.items():
+            record = records[host]
+            assert (record["privateZoneName"], record["recordType"]) == ("azure-api.net", "A")
+            assert record["relativeRecordSetName"] == f"{service_name}{label}"
+            assert record["resourceGroupName"] == zone["resourceGroupName"]
+            assert record["aRecords"] == [{"ipv4Address": subnet}]
+
+
+def _hub_zone(subscription: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/hub/providers/Microsoft.Network/privateDnsZones/azure-api.net"
+
+
+def _with_hub_zone(zone_id: str):
+    def hub(values):
+        values["network"]["hubDnsZoneIds"] = {"azure-api.net": zone_id}
+
+    return hub
+
+
+def test_gateway_records_go_to_the_hub_zone_when_the_hub_owns_it(project):
+    from scripts.offline import FAKE_CLIENT_CONFIG
+
+    p = Plan(
+        plan.make_plan("hub", project("hub", mutate=_with_hub_zone(_hub_zone(FAKE_CLIENT_CONFIG["subscriptionId"]))))
+    )
+    assert "azure-api.net" not in {r["inputs"]["privateZoneName"] for r in p.of_type(T + "privatedns:PrivateZone")}
+    records = p.made_by("secure-ml:gateway:Gateway", T + "privatedns:PrivateRecordSet")
+    assert len(records) == len(HOSTS)
+    assert {(r["inputs"]["resourceGroupName"], r["inputs"]["privateZoneName"]) for r in records} == {
+        ("hub", "azure-api.net")
+    }
+
+
+def test_hub_zone_in_another_subscription_exits_2(project, capsys):
+    from scripts.offline import FAKE_CLIENT_CONFIG
+
+    other = _hub_zone("11111111-2222-3333-4444-555555555555")
+    root = project("hub", mutate=_with_hub_zone(other))
+    assert plan.main(["hub", "--project-dir", str(root), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: stacks/Pulumi.hub.yaml: invalid configuration\n"
+        "  secure-ml:network.hubDnsZoneIds: expected the azure-api.net zone in the stack's subscription "
+        f"{FAKE_CLIENT_CONFIG['subscriptionId']} (the gateway writes its host-name records there), found {other!r}\n"
+    )
+
+
+def test_sovereign_clouds_use_their_api_management_domain():
+    from components.regions import CLOUDS
+
+    assert {name: cloud.apim_dns_zone for name, cloud in CLOUDS.items()} == {
+        "AzurePublicCloud": "azure-api.net",
+        "AzureUSGovernment": "azure-api.us",
+        "AzureChinaCloud": "azure-api.cn",
+    }
+
+
+def test_arm_export_writes_the_schema_document_and_a_records_as_arm_has_them(dev_plan: Plan):
+    from scripts.arm_export import export
+
+    resources = export(dev_plan.document)["resources"]
+    (schema,) = [r for r in resources if r["type"] == "Microsoft.ApiManagement/service/apis/schemas"]
+    assert schema["properties"] == {
+        "contentType": "application/vnd.oai.openapi.components+json",
+        "document": {"components": dev_plan.inputs(T + "apimanagement:ApiSchema")["components"]},
+    }
+    records = [r for r in resources if r["type"] == "Microsoft.Network/privateDnsZones/A"]
+    assert len(records) == len(HOSTS)
+    for record in records:
+        assert record["name"].startswith("azure-api.net/")
+        assert set(record["properties"]) == {"aRecords", "ttl"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "path"),
+    [
+        ("MLSEC-APIM-020", "mlsec-prod-gw-apim", "zones"),
+        ("MLSEC-APIM-020", "mlsec-prod-gw-apim", "sku.capacity"),
+        ("MLSEC-APIM-021", "mlsec-prod-gw-fraud-score-score-op", "request.representations.0.schemaId"),
+        ("MLSEC-APIM-021", "mlsec-prod-gw-fraud-score-schema", "components"),
+        ("MLSEC-APIM-021", "mlsec-prod-gw-fraud-score-policy", "value"),
+        ("MLSEC-OPS-020", "mlsec-prod-gw-new-caller", "overrideQueryTimeRange"),
+    ],
+)
+def test_preview_unknowns_are_not_judged(prod_plan: Plan, rule: str, name: str, path: str):
+    from tests.policies.policy_cases import mutate, violations
+
+    broken = {
+        "MLSEC-APIM-020": ("mlsec-prod-gw-apim", "sku.capacity", 2),
+        "MLSEC-APIM-021": ("mlsec-prod-gw-fraud-score-score-op", "request.representations.0.typeName", "Nope"),
+        "MLSEC-OPS-020": ("mlsec-prod-gw-new-caller", "windowSize", "P3D"),
+    }[rule]
+    # the value under test is unknown at preview: no finding from it (a broken neighbour still shows up)
+    assert violations(mutate(prod_plan.document, name, path, "[unknown]"), rule) == []
+    if (name, path) != broken[:2]:
+        assert violations(mutate(prod_plan.document, *broken), rule) != []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from pulumi_policy import Severity
@@ -185,4 +186,60 @@ ALERTS = ResourceRule(
     check=_alert,
 )
 
-RULES = (LOCKS, DIAGNOSTICS, DIAGNOSTIC_DESTINATION, TAGS, LAW_LOCAL_AUTH, APPI_LOCAL_AUTH, LOG_RETENTION, ALERTS)
+ALERT_TIME_RANGE_LIMIT = 2 * 24 * 3600
+"""Seconds a log search alert may look back: two days."""
+
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def duration_seconds(text: str) -> float | None:
+    """An ISO 8601 duration in seconds (years and months count as at least 365 and 28 days); None if invalid."""
+    match = _DURATION.match(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        return None
+    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    days = parts["years"] * 365 + parts["months"] * 28 + parts["weeks"] * 7 + parts["days"]
+    return days * 86400 + parts["hours"] * 3600 + parts["minutes"] * 60 + parts["seconds"]
+
+
+def _alert_time_range(res: Res) -> Iterator[str]:
+    for key in ("windowSize", "overrideQueryTimeRange"):
+        value = res.props.get(key)
+        if value is UNKNOWN or value is None or key not in res.props:
+            continue
+        seconds = duration_seconds(value) if isinstance(value, str) else None
+        if seconds is None:
+            yield f"{key} must be an ISO 8601 duration (found {show(value)})"
+        elif seconds > ALERT_TIME_RANGE_LIMIT:
+            yield f"{key} must be at most P2D, the longest time range a log search alert queries (found {show(value)})"
+
+
+ALERT_TIME_RANGE = ResourceRule(
+    id="MLSEC-OPS-020",
+    name="Log search alerts query at most the two days Azure Monitor allows",
+    severity=Severity.HIGH,
+    threat=Threat.EVASION,
+    rationale="Azure Monitor limits a log search alert's time range to two days: a detection written for a longer "
+    "windowSize or overrideQueryTimeRange never sees the data it was written for "
+    "(learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule, Override query time range; "
+    "the REST spec, monitor Microsoft.Insights 2023-12-01 scheduledQueryRule_API.json, states no maximum).",
+    remediation="Redesign the detection within two days (a shorter baseline, or a summary table maintained on a "
+    "schedule) and set windowSize and overrideQueryTimeRange to at most P2D.",
+    types=(azure.SCHEDULED_QUERY_RULE,),
+    check=_alert_time_range,
+)
+
+RULES = (
+    LOCKS,
+    DIAGNOSTICS,
+    DIAGNOSTIC_DESTINATION,
+    TAGS,
+    LAW_LOCAL_AUTH,
+    APPI_LOCAL_AUTH,
+    LOG_RETENTION,
+    ALERTS,
+    ALERT_TIME_RANGE,
+)
