@@ -115,6 +115,8 @@ class Platform(pulumi.ComponentResource):
                     application_insights_id=self.monitoring.app_insights.id,
                     data=self.data,
                     cosmos_db_principal_id=settings.cosmos_db_principal_id,
+                    soft_delete_retention_days=settings.data_storage.soft_delete_retention_days,
+                    change_feed_retention_days=settings.data_storage.change_feed_retention_days,
                 ),
                 opts=child(self),
             )

@@ -24,6 +24,8 @@ from components.common import (
 from components.config import WorkspaceSettings
 from components.datastorage import DataStorage
 
+_ENCRYPTION_USER = "Key Vault Crypto Service Encryption User"
+
 DATA_SCIENTIST_ACTIONS = (
     "Microsoft.MachineLearningServices/workspaces/*/read",
     "Microsoft.MachineLearningServices/workspaces/*/action",
@@ -80,6 +82,11 @@ class WorkspaceArgs:
     registers identity-based datastores for exactly those."""
     role_assignments: Sequence[RoleAssignmentSpec] = field(default_factory=tuple)
     """Extra roles granted on the workspace."""
+    soft_delete_retention_days: int = 7
+    """Days deleted blobs and containers of the system storage stay recoverable
+    (``dataStorage.softDeleteRetentionDays``)."""
+    change_feed_retention_days: int = 30
+    """Days the system storage's change feed is kept (``dataStorage.changeFeedRetentionDays``)."""
     cosmos_db_principal_id: str | None = None
     """Object ID of this tenant's Azure Cosmos DB first-party service principal; with a customer-managed key it
     gets wrap/unwrap on the workspace's key (config ``cosmosDbPrincipalId``)."""
@@ -119,6 +126,51 @@ class Workspace(pulumi.ComponentResource):
             f"{name}-compute-id", resource_group_name=rg, location=location, tags=tags, opts=child(self)
         )
 
+        # With a customer-managed key, the registry and the system storage (models, run artifacts, job code)
+        # are encrypted with keys of their own, which the workspace identity may wrap and unwrap. Both need
+        # the key role before they are created: encryption is set at creation and cannot be added later
+        # (https://learn.microsoft.com/azure/container-registry/tutorial-enable-customer-managed-keys,
+        # https://learn.microsoft.com/azure/storage/common/customer-managed-keys-configure-new-account).
+        registry_encryption = registry_identity = sys_encryption = sys_identity = None
+        key_ready: list[pulumi.Resource] = []
+        if ws.customer_managed_key:
+            acr_key = encryption_key(f"{name}-acr-cmk", self, ctx, args.key_vault_id, tags)
+            sys_key = encryption_key(f"{name}-sys-cmk", self, ctx, args.key_vault_id, tags)
+            for label, key in (("acr", acr_key), ("sys", sys_key)):
+                key_ready += role_assignments(
+                    f"{name}-id-{label}-cmk",
+                    self,
+                    ctx,
+                    key.id,
+                    [RoleAssignmentSpec(_ENCRYPTION_USER, self.identity.principal_id, name="ws")],
+                )
+            registry_identity = containerregistry.IdentityPropertiesArgs(
+                type=containerregistry.ResourceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=self.identity.id.apply(
+                    lambda uid: {uid: containerregistry.UserIdentityPropertiesArgs()}
+                ),
+            )
+            registry_encryption = containerregistry.EncryptionPropertyArgs(
+                status="enabled",
+                # the versionless key URI: the registry follows the key's rotation
+                key_vault_properties=containerregistry.KeyVaultPropertiesArgs(
+                    key_identifier=acr_key.key_uri, identity=self.identity.client_id
+                ),
+            )
+            sys_identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id])
+            sys_encryption = storage.EncryptionArgs(
+                key_source="Microsoft.Keyvault",
+                require_infrastructure_encryption=True,
+                key_vault_properties=storage.KeyVaultPropertiesArgs(
+                    key_name=sys_key.name, key_vault_uri=sys_key.key_uri.apply(lambda uri: uri.split("/keys/")[0])
+                ),
+                encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=self.identity.id),
+                services=storage.EncryptionServicesArgs(
+                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                ),
+            )
+
         # Container registry: images for training and inference.
         self.registry = containerregistry.Registry(
             f"{name}acr",
@@ -135,9 +187,17 @@ class Workspace(pulumi.ComponentResource):
             policies=containerregistry.PoliciesArgs(
                 export_policy=containerregistry.ExportPolicyArgs(status="disabled"),
                 retention_policy=containerregistry.RetentionPolicyArgs(days=30, status="enabled"),
+                # Only tokens for the registry's own audience: an ARM-audience token (any Azure CLI login)
+                # could otherwise pull images. https://learn.microsoft.com/azure/container-registry/
+                # container-registry-disable-authentication-as-arm
+                azure_ad_authentication_as_arm_policy=containerregistry.AzureADAuthenticationAsArmPolicyArgs(
+                    status="disabled"
+                ),
             ),
+            identity=registry_identity,
+            encryption=registry_encryption,
             tags=tags,
-            opts=child(self),
+            opts=child(self, depends_on=key_ready),
         )
         PrivateEndpoint(
             f"{name}-acr",
@@ -152,7 +212,25 @@ class Workspace(pulumi.ComponentResource):
         )
 
         # System storage: workspace artifacts, logs, notebooks. Entra ID only, private endpoints only.
-        self.storage_account = private_storage_account(f"{name}sys", self, ctx, tags)
+        self.storage_account = private_storage_account(
+            f"{name}sys", self, ctx, tags, encryption=sys_encryption, identity=sys_identity, depends_on=key_ready
+        )
+        # Models and run artifacts live here: every overwrite keeps a version, deletes are recoverable.
+        storage.BlobServiceProperties(
+            f"{name}-sys-blob",
+            resource_group_name=rg,
+            account_name=self.storage_account.name,
+            blob_services_name="default",
+            is_versioning_enabled=True,
+            change_feed=storage.ChangeFeedArgs(enabled=True, retention_in_days=args.change_feed_retention_days),
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=args.soft_delete_retention_days, allow_permanent_delete=False
+            ),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=args.soft_delete_retention_days
+            ),
+            opts=child(self),
+        )
         sys_endpoints = {
             sub: PrivateEndpoint(
                 f"{name}-sys-{sub}",
