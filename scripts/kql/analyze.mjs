@@ -21,7 +21,8 @@ const require = createRequire(import.meta.url);
 const PACKAGE = "@kusto/language-service-next";
 
 function fail(message) {
-  process.stderr.write(`analyze.mjs: ${message}\n`);
+  // One line: the gate quotes the last line of stderr.
+  process.stderr.write(`analyze.mjs: ${String(message).split("\n")[0]}\n`);
   process.exit(2);
 }
 
