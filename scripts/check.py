@@ -621,6 +621,7 @@ def report_json(report: Report, enforcement_file: Path = ENFORCEMENT_FILE) -> di
                     "name": kql_check.RULE_NAME,
                     "severity": kql_check.RULE_SEVERITY,
                     "source": "kql",
+                    "level": "mandatory",
                 }
             ]
             if report.kql

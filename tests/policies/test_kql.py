@@ -274,7 +274,13 @@ def test_a_bad_query_fails_the_gate_in_every_report(dev_fixture: Path, tmp_path:
         message,
     )
     assert report["kql"]["scan"]["errors"] == 1 and report["kql"]["scan"]["queries"] == 10
-    assert {"id": RULE_ID, "name": kql_check.RULE_NAME, "severity": "high", "source": "kql"} in report["rules"]
+    assert {
+        "id": RULE_ID,
+        "name": kql_check.RULE_NAME,
+        "severity": "high",
+        "source": "kql",
+        "level": "mandatory",
+    } in report["rules"]
     sarif = json.loads((tmp_path / "policy-report.sarif").read_text())
     [run] = [r for r in sarif["runs"] if r["tool"]["driver"]["name"] == "mlsec-kql"]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [RULE_ID]
