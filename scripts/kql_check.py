@@ -223,6 +223,6 @@ def kql_line(scan: KqlScan | None, note: str) -> str:
     if scan is None:
         return note or "kql: not run"
     return (
-        f"kql ({scan.library}): {scan.queries} alert queries in {scan.rules} scheduled query rules, "
-        f"{scan.errors} errors, {scan.warnings} warnings, {scan.not_analyzable} not analyzable"
+        f"kql ({scan.library}): {scan.queries} alert queries in {scan.rules} scheduled query rules; "
+        f"errors: {scan.errors}, warnings: {scan.warnings}, not analyzable: {scan.not_analyzable}"
     )
