@@ -175,7 +175,8 @@ def test_gate_reports_checkov_failures_in_every_format(prod_plan: Any, tmp_path:
     assert [(f["rule"], f["status"], f["file"]) for f in azurite] == [
         ("CKV_SECRET_3", "suppressed", "scripts/dataset/emulator.py")
     ]
-    gate, checkov = json.loads((tmp_path / "policy-report.sarif").read_text())["runs"]
+    gate, checkov, kql = json.loads((tmp_path / "policy-report.sarif").read_text())["runs"]
+    assert kql["tool"]["driver"]["name"] == "mlsec-kql"
     assert "MLSEC-KV-001" in {r["ruleId"] for r in gate["results"] if r["level"] == "error"}
     assert (checkov["tool"]["driver"]["name"], checkov["tool"]["driver"]["version"]) == ("checkov", "3.3.30")
     assert {r["ruleId"] for r in checkov["results"] if r["level"] == "error"} == {"CKV_AZURE_110", "CKV_AZURE_42"}
