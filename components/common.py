@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, keyvault, monitor, network, storage
 
+from components import naming
+
 ROLE = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
@@ -265,6 +267,7 @@ def private_storage_account(
     """
     return storage.StorageAccount(
         name,
+        account_name=naming.storage_account(ctx.subscription_id, name),
         resource_group_name=ctx.resource_group_name,
         location=ctx.location,
         kind="StorageV2",

@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import apimanagement as apim
 from pulumi_azure_native import authorization
 
+from components import naming
 from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, log_alert, role_assignments
 from components.config import GatewaySettings
 from components.endpoint import Endpoint
@@ -91,6 +92,7 @@ class Gateway(pulumi.ComponentResource):
         zones = ["1", "2", "3"] if ctx.zone_redundant and cfg.sku == "Premium" else None
         self.service = apim.ApiManagementService(
             f"{name}-apim",
+            service_name=naming.api_management(ctx.subscription_id, f"{name}-apim"),
             resource_group_name=rg,
             location=ctx.location,
             sku=apim.ApiManagementServiceSkuPropertiesArgs(name=cfg.sku, capacity=cfg.capacity),
