@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from policies.catalog.governance import SUPPRESSION_AUDIT
 from policies.catalog.model import ResourceRule, Rule, StackRule
-from policies.catalog.rules import data, ml, network, ops, serving, storage, vault
+from policies.catalog.rules import data, ml, naming, network, ops, serving, storage, vault
 
 RULES: tuple[Rule, ...] = (
     *storage.RULES,
@@ -19,6 +19,7 @@ RULES: tuple[Rule, ...] = (
     *network.RULES,
     *data.RULES,
     *ops.RULES,
+    *naming.RULES,
     SUPPRESSION_AUDIT,
 )
 """Every rule; the suppression audit comes last so that it sees which suppressions the others used."""
