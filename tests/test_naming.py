@@ -167,15 +167,15 @@ def test_auto_name_is_the_logical_name_plus_eight_hex_characters() -> None:
 
 
 def test_check_fills_in_and_flags_only_left_out_names() -> None:
-    token = "azure-native:storage:StorageAccount"
-    generated = check_inputs(token, "acct", {"location": "westeurope"})
+    account_type = "azure-native:storage:StorageAccount"
+    generated = check_inputs(account_type, "acct", {"location": "westeurope"})
     assert generated == {
         "location": "westeurope",
-        "accountName": auto_name(token, "acct"),
+        "accountName": auto_name(account_type, "acct"),
         AUTONAMED_FLAG: True,
     }
-    assert check_inputs(token, "acct", {"accountName": "given"}) == {"accountName": "given"}
-    assert check_inputs(token, "acct", {"accountName": "[unknown]"}) == {"accountName": "[unknown]"}
+    assert check_inputs(account_type, "acct", {"accountName": "given"}) == {"accountName": "given"}
+    assert check_inputs(account_type, "acct", {"accountName": "[unknown]"}) == {"accountName": "[unknown]"}
     assert check_inputs("azure-native:storage:BlobServiceProperties", "b", {}) == {}
 
 
