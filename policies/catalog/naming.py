@@ -48,9 +48,13 @@ class NameRule:
     last_text: str = ""
     no_double_hyphen: bool = False
     """Whether "--" is refused."""
+    shape: str | None = None
+    """Regular expression the whole name must match, where the rule is a format (a GUID); replaces the rest."""
 
     def problems(self, name: str) -> list[str]:
         """Every way ``name`` breaks this rule (empty when it is valid)."""
+        if self.shape:
+            return [] if re.fullmatch(self.shape, name) else [f"the form of {self.chars}"]
         found: list[str] = []
         if not self.min_length <= len(name) <= self.max_length:
             found.append(f"{self.min_length}-{self.max_length} characters (found {len(name)})")
@@ -269,6 +273,19 @@ NAME_RULES: dict[str, NameRule] = {
         NAME_RULES_URL + "#microsoftmanagedidentity",
         first=_ALNUM,
         first_text="a letter or digit",
+    ),
+    azure.KEY_VAULT_KEY: NameRule(
+        "keyName", 1, 127, "[a-zA-Z0-9-]", "alphanumerics and hyphens", "vault", NAME_RULES_URL + "#microsoftkeyvault"
+    ),
+    azure.ROLE_ASSIGNMENT: NameRule(
+        "roleAssignmentName",
+        36,
+        36,
+        "[0-9a-fA-F-]",
+        "a GUID",
+        "resource",
+        NAME_RULES_URL + "#microsoftauthorization",
+        shape="[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
     ),
     "azure-native:resources:ResourceGroup": NameRule(
         "resourceGroupName",
