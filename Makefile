@@ -35,7 +35,7 @@ node_modules/.installed: package.json package-lock.json
 
 env: $(VENV)/.synced node_modules/.installed ## Create the pinned, locked environment
 
-plan: $(VENV)/.synced ## Plan the STACK (default dev) offline, then run the policy gate on it
+plan: $(VENV)/.synced node_modules/.installed ## Plan the STACK (default dev) offline, then run the policy gate on it
 	$(PY) -m scripts.plan $(STACK)
 	$(PY) -m scripts.check --plan build/$(STACK)/plan.json
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, keyvault, monitor, network, storage
 
+from components import naming
 from policies.catalog import diagnostics
 
 ROLE = {
@@ -287,6 +288,7 @@ def private_storage_account(
     """
     return storage.StorageAccount(
         name,
+        account_name=naming.storage_account(ctx.subscription_id, name),
         resource_group_name=ctx.resource_group_name,
         location=ctx.location,
         kind="StorageV2",

@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
 
+from components import naming
 from components.regions import CLOUDS
 
 PROJECT = "secure-ml"
@@ -264,6 +265,8 @@ class KeyVaultSettings:
     """Days a deleted vault or secret stays recoverable (7-90)."""
     purge_protection: SecurityControl = ON
     """Purge protection; deleted keys cannot be purged before retention ends."""
+    generation: Annotated[int, Field(ge=1, le=999)] = 1
+    """Part of the vault name's hash (1-999); bump it to rebuild beside a soft-deleted vault of the old name."""
 
 
 ZonePurpose = Literal["quarantine", "raw", "anonymized", "curated", "models"]
@@ -616,6 +619,18 @@ class Settings:
                     raise _FieldError(
                         f"workspaces[{i}].endpoints[{j}].name",
                         "expected an endpoint name not used elsewhere in the stack (names are unique per region)",
+                        endpoint.name,
+                    )
+                # Azure name: <namePrefix>-<environment>-<name>-<hash>, 3-32 characters (components/naming.py)
+                length = naming.endpoint_length(self.name_prefix, self.environment, endpoint.name)
+                base = naming.endpoint_base(self.name_prefix, self.environment, endpoint.name)
+                if length > naming.ENDPOINT_MAX_LENGTH or "--" in base:
+                    raise _FieldError(
+                        f"workspaces[{i}].endpoints[{j}].name",
+                        f"expected a name that keeps the Azure endpoint name '{base}-<hash>' within "
+                        f"{naming.ENDPOINT_MAX_LENGTH} characters, letters, digits and single hyphens "
+                        f"(at most {naming.ENDPOINT_MAX_LENGTH - length + len(endpoint.name)} "
+                        "characters with this namePrefix and environment)",
                         endpoint.name,
                     )
                 seen_endpoints.add(endpoint.name)

@@ -9,6 +9,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import managedidentity, monitor
 
+from components import naming
 from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, role_assignments
 from components.config import DeploymentSettings, EndpointSettings
 from components.datastorage import DataStorage
@@ -106,7 +107,7 @@ class Endpoint(pulumi.ComponentResource):
             f"{name}-ep",
             resource_group_name=rg,
             workspace_name=ws.workspace.name,
-            endpoint_name=cfg.name,
+            endpoint_name=naming.online_endpoint(ctx.subscription_id, name),
             location=ctx.location,
             identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id]),
             properties=ml.OnlineEndpointPropertiesArgs(

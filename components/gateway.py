@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import apimanagement as apim
 from pulumi_azure_native import authorization, privatedns
 
+from components import naming
 from components.common import (
     Context,
     RoleAssignmentSpec,
@@ -129,6 +130,7 @@ class Gateway(pulumi.ComponentResource):
         zones = gateway_zones(cfg.sku, ctx.zone_redundant)
         self.service = apim.ApiManagementService(
             f"{name}-apim",
+            service_name=naming.api_management(ctx.subscription_id, f"{name}-apim"),
             resource_group_name=rg,
             location=ctx.location,
             sku=apim.ApiManagementServiceSkuPropertiesArgs(name=cfg.sku, capacity=cfg.capacity),

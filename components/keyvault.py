@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import keyvault
 
+from components import naming
 from components.common import (
     Context,
     PrivateEndpoint,
@@ -33,13 +34,16 @@ class KeyVaultArgs:
     """Refuse purges before the retention ends (cannot be turned off once on)."""
     role_assignments: Sequence[RoleAssignmentSpec] = field(default_factory=tuple)
     """Roles granted on the vault."""
+    generation: int = 1
+    """Part of the vault name's hash; a new value gives a new name (to rebuild beside a soft-deleted vault)."""
 
 
 class KeyVault(pulumi.ComponentResource):
     """A Key Vault reachable only through its private endpoint.
 
-    The vault name is left to Pulumi auto-naming (logical name plus a random suffix), so destroying and
-    recreating an environment never collides with a soft-deleted vault of the same name.
+    The vault name is explicit and valid (components/naming.py); ``generation`` is part of its hash, so
+    an environment rebuilt after a destroy takes a new name instead of colliding with its own
+    soft-deleted, purge-protected vault (docs/operations.md).
     """
 
     vault: keyvault.Vault
@@ -49,6 +53,7 @@ class KeyVault(pulumi.ComponentResource):
         ctx = args.ctx
         self.vault = keyvault.Vault(
             f"{name}-kv",
+            vault_name=naming.key_vault(ctx.subscription_id, f"{name}-kv", args.generation),
             resource_group_name=ctx.resource_group_name,
             location=ctx.location,
             properties=keyvault.VaultPropertiesArgs(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
+from components import naming
 from components.common import Context, DiagnosticsTarget, child, diagnostic_setting
 
 
@@ -36,6 +37,7 @@ class Monitoring(pulumi.ComponentResource):
         ctx = args.ctx
         self.workspace = operationalinsights.Workspace(
             f"{name}-law",
+            workspace_name=naming.log_analytics(f"{name}-law"),
             resource_group_name=ctx.resource_group_name,
             location=ctx.location,
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
@@ -46,6 +48,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.app_insights = applicationinsights.Component(
             f"{name}-appi",
+            resource_name_=naming.app_insights(f"{name}-appi"),
             resource_group_name=ctx.resource_group_name,
             location=ctx.location,
             kind="web",

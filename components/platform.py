@@ -78,6 +78,7 @@ class Platform(pulumi.ComponentResource):
                 sku=settings.key_vault.sku,
                 soft_delete_retention_days=settings.key_vault.soft_delete_retention_days,
                 purge_protection=settings.key_vault.purge_protection.enabled,
+                generation=settings.key_vault.generation,
             ),
             opts=child(self),
         )

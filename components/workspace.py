@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry, managedidentity, storage
 from pulumi_azure_native import machinelearningservices as ml
 
+from components import naming
 from components.common import (
     Context,
     PrivateEndpoint,
@@ -174,6 +175,7 @@ class Workspace(pulumi.ComponentResource):
         # Container registry: images for training and inference.
         self.registry = containerregistry.Registry(
             f"{name}acr",
+            registry_name=naming.container_registry(ctx.subscription_id, f"{name}acr"),
             resource_group_name=rg,
             location=location,
             sku=containerregistry.SkuArgs(name="Premium"),
@@ -414,6 +416,7 @@ class Workspace(pulumi.ComponentResource):
 
         self.workspace = ml.Workspace(
             f"{name}-mlw",
+            workspace_name=naming.ml_workspace(f"{name}-mlw"),
             resource_group_name=rg,
             location=location,
             kind="Default",

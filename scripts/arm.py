@@ -8,7 +8,6 @@ Azure would give it, and the ARM export uses it to write flat, fully-qualified r
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -145,16 +144,44 @@ def principal_id(seed: str) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(seed.encode()).digest()[:16], version=4))
 
 
+AUTONAMED_FLAG = "__createBeforeDelete"
+"""Input the provider's Check adds (true) next to a name it generated; readers use it to tell one apart."""
+
+UUID_NAMED = frozenset({"azure-native:authorization:RoleAssignment", "azure-native:authorization:RoleDefinition"})
+"""Types whose name the provider generates as a UUID (auto-naming strategy "uuid")."""
+
+
+def name_input(token: str) -> str | None:
+    """The input naming the resource itself (the last of its type's name inputs), if the type is known."""
+    spec = ARM_TYPES.get(token)
+    return spec.name_inputs[-1] if spec else None
+
+
 def auto_name(token: str, logical: str) -> str:
-    """The name a resource gets when its name input is left to auto-naming: logical name + suffix."""
-    suffix = hashlib.sha256(f"{token}::{logical}".encode()).hexdigest()[:8]
-    if token in {"azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"}:
-        return (re.sub(r"[^a-z0-9]", "", logical.lower())[:16] + suffix)[:24]
-    if token == "azure-native:keyvault:Vault":
-        return f"{logical[:15]}{suffix}"[:24]
-    if token == "azure-native:authorization:RoleAssignment":
+    """The name azure-native v3 gives a resource whose name input is left out, as its Check step does.
+
+    Strategy "random" (provider/pkg/provider/provider.go ``getDefaultName`` in pulumi/pulumi-azure-native):
+    ``resource.NewUniqueName(randomSeed, <logical name>, 8, 0, nil)`` - the logical name as it is, no
+    separator, then 8 characters of ``0123456789abcdef``; no cleaning and no length cap (maxlen 0), so a
+    storage account's hyphens and length survive (pulumi-azure-native issues 3665 and 4294). Strategy
+    "uuid" for role assignments and definitions. The suffix here is derived from type and logical name
+    instead of the engine's per-resource random seed, so plans are reproducible.
+    """
+    if token in UUID_NAMED:
         return principal_id(f"{token}::{logical}")
-    return f"{logical}{suffix}"
+    return logical + hashlib.sha256(f"{token}::{logical}".encode()).hexdigest()[:8]
+
+
+def check_inputs(token: str, logical: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs after the provider's Check: a left-out name is generated and flagged.
+
+    As ``applyDefaults`` does: only when the name input has no value (an unknown value is a value), and a
+    generated name comes with ``__createBeforeDelete: true``. Policies at preview see these inputs.
+    """
+    key = name_input(token)
+    if key is None or key in _FIXED_CHILD_NAMES or inputs.get(key) is not None:
+        return inputs
+    return {**inputs, key: auto_name(token, logical), AUTONAMED_FLAG: True}
 
 
 def arm_id(token: str, logical: str, inputs: dict[str, Any], subscription: str) -> str:

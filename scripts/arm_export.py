@@ -27,7 +27,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.arm import ARM_TYPES, NON_ARM_TYPES, ArmType, arm_id
+from scripts.arm import ARM_TYPES, AUTONAMED_FLAG, NON_ARM_TYPES, ArmType, arm_id
 from scripts.offline import FAKE_CLIENT_CONFIG
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -274,7 +274,7 @@ def _split(resource: dict[str, Any], spec: ArmType) -> tuple[dict[str, Any], dic
     top: dict[str, Any] = {}
     properties: dict[str, Any] = {}
     for key, value in resource["inputs"].items():
-        if key in naming:
+        if key in naming or key == AUTONAMED_FLAG:
             continue
         if key in TOP_LEVEL and key not in nested_here:
             top[key] = _identity(value) if key == "identity" else value

@@ -10,9 +10,13 @@ It also exports the plan as an ARM template (``template.json``, ``scripts.arm_ex
 on it (``--framework arm``) and on the repository (``--framework secrets``), isolated with ``uv tool run``;
 checkov's failures join the report at the stack's enforcement level (secrets: always mandatory).
 
+It also checks every alert query (scheduled query rules) with Microsoft's Kusto language library against the
+documented schemas of the tables it reads (``scripts.kql_check``, MLSEC-KQL-001); its errors are mandatory.
+
 Exit status: 0 no mandatory violation; 1 mandatory violations; 2 usage error, unreadable plan, a plan
 with no resources, an unusable enforcement or suppression file, or a checkov scan that could not run,
-saw no resources or could not parse its input.
+saw no resources or could not parse its input, or a KQL analysis that could not run (Node or the library missing,
+an analyzer crash or unreadable output).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from policies.catalog.governance import (
 from policies.catalog.model import Rule
 from policies.catalog.pack import PACK_NAME, build_policies, rule_url
 from policies.catalog.values import PLAN_UNKNOWN
+from scripts import kql_check
 from scripts.arm_export import ExportError, dumps, export_with_urns, resource_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +87,8 @@ class Finding:
     """violation, accepted (explained by a declared opt-out, advisory only) or suppressed."""
     note: str = ""
     source: str = "mlsec"
-    """mlsec (the rule catalog), checkov-arm (the ARM template) or checkov-secrets (the repository)."""
+    """mlsec (the rule catalog), checkov-arm (the ARM template), checkov-secrets (the repository) or kql (the alert
+    queries)."""
     file: str = ""
     """For a secrets finding: the file (relative to the repository) and line."""
     line: int = 0
@@ -100,6 +106,10 @@ class Report:
     """The checkov scans that ran (none with --no-checkov)."""
     checkov_note: str = ""
     """Why checkov did not run, when it did not."""
+    kql: kql_check.KqlScan | None = None
+    """The KQL analysis of the alert queries (None with --no-kql)."""
+    kql_note: str = ""
+    """Why the KQL analysis did not run, when it did not."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -507,6 +517,17 @@ def scan_with_checkov(
     return path
 
 
+def scan_with_kql(report: Report, document: dict[str, Any], *, command: list[str] | None = None) -> None:
+    """Check every alert query with the Kusto language library (``scripts.kql_check``) and add the findings."""
+    try:
+        found, report.kql = kql_check.check_queries(document, command=command)
+    except kql_check.KqlError as exc:
+        raise GateError(f"KQL analysis: {exc}") from None
+    report.findings.extend(
+        Finding(kql_check.RULE_ID, kql_check.RULE_SEVERITY, f.level, f.urn, f.message, source="kql") for f in found
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------------------------
@@ -555,6 +576,7 @@ def render_table(report: Report) -> str:
                 lines.append(f"  {'':<10} {'':<15} ({f.note})")
     counts = report.counts()
     lines.append(f"\n{checkov_line(report)}")
+    lines.append(kql_check.kql_line(report.kql, report.kql_note))
     lines.append(
         f"{counts['mandatory']} mandatory violations, {counts['advisory']} advisory, {counts['accepted']} accepted "
         f"(declared opt-outs), {counts['suppressed']} suppressed"
@@ -591,9 +613,26 @@ def report_json(report: Report, enforcement_file: Path = ENFORCEMENT_FILE) -> di
                 "level": level,
             }
             for rule_id, (name, source, level) in _checkov_rules(report).items()
-        ],
+        ]
+        + (
+            [
+                {
+                    "id": kql_check.RULE_ID,
+                    "name": kql_check.RULE_NAME,
+                    "severity": kql_check.RULE_SEVERITY,
+                    "source": "kql",
+                    "level": "mandatory",
+                }
+            ]
+            if report.kql
+            else []
+        ),
         "findings": [asdict(f) for f in report.findings],
         "checkov": {"scans": [asdict(s) for s in report.checkov], "note": checkov_line(report)},
+        "kql": {
+            "scan": asdict(report.kql) if report.kql else None,
+            "note": kql_check.kql_line(report.kql, report.kql_note),
+        },
     }
 
 
@@ -601,7 +640,7 @@ def _checkov_rules(report: Report) -> dict[str, tuple[str, str, str]]:
     """checkov check id -> (check name, source, level) for every checkov check with a finding, sorted by id."""
     found: dict[str, tuple[str, str, str]] = {}
     for f in report.findings:
-        if f.source != "mlsec" and f.rule not in found:
+        if f.source.startswith("checkov") and f.rule not in found:
             name = f.message.rsplit(" [", 1)[0] if f.source == "checkov-arm" else f.message.rsplit(" in ", 1)[0]
             found[f.rule] = (name, f.source, f.level)
     return dict(sorted(found.items()))
@@ -672,8 +711,35 @@ def report_sarif(report: Report, artifact: str) -> dict[str, Any]:
                 report.checkov[0].version,
                 "https://www.checkov.io",
                 checkov_rules,
-                [f for f in report.findings if f.source != "mlsec"],
+                [f for f in report.findings if f.source.startswith("checkov")],
                 f"{PACK_NAME}-checkov/{report.stack}/",
+                report,
+                artifact,
+            )
+        )
+    if report.kql:
+        kql_rule = {
+            "id": kql_check.RULE_ID,
+            "name": "AlertQueriesBindToDocumentedSchemas",
+            "shortDescription": {"text": kql_check.RULE_NAME},
+            "fullDescription": {"text": kql_check.RULE_RATIONALE},
+            "help": {"text": kql_check.RULE_REMEDIATION, "markdown": f"**Remediation:** {kql_check.RULE_REMEDIATION}"},
+            "helpUri": kql_check.RULE_DOCS,
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "tags": ["security", "detection", "kql"],
+                "security-severity": _SECURITY_SEVERITY[kql_check.RULE_SEVERITY],
+                "precision": "very-high",
+            },
+        }
+        runs.append(
+            _sarif_run(
+                "mlsec-kql",
+                report.kql.library.rsplit(" ", 1)[-1],
+                "docs/policy-gate.md",
+                [kql_rule],
+                [f for f in report.findings if f.source == "kql"],
+                f"{PACK_NAME}-kql/{report.stack}/",
                 report,
                 artifact,
             )
@@ -731,13 +797,14 @@ def report_junit(report: Report) -> str:
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
     failures = sum(1 for r in RULES if any(f in report.mandatory for f in by_rule.get(r.id, [])))
-    checkov_failures = len({f.rule for f in report.mandatory if f.source != "mlsec"})
+    checkov_failures = len({f.rule for f in report.mandatory if f.source.startswith("checkov")})
     checkov_tests = len(_checkov_rules(report)) + 1 if report.checkov else 0
+    kql_failures = 1 if any(f.source == "kql" for f in report.mandatory) else 0
     suites = ET.Element(
         "testsuites",
         name=TOOL,
-        tests=str(len(RULES) + checkov_tests),
-        failures=str(failures + checkov_failures),
+        tests=str(len(RULES) + checkov_tests + (1 if report.kql else 0)),
+        failures=str(failures + checkov_failures + kql_failures),
     )
     suite = ET.SubElement(
         suites,
@@ -763,6 +830,7 @@ def report_junit(report: Report) -> str:
                 f"[{f.status if f.status != 'violation' else f.level}] {_short(f.urn)}: {f.message}" for f in others
             )
     _junit_checkov(suites, report)
+    _junit_kql(suites, report)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -799,6 +867,25 @@ def _junit_checkov(suites: ET.Element, report: Report) -> None:
             )
 
 
+def _junit_kql(suites: ET.Element, report: Report) -> None:
+    """A third suite for the alert queries: one case, failing on any query error."""
+    if not report.kql:
+        return
+    found = [f for f in report.findings if f.source == "kql"]
+    failing = [f for f in found if f in report.mandatory]
+    suite = ET.SubElement(
+        suites, "testsuite", name=f"kql {report.stack}", tests="1", failures=str(1 if failing else 0), errors="0"
+    )
+    case = ET.SubElement(suite, "testcase", classname="kql", name=f"{kql_check.RULE_ID} {kql_check.RULE_NAME}")
+    if failing:
+        failure = ET.SubElement(case, "failure", message=failing[0].message, type=kql_check.RULE_SEVERITY)
+        failure.text = "\n".join(f"{_where(f)}: {f.message}" for f in failing)
+    others = [f for f in found if f not in failing]
+    ET.SubElement(case, "system-out").text = "\n".join(
+        [kql_check.kql_line(report.kql, report.kql_note)] + [f"[{f.level}] {_where(f)}: {f.message}" for f in others]
+    )
+
+
 def write_reports(report: Report, out_dir: Path, artifact: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "policy-report.json", out_dir / "policy-report.sarif", out_dir / "policy-report.junit.xml"]
@@ -813,7 +900,9 @@ def write_reports(report: Report, out_dir: Path, artifact: str) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None, *, checkov_runner: CheckovRunner | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, checkov_runner: CheckovRunner | None = None, kql_command: list[str] | None = None
+) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.check", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: plans stacks/Pulumi.STACK.yaml, then checks it")
     parser.add_argument("--plan", type=Path, help="check an existing plan.json instead of planning")
@@ -822,6 +911,9 @@ def main(argv: list[str] | None = None, *, checkov_runner: CheckovRunner | None 
     parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS_FILE, help="suppression file")
     parser.add_argument(
         "--no-checkov", action="store_true", help="skip the checkov scans (ARM template, secrets); the report says so"
+    )
+    parser.add_argument(
+        "--no-kql", action="store_true", help="skip the analysis of the alert queries (Node); the report says so"
     )
     args = parser.parse_args(argv)
     if (args.stack is None) == (args.plan is None):
@@ -844,6 +936,10 @@ def main(argv: list[str] | None = None, *, checkov_runner: CheckovRunner | None 
         report = evaluate(
             document, source=source, enforcement_file=args.enforcement, suppressions_file=args.suppressions
         )
+        if args.no_kql:
+            report.kql_note = "kql: not run (--no-kql): the alert queries were not analyzed"
+        else:
+            scan_with_kql(report, document, command=kql_command)
         if args.no_checkov:
             report.checkov_note = "checkov: not run (--no-checkov): the ARM template and the secrets were not scanned"
         else:

@@ -10,10 +10,10 @@ environment's API Management service through Azure Resource Manager, signed in w
 the stack's validated settings, so it is byte-identical to what ``pulumi up`` applies with
 ``gateway.suspended`` on (or, with ``--resume``, off). Each change is read back and checked.
 
-The service is auto-named at deploy time, so it is not in the stack file: pass ``--from-outputs`` with
-the JSON of ``pulumi stack output --json`` (its ``gatewayId`` names the subscription, resource group and
-service, its ``gatewayPolicy`` the tenant), or ``--subscription``, ``--resource-group``, ``--service`` and
-``--tenant``.
+The service name carries a hash of the subscription and stack, so it is not in the stack file: pass
+``--from-outputs`` with the JSON of ``pulumi stack output --json`` (its ``gatewayId`` names the subscription,
+resource group and service, its ``gatewayPolicy`` the tenant), or ``--subscription``, ``--resource-group``,
+``--service`` and ``--tenant``.
 
 Exit status: 0 every API changed and verified (or a dry run); 1 any API failed; 2 usage or configuration
 error.

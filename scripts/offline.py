@@ -33,7 +33,7 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from scripts.arm import arm_id, principal_id
+from scripts.arm import AUTONAMED_FLAG, arm_id, check_inputs, principal_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "[secret]"
@@ -149,8 +149,9 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         urn = f"urn:pulumi:{self.stack}::{self.project}::{args.typ}::{args.name}"
-        outputs = dict(args.inputs)
-        resource_id = arm_id(args.typ, args.name, args.inputs, FAKE_CLIENT_CONFIG["subscriptionId"])
+        inputs = check_inputs(args.typ, args.name, dict(args.inputs))
+        outputs = {k: v for k, v in inputs.items() if k != AUTONAMED_FLAG}
+        resource_id = arm_id(args.typ, args.name, inputs, FAKE_CLIENT_CONFIG["subscriptionId"])
         outputs["id"] = resource_id
         outputs.setdefault("name", resource_id.rsplit("/", 1)[-1])
         identity = args.inputs.get("identity")
@@ -230,7 +231,10 @@ class RecordingMonitor(mocks.MockMonitor):
             type=request.type,
             name=request.name,
             parent=request.parent,
-            inputs=_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+            # the inputs after the provider's Check (what the engine stores and CrossGuard sees)
+            inputs=check_inputs(
+                request.type, request.name, _plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
+            ),
             dependencies=sorted(set(request.dependencies)),
             protect=bool(request.protect),
         )

@@ -356,6 +356,9 @@ def test_prod_locks_the_data_account(prod_plan: Plan):
         "level": "CanNotDelete",
         "notes": "Training data: versioned, immutable, access-logged",
         "scope": prod_plan.outputs["dataAccountId"],
+        # the provider's Check names the lock (logical name + 8 hex characters) and flags the name as generated
+        "lockName": "mlsec-prod-data-lock2e39acb5",
+        "__createBeforeDelete": True,
     }
 
 

@@ -105,7 +105,8 @@ def test_gateway_logs_the_caller_to_app_insights_and_log_analytics(dev_plan: Pla
 def test_one_api_per_endpoint_with_post_score(dev_plan: Plan):
     api = dev_plan.inputs(T + "apimanagement:Api")
     assert (api["apiId"], api["path"], api["protocols"]) == ("fraud-score", "models/fraud-score", ["https"])
-    assert api["serviceUrl"] == "https://fraud-score.westeurope.inference.ml.azure.com"
+    # the scoring host carries the Azure endpoint name; the API keeps the configured one
+    assert api["serviceUrl"] == "https://mlsec-dev-fraud-score-a1a85a.westeurope.inference.ml.azure.com"
     op = dev_plan.inputs(T + "apimanagement:ApiOperation")
     assert (op["method"], op["urlTemplate"], op["operationId"]) == ("POST", "/score", "score")
     assert op["request"]["representations"] == [

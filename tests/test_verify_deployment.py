@@ -40,11 +40,13 @@ TENANT = FAKE_CLIENT_CONFIG["tenantId"]
 
 SUB = "00000000-0000-4000-8000-000000000000"
 RG = "mlsec-dev-rgf7e1a2fe"
-ACCOUNT = "mlsecdevdataacct0f92afad"
-VAULT = "mlsec-dev-kv-kvdf854055"
-WORKSPACE = "mlsec-dev-fraud-mlw7e692410"
-SERVICE = "mlsec-dev-gw-apim49fd3e0a"
-LAW = "mlsec-dev-mon-law7e4d8418"
+ACCOUNT = "mlsecdevdataacct2a05fbc1"
+VAULT = "mlsec-dev-kv-kv-009df4"
+WORKSPACE = "mlsec-dev-fraud-mlw"
+SERVICE = "mlsec-dev-gw-apim-b380a2d7"
+LAW = "mlsec-dev-mon-law"
+ENDPOINT = "mlsec-dev-fraud-score-a1a85a"
+"""The Azure name of the endpoint configured as fraud-score (its API on the gateway keeps that name)."""
 
 V_STORAGE = "api-version=2024-01-01"
 V_KEYVAULT = "api-version=2024-11-01"
@@ -241,8 +243,8 @@ EXPECTED_ROWS = [
     (f"key vault {VAULT}", "diagnostic settings", LOGS, LOGS, "OK"),
     (f"ML workspace {WORKSPACE}", "publicNetworkAccess", "Disabled", "Disabled", "OK"),
     (f"ML workspace {WORKSPACE}", "diagnostic settings", LOGS, LOGS, "OK"),
-    ("online endpoint fraud-score", "authMode", "AADToken", "AADToken", "OK"),
-    ("online endpoint fraud-score", "publicNetworkAccess", "Disabled", "Disabled", "OK"),
+    (f"online endpoint {ENDPOINT}", "authMode", "AADToken", "AADToken", "OK"),
+    (f"online endpoint {ENDPOINT}", "publicNetworkAccess", "Disabled", "Disabled", "OK"),
     (f"API Management {SERVICE}", "diagnostic settings", LOGS, LOGS, "OK"),
     (f"API Management {SERVICE}", "policy of API fraud-score", "gatewayPolicy output", "matches", "OK"),
 ]
@@ -250,7 +252,7 @@ EXPECTED_ROWS = [
 
 def table_line(resource: str, check: str, expected: str, found: str, result: str) -> str:
     """A row as the table prints it: columns as wide as the longest value of the dev stack, two spaces apart."""
-    return f"{resource:<45}  {check:<38}  {expected:<33}  {found:<33}  {result}"
+    return f"{resource:<45}  {check:<38}  {expected:<25}  {found:<25}  {result}"
 
 
 EXPECTED_TABLE = (
@@ -468,12 +470,12 @@ DRIFTS: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, str, str, s
     (
         "online-endpoint.json",
         set_property("authMode", "Key"),
-        ("online endpoint fraud-score", "authMode", "AADToken", "Key"),
+        (f"online endpoint {ENDPOINT}", "authMode", "AADToken", "Key"),
     ),
     (
         "online-endpoint.json",
         set_property("publicNetworkAccess", "Enabled"),
-        ("online endpoint fraud-score", "publicNetworkAccess", "Disabled", "Enabled"),
+        (f"online endpoint {ENDPOINT}", "publicNetworkAccess", "Disabled", "Enabled"),
     ),
     (
         "diagnostic-settings-api-management.json",
@@ -961,8 +963,8 @@ def test_every_workspace_and_endpoint_is_checked(
         (f"ML workspace {WORKSPACE}", "diagnostic settings"),
         ("ML workspace mlsec-dev-churn-mlw0c4f1e2a", "publicNetworkAccess"),
         ("ML workspace mlsec-dev-churn-mlw0c4f1e2a", "diagnostic settings"),
-        ("online endpoint fraud-score", "authMode"),
-        ("online endpoint fraud-score", "publicNetworkAccess"),
+        (f"online endpoint {ENDPOINT}", "authMode"),
+        (f"online endpoint {ENDPOINT}", "publicNetworkAccess"),
         ("online endpoint churn-score", "authMode"),
         ("online endpoint churn-score", "publicNetworkAccess"),
         (f"API Management {SERVICE}", "diagnostic settings"),

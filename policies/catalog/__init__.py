@@ -13,6 +13,7 @@ from policies.catalog.rules import (
     audit,
     data,
     ml,
+    naming,
     network,
     ops,
     plan_facts,
@@ -35,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     *audit.RULES,
     *plan_facts.RULES,
     *diagnostic_rules.RULES,
+    *naming.RULES,
     SUPPRESSION_AUDIT,
 )
 """Every rule; the suppression audit comes last so that it sees which suppressions the others used."""

@@ -117,7 +117,7 @@ def test_every_reviewed_exception_is_needed_and_used(scans: dict[str, Any]) -> N
 def test_insecure_settings_fail_the_expected_checks(scans: dict[str, Any]) -> None:
     template = scans["templates"]["insecure"]
     names = {r["type"]: r["name"] for r in template["resources"]}
-    account = "Microsoft.Storage/storageAccounts.mlsecdevdataacct0f92afad"
+    account = "Microsoft.Storage/storageAccounts.mlsecdevdataacct2a05fbc1"
     vault = f"Microsoft.KeyVault/vaults.{names['Microsoft.KeyVault/vaults']}"
     assert _pairs(scans["by_file"]["insecure"]["failed"]) == {
         ("CKV_AZURE_3", account),
@@ -128,7 +128,7 @@ def test_insecure_settings_fail_the_expected_checks(scans: dict[str, Any]) -> No
         ("CKV_AZURE_42", vault),
         (
             "CKV_AZURE_34",
-            "Microsoft.Storage/storageAccounts/blobServices/containers.mlsecdevdataacct0f92afad/default/raw",
+            "Microsoft.Storage/storageAccounts/blobServices/containers.mlsecdevdataacct2a05fbc1/default/raw",
         ),
         ("CKV_AZURE_10", "Microsoft.Network/networkSecurityGroups.mlsec-dev-net-nsg-compute848553b5"),
     }
@@ -160,7 +160,7 @@ def test_gate_reports_checkov_failures_in_every_format(prod_plan: Any, tmp_path:
         "severity": "high",
         "level": "mandatory",
         "urn": next(r["urn"] for r in document["resources"] if r["name"] == "mlsec-prod-kv-kv"),
-        "message": "Ensure that key vault enables purge protection [Microsoft.KeyVault/vaults.mlsec-prod-kv-kbd58385f]",
+        "message": "Ensure that key vault enables purge protection [Microsoft.KeyVault/vaults.mlsec-prod-kv-kv-bbdbef]",
         "status": "violation",
         "note": "",
         "source": "checkov-arm",
@@ -175,7 +175,8 @@ def test_gate_reports_checkov_failures_in_every_format(prod_plan: Any, tmp_path:
     assert [(f["rule"], f["status"], f["file"]) for f in azurite] == [
         ("CKV_SECRET_3", "suppressed", "scripts/dataset/emulator.py")
     ]
-    gate, checkov = json.loads((tmp_path / "policy-report.sarif").read_text())["runs"]
+    gate, checkov, kql = json.loads((tmp_path / "policy-report.sarif").read_text())["runs"]
+    assert kql["tool"]["driver"]["name"] == "mlsec-kql"
     assert "MLSEC-KV-001" in {r["ruleId"] for r in gate["results"] if r["level"] == "error"}
     assert (checkov["tool"]["driver"]["name"], checkov["tool"]["driver"]["version"]) == ("checkov", "3.3.30")
     assert {r["ruleId"] for r in checkov["results"] if r["level"] == "error"} == {"CKV_AZURE_110", "CKV_AZURE_42"}

@@ -778,7 +778,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         "mlsec-dev-fraud-data-curated-compute",
         "scope",
         f"{SUB}/resourceGroups/mlsec-dev-rgf7e1a2fe/providers/Microsoft.Storage/storageAccounts/"
-        "mlsecdevdataacct0f92afad/blobServices/default/containers/raw",
+        "mlsecdevdataacct2a05fbc1/blobServices/default/containers/raw",
         [
             (
                 "mlsec-dev-fraud-data-curated-compute",
@@ -877,7 +877,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         "dev",
         "mlsec-dev-fraud-data-models-ws",
         "scope",
-        f"{SUB}/resourceGroups/mlsec-dev-rgf7e1a2fe/providers/Microsoft.Storage/storageAccounts/mlsecdevdataacct0f92afad",
+        f"{SUB}/resourceGroups/mlsec-dev-rgf7e1a2fe/providers/Microsoft.Storage/storageAccounts/mlsecdevdataacct2a05fbc1",
         [
             (
                 "mlsec-dev-fraud-data-models-ws",
