@@ -647,3 +647,62 @@ def test_data_scientists_hold_the_built_in_role_minus_every_serving_action(dev_p
     )
     assert grant["scope"].split("/providers/")[-1].startswith("Microsoft.MachineLearningServices/workspaces/")
     assert "/" not in grant["scope"].split("/workspaces/")[-1]
+
+
+def test_registries_refuse_arm_audience_tokens(dev_plan: Plan, prod_plan: Plan):
+    for plan in (dev_plan, prod_plan):
+        for registry in plan.of_type(T + "containerregistry:Registry"):
+            assert registry["inputs"]["policies"]["azureADAuthenticationAsArmPolicy"] == {"status": "disabled"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_system_storage_keeps_versions_and_deleted_blobs(stack: str, request: pytest.FixtureRequest):
+    plan: Plan = request.getfixturevalue(f"{stack}_plan")
+    days = {"dev": (7, 30), "prod": (30, 365)}[stack]
+    services = [r for r in plan.of_type(T + "storage:BlobServiceProperties") if r["name"].endswith("-sys-blob")]
+    assert len(services) == {"dev": 1, "prod": 2}[stack]
+    accounts = {r["urn"] for r in plan.of_type(T + "storage:StorageAccount") if r["name"].endswith("sys")}
+    for service in services:
+        inputs = service["inputs"]
+        assert inputs["blobServicesName"] == "default"
+        assert inputs["isVersioningEnabled"] is True
+        assert inputs["changeFeed"] == {"enabled": True, "retentionInDays": days[1]}
+        assert inputs["deleteRetentionPolicy"] == {"allowPermanentDelete": False, "days": days[0], "enabled": True}
+        assert inputs["containerDeleteRetentionPolicy"] == {"days": days[0], "enabled": True}
+        assert set(service["dependencies"]) & accounts
+
+
+def test_cmk_workspaces_encrypt_registry_and_system_storage_with_their_own_keys(prod_plan: Plan, dev_plan: Plan):
+    keys = {r["name"]: r for r in prod_plan.of_type(T + "keyvault:Key")}
+    identities = {r["name"]: r for r in prod_plan.of_type(T + "managedidentity:UserAssignedIdentity")}
+    for ws in ("fraud", "churn"):
+        registry = prod_plan.one(T + "containerregistry:Registry", f"mlsec-prod-{ws}acr")
+        account = prod_plan.one(T + "storage:StorageAccount", f"mlsec-prod-{ws}sys")
+        identity = identities[f"mlsec-prod-{ws}-id"]
+        acr_key, sys_key = keys[f"mlsec-prod-{ws}-acr-cmk"], keys[f"mlsec-prod-{ws}-sys-cmk"]
+        enc = registry["inputs"]["encryption"]
+        assert enc["status"] == "enabled"
+        assert enc["keyVaultProperties"]["keyIdentifier"].endswith(f"/keys/{acr_key['inputs']['keyName']}")
+        assert registry["inputs"]["identity"]["type"] == "UserAssigned"
+        assert identity["urn"] in registry["dependencies"] and acr_key["urn"] in registry["dependencies"]
+        sys_enc = account["inputs"]["encryption"]
+        assert sys_enc["keySource"] == "Microsoft.Keyvault"
+        assert sys_enc["requireInfrastructureEncryption"] is True
+        assert sys_enc["keyVaultProperties"]["keyName"] == sys_key["inputs"]["keyName"]
+        assert (
+            sys_enc["encryptionIdentity"]["encryptionUserAssignedIdentity"]
+            == account["inputs"]["identity"]["userAssignedIdentities"][0]
+        )
+        # the identity may wrap and unwrap each key before the registry and the account are created
+        grants = [
+            r
+            for r in prod_plan.of_type(T + "authorization:RoleAssignment")
+            if r["name"] in (f"mlsec-prod-{ws}-id-acr-cmk-ws", f"mlsec-prod-{ws}-id-sys-cmk-ws")
+        ]
+        assert len(grants) == 2
+        for grant in grants:
+            assert grant["inputs"]["roleDefinitionId"].endswith(ROLE["Key Vault Crypto Service Encryption User"])
+            assert "/keys/" in grant["inputs"]["scope"]
+            assert grant["urn"] in registry["dependencies"] and grant["urn"] in account["dependencies"]
+    for registry in dev_plan.of_type(T + "containerregistry:Registry"):
+        assert "encryption" not in registry["inputs"]

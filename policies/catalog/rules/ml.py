@@ -145,6 +145,49 @@ WS_CMK = ResourceRule(
 )
 
 
+def _dependencies_cmk(stack: StackView) -> Iterator[tuple[str, str]]:
+    for ws in stack.of_type(azure.ML_WORKSPACE):
+        if get(ws.props, "encryption.status") != "Enabled":
+            continue
+        for registry in stack.deps(ws, azure.REGISTRY):
+            status = get(registry.props, "encryption.status")
+            key = get(registry.props, "encryption.keyVaultProperties.keyIdentifier")
+            if status is UNKNOWN or key is UNKNOWN:
+                continue
+            if status != "enabled" or not isinstance(key, str):
+                yield (
+                    registry.urn,
+                    f"registry {registry.name} of CMK workspace {ws.name} is not encrypted with a customer-managed key "
+                    f"(encryption.status {show(status)})",
+                )
+        for account in stack.deps(ws, azure.STORAGE_ACCOUNT):
+            source = get(account.props, "encryption.keySource")
+            if source is not UNKNOWN and source != "Microsoft.Keyvault":
+                yield (
+                    account.urn,
+                    f"system storage {account.name} of CMK workspace {ws.name} is not encrypted with a "
+                    f"customer-managed key (encryption.keySource {show(source)})",
+                )
+
+
+WS_DEPENDENCIES_CMK = StackRule(
+    id="MLSEC-MLW-014",
+    name="A workspace encrypted with a customer-managed key has its registry and system storage encrypted with one too",
+    severity=Severity.MEDIUM,
+    threat=Threat.STEALING,
+    rationale="Registered models, run artifacts and job code live in the system storage, and every image with the "
+    "scoring code in the registry: revoking the workspace's key leaves them readable unless they are under "
+    "customer-managed keys as well.",
+    remediation="Keep customerManagedKey on the workspace: the component then gives the registry and the system "
+    "storage keys of their own, which the workspace identity may wrap and unwrap.",
+    mappings=Mappings(
+        azure_policy="Container registries should be encrypted with a customer-managed key; Storage accounts "
+        "should use customer-managed key for encryption",
+    ),
+    check=_dependencies_cmk,
+)
+
+
 def _no_wildcard_fqdn(res: Res) -> Iterator[str]:
     rules = as_dict(get(res.props, "managedNetwork.outboundRules"))
     for key in sorted(rules):
@@ -470,6 +513,7 @@ RULES = (
     WS_ENDPOINT_APPROVER,
     WS_CMK_COSMOS,
     WS_IMAGE_BUILD,
+    WS_DEPENDENCIES_CMK,
     DATASTORE_IDENTITY,
     COMPUTE_LOCAL_AUTH,
     COMPUTE_NO_PUBLIC_IP,

@@ -335,6 +335,32 @@ BLOB_ACCESS_LOGS = StackRule(
     check=_blob_access_logs,
 )
 
+
+def _blob_protection(stack: StackView) -> Iterator[tuple[str, str]]:
+    for account in stack.of_type(azure.STORAGE_ACCOUNT):
+        services = stack.dependents(account, azure.BLOB_SERVICE)
+        if not services:
+            yield account.urn, f"StorageAccount {account.name} has no blob service settings (versioning, soft delete)"
+
+
+BLOB_PROTECTION = StackRule(
+    id="MLSEC-STG-024",
+    name="Every storage account has blob service settings, so versioning and soft delete are never left at defaults",
+    severity=Severity.MEDIUM,
+    threat=Threat.POISONING,
+    rationale="Versioning and soft delete are off unless a blob service resource turns them on; the workspace "
+    "system storage holds registered models, run artifacts and job code, whose silent overwrite poisons what "
+    "gets deployed. STG-020 to STG-023 check the settings; this rule makes sure they exist for every account.",
+    remediation="Create a BlobServiceProperties resource for the account with isVersioningEnabled, a change feed, "
+    "and blob and container delete retention (components/workspace.py does so for system storage).",
+    mappings=Mappings(
+        azure_policy="Storage accounts should have blob versioning enabled; Azure Storage should have soft delete "
+        "enabled for blobs",
+        psrule="Azure.Storage.SoftDelete",
+    ),
+    check=_blob_protection,
+)
+
 RULES = (
     SHARED_KEY,
     BLOB_PUBLIC,
@@ -353,6 +379,7 @@ RULES = (
     CHANGE_FEED,
     BLOB_SOFT_DELETE,
     CONTAINER_SOFT_DELETE,
+    BLOB_PROTECTION,
     CONTAINER_PRIVATE,
     BLOB_ACCESS_LOGS,
 )

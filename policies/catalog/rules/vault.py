@@ -216,6 +216,23 @@ ACR_PREMIUM = ResourceRule(
     check=field_check("sku.name", "Premium"),
 )
 
+ACR_ARM_AUDIENCE = ResourceRule(
+    id="MLSEC-ACR-006",
+    name="Container registries accept only tokens issued for the registry, not ARM-audience tokens",
+    severity=Severity.MEDIUM,
+    threat=Threat.STEALING,
+    rationale="With ARM-audience authentication on, any Entra token for Azure Resource Manager - such as the one "
+    "every Azure CLI login holds - can be exchanged for registry access; with it off, a client needs a token "
+    "issued for the registry itself, which narrows who can pull images and the models baked into them "
+    "(https://learn.microsoft.com/azure/container-registry/container-registry-disable-authentication-as-arm).",
+    remediation="Set policies.azureADAuthenticationAsArmPolicy.status to disabled.",
+    mappings=Mappings(
+        azure_policy="Container registries should have ARM audience token authentication disabled",
+    ),
+    types=_ACR,
+    check=field_check("policies.azureADAuthenticationAsArmPolicy.status", "disabled"),
+)
+
 RULES = (
     KV_PURGE,
     KV_SOFT_DELETE,
@@ -229,4 +246,5 @@ RULES = (
     ACR_PUBLIC,
     ACR_EXPORT,
     ACR_PREMIUM,
+    ACR_ARM_AUDIENCE,
 )
