@@ -47,7 +47,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from components.regions import CLOUDS
-from scripts.arm import ARM_TYPES
+from scripts.arm import ARM_TYPES, NON_ARM_TYPES
 from scripts.azure_mgmt import (
     ARM_ENDPOINTS,
     ArgumentParser,
@@ -139,6 +139,18 @@ REQUIRED: dict[str, Need] = {
     "azure-native:apimanagement:Diagnostic": Need(("Microsoft.ApiManagement/service/diagnostics/write",)),
     "azure-native:apimanagement:Api": Need(("Microsoft.ApiManagement/service/apis/write",)),
     "azure-native:apimanagement:ApiOperation": Need(("Microsoft.ApiManagement/service/apis/operations/write",)),
+    "azure-native:apimanagement:ApiSchema": Need(("Microsoft.ApiManagement/service/apis/schemas/write",)),
+    # the gateway's A records (gateway, portal, developer, management, scm) in the private zone
+    "azure-native:privatedns:PrivateRecordSet": Need(("Microsoft.Network/privateDnsZones/A/write",)),
+    "azure-native:monitor:AutoscaleSetting": Need(("Microsoft.Insights/autoscalesettings/write",)),
+    # the endpoint traffic step reads the endpoint and its deployments, then writes the endpoint back
+    "pulumi-python:dynamic/endpoint:Traffic": Need(
+        (
+            "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read",
+            "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write",
+            "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/read",
+        )
+    ),
     "azure-native:apimanagement:ApiPolicy": Need(("Microsoft.ApiManagement/service/apis/policies/write",)),
     "azure-native:managedidentity:UserAssignedIdentity": Need(
         ("Microsoft.ManagedIdentity/userAssignedIdentities/write",)
@@ -257,12 +269,15 @@ def requirements(document: Mapping[str, Any]) -> Requirements:
             continue  # components and providers: nothing is sent to Azure for them
         need = REQUIRED.get(token)
         spec = ARM_TYPES.get(token)
-        if need is None or spec is None:
+        if need is None or (spec is None and token not in NON_ARM_TYPES):
             unknown.add(token)
             continue
         for action in need.actions:
             found.actions.setdefault(need.scope, {}).setdefault(action, set()).add(token)
-        found.providers.add(spec.arm_type.split("/", 1)[0])
+            if spec is None:  # a step that writes other resources: their providers
+                found.providers.add(action.split("/", 1)[0])
+        if spec is not None:
+            found.providers.add(spec.arm_type.split("/", 1)[0])
     if unknown:
         raise CannotJudgeError(
             f"the plan holds resource types whose required permissions are unknown: {', '.join(sorted(unknown))} "

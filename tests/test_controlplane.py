@@ -114,5 +114,7 @@ def test_an_opted_out_activity_log_keeps_the_alerts_and_is_declared(project: Any
     assert len(plan.made_by(WATCH, RULE)) == 2
     assert plan.outputs["securityOptOuts"] == {
         "locks": "dev is torn down and rebuilt nightly; CanNotDelete locks would block the teardown",
+        "dataStorage.immutability": "dev is torn down and rebuilt nightly; version-level WORM containers block "
+        "the teardown",
         "monitoring.activityLog": reason,
     }

@@ -88,7 +88,7 @@ def test_autoscale_only_where_max_instances_is_set(dev_plan: Plan, prod_plan: Pl
     blue = deployments(prod_plan)["blue"]
     blue_id = (
         f"{SUB}/resourceGroups/{blue['inputs']['resourceGroupName']}/providers/Microsoft.MachineLearningServices/"
-        f"workspaces/{blue['inputs']['workspaceName']}/onlineEndpoints/fraud-score/deployments/blue"
+        f"workspaces/{blue['inputs']['workspaceName']}/onlineEndpoints/{blue['inputs']['endpointName']}/deployments/blue"
     )
     inputs = setting["inputs"]
     assert setting["name"] == "mlsec-prod-fraud-score-blue-autoscale"
@@ -137,7 +137,7 @@ def test_traffic_step_follows_every_deployment(dev_plan: Plan, prod_plan: Plan) 
         inputs = step["inputs"]
         assert inputs["traffic"] == live and inputs["mirrorTraffic"] == mirror
         ep_id = f"{SUB}/resourceGroups/{ep['inputs']['resourceGroupName']}/providers/Microsoft.MachineLearningServices"
-        ep_id += f"/workspaces/{ep['inputs']['workspaceName']}/onlineEndpoints/fraud-score"
+        ep_id += f"/workspaces/{ep['inputs']['workspaceName']}/onlineEndpoints/{ep['inputs']['endpointName']}"
         assert inputs["endpointId"] == ep_id
         assert inputs["deployments"] == {
             name: {"id": f"{ep_id}/deployments/{name}", "model": d["inputs"]["properties"]["model"]}

@@ -133,7 +133,7 @@ def test_one_api_per_endpoint_with_post_score(dev_plan: Plan):
 
 
 def test_gateway_role_grants_only_score_on_each_endpoint(dev_plan: Plan, prod_plan: Plan):
-    role = dev_plan.inputs(T + "authorization:RoleDefinition")
+    role = dev_plan.inputs(T + "authorization:RoleDefinition", "mlsec-dev-gw-scorer-role")
     assert role["permissions"] == [{"actions": [SCORE_ACTION]}]
     assert role["roleType"] == "CustomRole"
     rg_scope = role["scope"]

@@ -57,7 +57,7 @@ def test_cli_writes_plan_and_summary(project, capsys):
     assert "        1  azure-native:machinelearningservices:Workspace\n" in out
     workspace_children = sum(1 for r in written["resources"] if r["parent"].endswith("::mlsec-dev-fraud"))
     assert f"{workspace_children:9d}  secure-ml:ml:Workspace mlsec-dev-fraud\n" in out
-    assert workspace_children == 44
+    assert workspace_children == 46
 
 
 def test_mocked_outputs_are_azure_shaped(dev_plan: Plan):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from scripts import preflight
-from scripts.arm import ARM_TYPES
+from scripts.arm import ARM_TYPES, NON_ARM_TYPES
 from tests.conftest import ROOT, Plan
 from tests.test_verify_deployment import FakeArm, FakeCredential
 
@@ -130,10 +130,12 @@ def missing_rows(out: str) -> list[list[str]]:
 
 
 def test_every_arm_type_has_its_required_actions():
-    assert set(preflight.REQUIRED) == set(ARM_TYPES)
+    assert set(preflight.REQUIRED) == set(ARM_TYPES) | set(NON_ARM_TYPES)
     # the resource group's operation is named under subscriptions (resource provider operations list)
     operation = {"Microsoft.Resources/resourceGroups": "Microsoft.Resources/subscriptions/resourceGroups"}
     for token, need in preflight.REQUIRED.items():
+        if token in NON_ARM_TYPES:
+            continue  # a step that writes other resources, not a resource of its own
         arm_type = ARM_TYPES[token].arm_type
         assert f"{operation.get(arm_type, arm_type)}/write" in need.actions, token
 
@@ -279,6 +281,7 @@ def test_a_not_action_on_a_provider_is_reported_per_action(
     assert code == 1
     assert [r[1] for r in rows] == [
         "Microsoft.Network/networkSecurityGroups/write",
+        "Microsoft.Network/privateDnsZones/A/write",
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
         "Microsoft.Network/privateDnsZones/write",
         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",
@@ -440,7 +443,9 @@ def test_without_credentials_and_require_credentials_it_exits_2(
 def test_the_condition_names_exactly_the_roles_the_plan_assigns(
     prod_plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    custom = prod_plan.one("azure-native:authorization:RoleDefinition")["inputs"]["roleDefinitionId"]
+    custom = sorted(
+        r["inputs"]["roleDefinitionId"] for r in prod_plan.of_type("azure-native:authorization:RoleDefinition")
+    )
     code, arm, credential = run(
         ["prod", "--plan", str(write_plan(tmp_path, prod_plan)), "--print-condition"], FakeArm({})
     )
@@ -448,13 +453,20 @@ def test_the_condition_names_exactly_the_roles_the_plan_assigns(
     assert code == 0 and arm.requests == [] and credential.scopes == []
     roles = (
         "{2a2b9908-6ea1-4ae2-8e65-a410df84e7d1, 3913510d-42f4-4e42-8a64-420c390055eb, "
-        "69566ab7-960f-475b-8e7c-b3118f30c6bd, 7f951dda-4ed3-4680-a7ca-43fe172d538d, "
-        "8311e382-0749-4cb8-b61a-304f252e45ec, 9518aee0-f99d-541f-bbd4-2d5dc31aa131, "
+        "635dd51f-9968-44d3-b7fb-6d9a6bd613ae, 69566ab7-960f-475b-8e7c-b3118f30c6bd, "
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d, 8311e382-0749-4cb8-b61a-304f252e45ec, "
+        "9518aee0-f99d-541f-bbd4-2d5dc31aa131, 9d3c7a64-d9e4-5b53-8b56-580aecfdd91f, "
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7, b556d68e-0be0-4f35-a333-ad7ee1ce17ea, "
         "b78c5d69-af96-48a3-bf8d-a8b4d589de94, b86a8fe4-44ce-4948-aee5-eccb2c155cd7, "
         "ba92f5b4-2d11-453d-a403-e96b0029c9fe, e147488a-f6f5-4113-8e2d-b22465e65bf6, "
-        "f6c7c914-8db3-469d-8ca1-694a8f32e121}"
+        "eaac1b6a-cba8-504b-8d50-1bde16990db1}"
     )
-    assert custom == "9518aee0-f99d-541f-bbd4-2d5dc31aa131"
+    # the gateway's scorer role and each workspace's data-scientist role
+    assert custom == [
+        "9518aee0-f99d-541f-bbd4-2d5dc31aa131",
+        "9d3c7a64-d9e4-5b53-8b56-580aecfdd91f",
+        "eaac1b6a-cba8-504b-8d50-1bde16990db1",
+    ]
     attribute = "[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals"
     assert out == (
         "(\n (\n  !(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})\n )\n OR\n (\n"

@@ -24,8 +24,8 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         [
             (
                 "mlsec-dev-fraud-ws-data-scientists",
-                f"mlsec-dev-fraud-ws-data-scientists grants AzureML Data Scientist ({ALL}) on endpoint fraud-score; "
-                f"{ONLY_GATEWAY}",
+                f"mlsec-dev-fraud-ws-data-scientists grants AzureML Data Scientist ({ALL}) on endpoint "
+                f"mlsec-dev-fraud-score-a1a85a; {ONLY_GATEWAY}",
             )
         ],
     ),
@@ -39,7 +39,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
             (
                 "mlsec-dev-fraud-ws-data-scientists",
                 "mlsec-dev-fraud-ws-data-scientists grants mlsec-dev-fraud data scientist (no serving) "
-                f"({ALL}) on endpoint fraud-score; {ONLY_GATEWAY}",
+                f"({ALL}) on endpoint mlsec-dev-fraud-score-a1a85a; {ONLY_GATEWAY}",
             )
         ],
     ),
@@ -53,7 +53,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
             (
                 "mlsec-dev-gw-fraud-score-score",
                 "mlsec-dev-gw-fraud-score-score grants mlsec-dev-gw model scorer (score/action, token/action) on "
-                f"endpoint fraud-score; {ONLY_GATEWAY}",
+                f"endpoint mlsec-dev-fraud-score-a1a85a; {ONLY_GATEWAY}",
             )
         ],
     ),
@@ -67,7 +67,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
             (
                 "mlsec-prod-fraud-ws-data-scientists",
                 "mlsec-prod-fraud-ws-data-scientists grants role 00000000-1111-2222-3333-444444444444, which the "
-                "gate does not know, at a scope reaching endpoint fraud-score",
+                "gate does not know, at a scope reaching endpoint mlsec-prod-fraud-score-f5c77c",
             )
         ],
     ),
