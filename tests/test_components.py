@@ -393,8 +393,12 @@ def test_customer_managed_key_identity_may_use_the_key(prod_plan: Plan):
     ]
     cosmos = "3c1a7e52-6b0d-4f8e-9a21-5d4c8b7f0e13"  # cosmosDbPrincipalId in stacks/Pulumi.prod.yaml
     identities = [r for r in cmk_role if r["principalId"] != cosmos]
-    assert len(identities) == 2  # one per CMK workspace, on the vault
-    assert all(r["scope"] == prod_plan.outputs["keyVaultId"] for r in identities)
+    # per CMK workspace: on the vault (the workspace key), and on the registry's and system storage's own keys
+    assert sorted(r["scope"].removeprefix(prod_plan.outputs["keyVaultId"]) for r in identities) == sorted(
+        f"{part}"
+        for ws in ("churn", "fraud")
+        for part in ("", f"/keys/mlsec-prod-{ws}-acr-cmk", f"/keys/mlsec-prod-{ws}-sys-cmk")
+    )
     # The Azure Cosmos DB first-party principal wraps and unwraps with each workspace key, on that key only.
     assert sorted((r["scope"], r["principalType"]) for r in cmk_role if r["principalId"] == cosmos) == [
         (f"{prod_plan.outputs['keyVaultId']}/keys/mlsec-prod-{ws}-cmk", "ServicePrincipal") for ws in ("churn", "fraud")
