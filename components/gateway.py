@@ -23,6 +23,7 @@ from components.common import (
 from components.config import ConfigError, GatewaySettings, gateway_zones, stack_file
 from components.endpoint import Endpoint
 from components.gateway_policy import (
+    CALLER_HEADER,
     SCORE_CONTENT_TYPE,
     SCORE_REQUEST_TYPE,
     SCORE_SCHEMA_CONTENT_TYPE,
@@ -172,9 +173,16 @@ class Gateway(pulumi.ComponentResource):
             description="Request telemetry through the gateway's managed identity",
             opts=child(self, depends_on=telemetry_roles),
         )
-        caller_headers = apim.PipelineDiagnosticSettingsArgs(
+        # The caller is logged from the backend request, whose x-caller-id the policy overrides with the
+        # validated token's identity; the frontend request's headers are whatever the client sent and are not
+        # logged (BackendRequestHeaders vs RequestHeaders in ApiManagementGatewayLogs).
+        frontend = apim.PipelineDiagnosticSettingsArgs(
+            request=apim.HttpMessageDiagnosticArgs(body=apim.BodyDiagnosticSettingsArgs(bytes=0)),
+            response=apim.HttpMessageDiagnosticArgs(body=apim.BodyDiagnosticSettingsArgs(bytes=0)),
+        )
+        backend = apim.PipelineDiagnosticSettingsArgs(
             request=apim.HttpMessageDiagnosticArgs(
-                headers=["x-caller-id"], body=apim.BodyDiagnosticSettingsArgs(bytes=0)
+                headers=[CALLER_HEADER], body=apim.BodyDiagnosticSettingsArgs(bytes=0)
             ),
             response=apim.HttpMessageDiagnosticArgs(body=apim.BodyDiagnosticSettingsArgs(bytes=0)),
         )
@@ -192,7 +200,8 @@ class Gateway(pulumi.ComponentResource):
                 log_client_ip=True,
                 verbosity="information",
                 sampling=apim.SamplingSettingsArgs(sampling_type="fixed", percentage=100),
-                frontend=caller_headers,
+                frontend=frontend,
+                backend=backend,
                 opts=child(self),
             )
         diagnostic_setting(
@@ -318,7 +327,8 @@ class Gateway(pulumi.ComponentResource):
                     f'ApiManagementGatewayLogs\n| where _ResourceId =~ "{service_id}"\n'
                     # RequestHeaders is dynamic and ResponseCode int (Azure Monitor table reference:
                     # learn.microsoft.com/azure/azure-monitor/reference/tables/apimanagementgatewaylogs).
-                    '| extend caller = tostring(RequestHeaders["x-caller-id"])\n' + query
+                    # The caller comes from the backend request: the token's identity, set by the policy.
+                    f'| extend caller = tostring(BackendRequestHeaders["{CALLER_HEADER}"])\n' + query
                 )
             )
 

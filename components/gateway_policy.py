@@ -37,6 +37,12 @@ CALLER = (
 )
 """The caller's identity from the validated token: object ID, else application ID, else subject."""
 
+CALLER_HEADER = "x-caller-id"
+"""Backend request header that carries the validated caller; the gateway logs it from the backend request."""
+
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+"""Request header that makes Azure ML route to one named deployment; removed from every inbound request."""
+
 SCORE_CONTENT_TYPE = "application/json"
 """The one request content type the scoring API declares, and the one validate-content checks as JSON."""
 
@@ -145,6 +151,15 @@ def render(settings: PolicySettings) -> str:
         ET.SubElement(claim, "value").text = role
     ET.SubElement(inbound, "set-variable", name="caller", value=CALLER)
     counter = '@((string)context.Variables["caller"])'
+    # Only the validated token says who is calling: the backend request (and so the gateway's logs of it and
+    # the endpoint's data collector) carries the token's identity, whatever the client sent in x-caller-id.
+    caller_header = ET.SubElement(inbound, "set-header", {"name": CALLER_HEADER, "exists-action": "override"})
+    ET.SubElement(caller_header, "value").text = counter
+    # A client must not pick the deployment: Azure ML routes a request that names one in
+    # azureml-model-deployment straight to it, bypassing the traffic split - and reaching a shadow model that
+    # should only ever see mirrored traffic.
+    # https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints
+    ET.SubElement(inbound, "set-header", {"name": DEPLOYMENT_HEADER, "exists-action": "delete"})
     ET.SubElement(
         inbound,
         "rate-limit-by-key",
@@ -170,8 +185,6 @@ def render(settings: PolicySettings) -> str:
         },
     )
     ET.SubElement(content, "content", {"type": SCORE_CONTENT_TYPE, "validate-as": "json", "action": "prevent"})
-    caller_header = ET.SubElement(inbound, "set-header", {"name": "x-caller-id", "exists-action": "override"})
-    ET.SubElement(caller_header, "value").text = counter
     ET.SubElement(inbound, "authentication-managed-identity", resource=ML_RESOURCE)
     ET.SubElement(ET.SubElement(root, "backend"), "base")
     outbound = ET.SubElement(root, "outbound")

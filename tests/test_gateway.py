@@ -94,7 +94,8 @@ def test_gateway_logs_the_caller_to_app_insights_and_log_analytics(dev_plan: Pla
     diagnostics = {r["inputs"]["diagnosticId"]: r["inputs"] for r in dev_plan.of_type(T + "apimanagement:Diagnostic")}
     assert set(diagnostics) == {"applicationinsights", "azuremonitor"}
     for diag in diagnostics.values():
-        assert diag["frontend"]["request"]["headers"] == ["x-caller-id"]
+        assert "headers" not in diag["frontend"]["request"]  # what the client sent is not evidence
+        assert diag["backend"]["request"]["headers"] == ["x-caller-id"]  # set by the policy from the token
         assert diag["sampling"] == {"samplingType": "fixed", "percentage": 100}
         assert diag["logClientIp"] is True
     assert diagnostics["azuremonitor"]["loggerId"] == dev_plan.outputs["gatewayId"] + "/loggers/azuremonitor"
@@ -164,12 +165,17 @@ def test_policy_structure_and_values_from_config(dev_plan: Plan):
         "base",
         "validate-jwt",
         "set-variable",
+        "set-header",
+        "set-header",
         "rate-limit-by-key",
         "quota-by-key",
         "validate-content",
-        "set-header",
         "authentication-managed-identity",
     ]
+    caller, deployment = inbound.findall("set-header")
+    assert caller.attrib == {"name": "x-caller-id", "exists-action": "override"}
+    assert caller.findtext("value") == '@((string)context.Variables["caller"])'
+    assert deployment.attrib == {"name": "azureml-model-deployment", "exists-action": "delete"}
     jwt = inbound.find("validate-jwt")
     assert jwt.get("require-signed-tokens") == "true" and jwt.get("require-expiration-time") == "true"
     assert jwt.find("openid-config").get("url") == (
@@ -277,7 +283,7 @@ def test_anomaly_alerts_with_configured_thresholds(dev_plan: Plan, prod_plan: Pl
     assert set(dev) == {"caller-volume", "throttled", "errors", "new-caller"}
     volume = dev["caller-volume"]["criteria"]["allOf"][0]
     assert "| summarize calls = count() by caller\n| where calls > 500" in volume["query"]
-    assert '| extend caller = tostring(RequestHeaders["x-caller-id"])\n' in volume["query"]
+    assert '| extend caller = tostring(BackendRequestHeaders["x-caller-id"])\n' in volume["query"]
     assert f'| where _ResourceId =~ "{dev_plan.outputs["gatewayId"]}"' in volume["query"]
     assert dev["caller-volume"]["windowSize"] == "PT15M"
     prod = gateway_alerts(prod_plan)
@@ -287,7 +293,7 @@ def test_anomaly_alerts_with_configured_thresholds(dev_plan: Plan, prod_plan: Pl
     new_caller = prod["new-caller"]
     assert (new_caller["windowSize"], new_caller["overrideQueryTimeRange"]) == ("PT1H", "P2D")
     assert new_caller["criteria"]["allOf"][0]["query"].endswith(
-        '| extend caller = tostring(RequestHeaders["x-caller-id"])\n'
+        '| extend caller = tostring(BackendRequestHeaders["x-caller-id"])\n'
         "| where isnotempty(caller)\n"
         "| summarize first_seen = min(TimeGenerated) by caller\n"
         "| where first_seen > ago(1h)"

@@ -12,6 +12,7 @@ from policies.catalog.model import ResourceRule, Rule, StackRule
 from policies.catalog.rules import (
     audit,
     data,
+    gateway_headers,
     ml,
     naming,
     network,
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     *ml.RULES,
     *serving.RULES,
     *serving_access.RULES,
+    *gateway_headers.RULES,
     *vault.RULES,
     *network.RULES,
     *data.RULES,
