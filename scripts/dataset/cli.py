@@ -9,6 +9,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from scripts.cli import EXIT_CANNOT_JUDGE
+from scripts.safeload import InputError
+
 from .errors import EXIT_FINDINGS, EXIT_OK, DatasetError, UnusableInputError
 from .manifest import Zone, load_deny_list, load_manifest
 from .scanner import Mode, ScanReport
@@ -20,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Move a dataset through the zones: scan for personal data, anonymize, publish, verify.",
-        epilog="Exit codes: 0 ok; 1 findings or refused; 2 unusable input; 3 storage failure.",
+        epilog="Exit codes: 0 ok; 1 findings or refused; 2 cannot judge (unusable input, storage out of reach).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -220,6 +223,8 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{item['status']:<12} {item['zone']}/{item['path']}\n")
         for problem in result.problems:
             out.write(f"problem: {problem}\n")
+        for leftover in result.leftovers:
+            out.write(f"leftover: {leftover}\n")
         verdict = "verified" if result.ok else "FAILED"
         zones_text = ", ".join(result.zones) or "no zone"
         out.write(f"{verdict}: {args.dataset} {args.version} in {zones_text}\n")
@@ -230,6 +235,8 @@ _COMMANDS = {"scan": _scan, "anonymize": _anonymize, "publish": _publish, "verif
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command. Failures the tool knows are one line on ``err``; anything else propagates to
+    :func:`scripts.cli.run` (the module entry point), which turns it into exit 2."""
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = _parser().parse_args(argv)
@@ -238,3 +245,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     except DatasetError as exc:
         stderr.write(f"error: {exc}\n")
         return exc.exit_code
+    except InputError as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_CANNOT_JUDGE

@@ -407,7 +407,16 @@ def test_a_concurrent_publisher_wins_the_commit_point(tmp_path: Path, azurite: s
         BlobServiceClient.from_connection_string(
             azurite, retry_total=0, raw_request_hook=other_publisher_first
         ) as racing,
-        pytest.raises(RefusedError, match=f"{name} 1.0.0 is already published in the anonymized zone"),
+        pytest.raises(RefusedError) as refused,
     ):
         publish_dataset(racing, planned, source, Zone.ANONYMIZED, PUBLISHER)
     assert manifest_blob.download_blob().readall() == b"format: other\n"
+    data_blob = f"datasets/{name}/1.0.0/{planned[0].sha256}/part-0.csv"
+    # The winner's manifest cannot be read, so nothing can be proven unlisted: the loser removes nothing.
+    assert str(refused.value) == (
+        f"publish refused: {name} 1.0.0 was published in the anonymized zone by another publish while this one ran "
+        f"(datasets/{name}/1.0.0/manifest.yaml exists); published versions are immutable, publish a new version; "
+        f"could neither remove nor quarantine 1 blob(s) (the committed manifest is unreadable); verify reports them "
+        f"as unexpected: anonymized/{data_blob}"
+    )
+    assert _names(service, "anonymized", name) == sorted([data_blob, f"datasets/{name}/1.0.0/manifest.yaml"])
