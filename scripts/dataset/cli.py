@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from scripts.cli import EXIT_CANNOT_JUDGE
@@ -152,8 +154,13 @@ def _anonymize(args: argparse.Namespace, out: TextIO) -> int:
     source = load_manifest(args.manifest)
     deny_list = load_deny_list(source, args.deny_list)
     key = _key(args, source.manifest.needs_key)
+    _check_output(Path(args.out))
     try:
         report = anonymize_file(args.data, source, args.out, key=key, deny_list=deny_list, force=args.force)
+    except OSError as exc:  # the output folder turned unwritable or full while writing: nothing was kept
+        raise UnusableInputError(
+            f"{args.out}: cannot write the output ({exc.strerror or type(exc).__name__})"
+        ) from None
     except AnonymizationIncompleteError as exc:
         if args.json:
             _emit({"written": False, "scan": exc.report.to_dict()}, out)
@@ -166,6 +173,22 @@ def _anonymize(args: argparse.Namespace, out: TextIO) -> int:
         _print_report(report, out)
         out.write(f"wrote {args.out}\n")
     return EXIT_OK
+
+
+def _check_output(out: Path) -> None:
+    """Refuse, before any work, an output that is a folder or sits in a folder this process cannot write."""
+    if out.is_dir():
+        raise UnusableInputError(f"{out}: is a folder, not an output file")
+    folder = out.parent
+    if not folder.is_dir():
+        raise UnusableInputError(f"{folder}: output folder does not exist")
+    try:  # a real write (not os.access, which a privileged process always passes)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UnusableInputError(
+            f"{folder}: cannot write in the output folder ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 def _connection(args: argparse.Namespace) -> tuple[Any, Any]:
