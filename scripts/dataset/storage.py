@@ -16,6 +16,14 @@ missing permission) it quarantines them instead by retagging them ``kind: abando
 reports quarantined blobs as leftovers of a lost publish, not as problems, and explains an
 unquarantined leftover (a loser that was stopped before it cleaned up); running the losing
 publish again removes it.
+
+- If-None-Match: * succeeds only if the blob does not exist:
+  https://learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations
+- immutability policies refuse deletes ("created and read, but not modified or deleted"):
+  https://learn.microsoft.com/azure/storage/blobs/immutable-storage-overview
+- Set Blob Tags changes neither content nor ETag:
+  https://learn.microsoft.com/rest/api/storageservices/set-blob-tags,
+  https://learn.microsoft.com/azure/storage/blobs/storage-manage-find-blobs
 """
 
 from __future__ import annotations
