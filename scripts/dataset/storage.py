@@ -469,7 +469,10 @@ class Cleanup:
 def _listed_paths(manifest_blob: BlobClient) -> set[str] | None:
     """The blob paths a committed published manifest lists; None if it cannot be read as one."""
     try:
-        body = manifest_blob.download_blob(max_concurrency=1).readall()
+        download = manifest_blob.download_blob(max_concurrency=1)
+        if download.size > MAX_CONFIG_BYTES:
+            return None
+        body = download.readall()
         published = PublishedManifest.model_validate(
             load_yaml(body.decode("utf-8"), manifest_blob.blob_name, "manifest")
         )

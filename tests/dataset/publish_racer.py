@@ -22,7 +22,7 @@ from azure.storage.blob import BlobClient  # noqa: E402
 from scripts.cli import run  # noqa: E402
 from scripts.dataset.cli import main  # noqa: E402
 
-BARRIER_TIMEOUT = 30.0
+BARRIER_TIMEOUT = 90.0
 
 
 def _barrier(folder: Path, parties: int) -> None:

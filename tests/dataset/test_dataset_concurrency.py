@@ -94,7 +94,7 @@ def test_two_publishes_of_one_version_at_once_leave_one_verified_version(
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     outcomes = []
     for process in processes:
-        out, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=180)
         outcomes.append((process.returncode, out.decode(), err.decode()))
 
     codes = sorted(code for code, _, _ in outcomes)
