@@ -271,9 +271,9 @@ def malformed_manifests(draw: st.DrawFn) -> bytes:
     return (text[:cut] + "\n" + "  - {name: [").encode()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(malformed_manifests())
-def test_malformed_manifests_derived_from_a_valid_one_exit_2_without_output(body: bytes) -> None:
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(malformed_manifests(), st.sampled_from(["scan", "anonymize", "publish"]))
+def test_malformed_manifests_derived_from_a_valid_one_exit_2_without_output(body: bytes, command: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         data = write_csv(folder / "d.csv", HEADER, [["1", "x"], ["2", "y"]])
@@ -281,7 +281,13 @@ def test_malformed_manifests_derived_from_a_valid_one_exit_2_without_output(body
         manifest.write_bytes(body)
         out = folder / "out"
         out.mkdir()
-        code, stdout, err = _cli("anonymize", str(data), "--manifest", str(manifest), "--out", str(out / "a.csv"))
+        extra = {
+            "scan": ["--json"],
+            "anonymize": ["--out", str(out / "a.csv")],
+            # the manifest is judged before any connection is made: nothing listens on this endpoint
+            "publish": ["--zone", "anonymized", "--connection-string", connection_string(free_port())],
+        }[command]
+        code, stdout, err = _cli(command, str(data), "--manifest", str(manifest), *extra)
         assert (code, stdout) == (2, ""), (body, err)
         assert err.startswith(f"error: {manifest}: "), err
         assert err.count("\n") == 1 and "Traceback" not in err and "unexpected" not in err, err
