@@ -461,7 +461,7 @@ class Cleanup:
             why = "the committed manifest is unreadable" if self.unreadable_manifest else "storage refused"
             parts.append(
                 f"could neither remove nor quarantine {len(self.left)} blob(s) ({why}); "
-                "verify reports them as unexpected: " + ", ".join(self.left)
+                "verify reports them as problems until they are removed: " + ", ".join(self.left)
             )
         return "; " + "; ".join(parts) if parts else ""
 

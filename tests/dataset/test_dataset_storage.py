@@ -417,7 +417,7 @@ def test_a_concurrent_publisher_wins_the_commit_point(tmp_path: Path, azurite: s
         f"publish refused: {name} 1.0.0 was published in the anonymized zone by another publish while this one ran "
         f"(datasets/{name}/1.0.0/manifest.yaml exists); published versions are immutable, publish a new version; "
         f"could neither remove nor quarantine 1 blob(s) (the committed manifest is unreadable); verify reports them "
-        f"as unexpected: anonymized/{data_blob}"
+        f"as problems until they are removed: anonymized/{data_blob}"
     )
     assert _names(service, "anonymized", name) == sorted([data_blob, f"datasets/{name}/1.0.0/manifest.yaml"])
 
