@@ -139,7 +139,6 @@ def test_a_loser_whose_delete_is_refused_quarantines_and_verify_passes(
         BlobServiceClient.from_connection_string(azurite, retry_total=0, raw_request_hook=winner_commits) as racing,
         pytest.raises(RefusedError) as refused,
     ):
-        # The loser's stray check runs before the winner uploads anything; the winner commits at the loser's commit.
         publish_dataset(racing, loser_plan, source, Zone.ANONYMIZED, PUBLISHER)
     leftover = _address(name, files[1])
     assert str(refused.value).endswith(
@@ -164,6 +163,37 @@ def test_a_loser_whose_delete_is_refused_quarantines_and_verify_passes(
         "the published one; not part of the version\n"
         f"verified: {name} 1.0.0 in anonymized\n"
     )
+
+
+def test_a_loser_whose_delete_and_retag_are_refused_names_what_it_left(
+    tmp_path: Path, azurite: str, service: BlobServiceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, manifest, files = _contenders(tmp_path, 2)
+    source = load_manifest(manifest)
+    winner_plan = plan_publication([files[0]], source, Zone.ANONYMIZED, frozenset())
+    loser_plan = plan_publication([files[1]], source, Zone.ANONYMIZED, frozenset())
+
+    def refused(self: BlobClient, *args: Any, **kwargs: Any) -> None:
+        raise HttpResponseError(message="This request is not authorized to perform this operation.")
+
+    monkeypatch.setattr(BlobClient, "delete_blob", refused)
+    monkeypatch.setattr(BlobClient, "set_blob_tags", refused)
+    hook = _winner_commits_while_the_loser_uploads(azurite, winner_plan, source)
+    with (
+        BlobServiceClient.from_connection_string(azurite, retry_total=0, raw_request_hook=hook) as racing,
+        pytest.raises(RefusedError) as refusal,
+    ):
+        publish_dataset(racing, loser_plan, source, Zone.ANONYMIZED, PUBLISHER)
+    leftover = _address(name, files[1])
+    assert str(refusal.value).endswith(
+        "; could neither remove nor quarantine 1 blob(s) (storage refused); verify reports them as problems until "
+        f"they are removed: anonymized/{leftover}"
+    )
+    assert service.get_blob_client("anonymized", leftover).get_blob_tags()["kind"] == "data"
+    monkeypatch.undo()
+    verified = _verify(azurite, name)
+    assert verified.returncode == 1
+    assert f"problem: anonymized/{leftover}: not listed in the manifest: a data blob of this version" in verified.stdout
 
 
 def test_verify_explains_a_stopped_losers_leftover_and_its_rerun_removes_it(
