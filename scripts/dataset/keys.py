@@ -23,9 +23,12 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
+from scripts.safeload import InputError, read_bytes
+
 from .errors import StorageError, UnusableInputError
 
 MIN_KEY_BYTES = 32
+MAX_KEY_FILE_BYTES = 64 * 1024
 KEY_VAULT_API_VERSION = "7.5"
 
 
@@ -37,12 +40,12 @@ def _check_length(key: bytes, origin: str) -> bytes:
 
 def load_key_file(path: str | Path) -> bytes:
     key_path = Path(path)
-    try:
-        key = key_path.read_bytes().strip()
-    except FileNotFoundError:
-        raise UnusableInputError(f"{key_path}: key file not found") from None
-    except OSError as exc:
-        raise UnusableInputError(f"{key_path}: cannot read key file ({exc.__class__.__name__})") from None
+    if not key_path.exists():
+        raise UnusableInputError(f"{key_path}: key file not found")
+    try:  # a regular file of at most 64 KiB: /dev/zero or a folder is refused, not read until memory runs out
+        key = read_bytes(key_path, what="key file", max_bytes=MAX_KEY_FILE_BYTES).strip()
+    except InputError as exc:
+        raise UnusableInputError(str(exc)) from None
     return _check_length(key, str(key_path))
 
 
