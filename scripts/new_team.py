@@ -435,34 +435,32 @@ def _check_shape(path: str, config: dict[str, Any], values: dict[str, Any]) -> N
     def key(name: str) -> str:
         return f"config.{config_key(config, name)}"
 
-    for name in ("environment", "namePrefix"):
-        if name in values and not isinstance(values[name], str):
-            raise _shape(path, key(name), values[name], "text")
-    if "tags" in values and not isinstance(values["tags"], dict):
-        raise _shape(path, key("tags"), values["tags"], "a mapping")
-    workspaces = values.get("workspaces")
-    if workspaces is not None:
-        if not isinstance(workspaces, list):
-            raise _shape(path, key("workspaces"), workspaces, "a list of workspaces")
-        for i, entry in enumerate(workspaces):
-            if not isinstance(entry, dict):
-                raise _shape(path, f"{key('workspaces')}[{i}]", entry, "a mapping")
-            if not isinstance(entry.get("name"), str):
-                raise _shape(path, f"{key('workspaces')}[{i}].name", entry.get("name"), "text")
-    network = values.get("network")
-    if network is None:
-        return None
-    if not isinstance(network, dict):
-        raise _shape(path, key("network"), network, "a mapping")
+    kinds: tuple[tuple[str, type, str], ...] = (
+        ("environment", str, "text"),
+        ("namePrefix", str, "text"),
+        ("tags", dict, "a mapping"),
+        ("workspaces", list, "a list of workspaces"),
+        ("network", dict, "a mapping"),
+    )
+    for name, kind, expected_kind in kinds:
+        if name in values and not isinstance(values[name], kind):
+            raise _shape(path, key(name), values[name], expected_kind)
+    for i, entry in enumerate(values.get("workspaces", [])):
+        if not isinstance(entry, dict):
+            raise _shape(path, f"{key('workspaces')}[{i}]", entry, "a mapping")
+        if not isinstance(entry.get("name"), str):
+            raise _shape(path, f"{key('workspaces')}[{i}].name", entry.get("name"), "text")
+    if not values:
+        return None  # a stack without settings uses no addresses
+    network = values.get("network", {})
     existing = network.get("existing")
-    if existing is not None and not isinstance(existing, dict):
+    if "existing" in network and not isinstance(existing, dict):
         raise _shape(path, f"{key('network')}.existing", existing, "a mapping")
     value = network.get("addressSpace")
-    if value is None:
-        return None
-    expected = (
-        "an IPv4 network in CIDR notation (the addresses every stack uses must be known before a range is handed out)"
-    )
+    why = "the addresses every stack uses must be known before a range is handed out"
+    expected = f"an IPv4 network in CIDR notation ({why})"
+    if "addressSpace" not in network:
+        raise InputError(f"{path}: {key('network')}.addressSpace: required key is missing ({why})")
     if not isinstance(value, str):
         raise _shape(path, f"{key('network')}.addressSpace", value, expected)
     try:
