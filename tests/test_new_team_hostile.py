@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -483,3 +485,19 @@ def test_stacks_on_the_same_existing_vnet_share_its_range(root, capsys):
         (root / relative).write_text(yaml.safe_dump(document))
     code, _, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     assert (code, err) == (0, "")
+
+
+def test_the_command_line_goes_through_the_shared_entry_point(root):
+    """``python -m scripts.new_team``: one line and exit 2 for a hostile file; the traceback only with --debug."""
+    _edit(REGISTRY, "blockPrefix: 16\n", "blockPrefix: 16\nblockPrefix: 20\n")(root)
+    command = [sys.executable, "-m", "scripts.new_team", "alpha", "--data-scientist-group", GROUP]
+    command += ["--project-dir", str(root)]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    plain = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    assert (plain.returncode, plain.stdout) == (2, "")
+    assert plain.stderr == (
+        "error: stacks/address-registry.yaml: the address registry has duplicate key 'blockPrefix' at line 7 "
+        "(first at line 6); the last value would silently win\n"
+    )
+    debug = subprocess.run([*command, "--debug"], cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
