@@ -367,6 +367,31 @@ def test_read_only_stacks_folder_exits_2_and_writes_nothing(root, capsys):
     assert snapshot(root) == before
 
 
+def test_read_only_mounted_stacks_folder_exits_2_and_writes_nothing(root, capsys):
+    """The stacks folder bind-mounted read-only in a private mount namespace (root only): even root cannot
+    write there, so the run stops at the lock file."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a private read-only mount")
+    invoke(root, capsys, "beta", "--envs", "dev", "--data-scientist-group", GROUP)  # the lock file exists now
+    before = snapshot(root)
+    stacks = str(root / "stacks")
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    command = [sys.executable, "-m", "scripts.new_team", "alpha", "--data-scientist-group", GROUP]
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, stacks, *command, "--project-dir", str(root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    if result.stderr.startswith(("unshare:", "mount:")):
+        pytest.skip(f"no private mount here: {result.stderr.strip()}")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: stacks/.address-registry.lock: cannot open the lock file: Read-only file system\n"
+    assert snapshot(root) == before
+
+
 @pytest.mark.parametrize("failing", [1, 2, 3])
 def test_a_folder_that_refuses_a_file_midway_leaves_every_file_as_it_was(root, capsys, monkeypatch, failing):
     """The registry and two stack files are staged; the nth temporary file cannot be created (a read-only or
