@@ -18,6 +18,7 @@ from components.keyvault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.regions import CLOUDS
+from components.telemetry import PrivateTelemetry, TelemetryArgs
 from components.workspace import Workspace, WorkspaceArgs
 
 
@@ -57,6 +58,8 @@ class Platform(pulumi.ComponentResource):
                 ctx=ctx,
                 log_retention_days=settings.monitoring.log_retention_days,
                 alert_emails=settings.monitoring.alert_emails,
+                private_link=settings.monitoring.private_link.enabled,
+                app_insights_public_ingestion=settings.monitoring.app_insights_public_ingestion.enabled,
             ),
             opts=child(self),
         )
@@ -71,6 +74,23 @@ class Platform(pulumi.ComponentResource):
             f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
         )
         ctx = replace(ctx, private_endpoints=self.network.private_link_target())
+        # Built after the network (its endpoint needs the subnet); the gateway waits for it (telemetry.py).
+        self.telemetry = (
+            PrivateTelemetry(
+                f"{name}-tel",
+                TelemetryArgs(
+                    ctx=ctx,
+                    vnet_id=self.network.vnet_id,
+                    workspace_id=self.monitoring.workspace.id,
+                    app_insights_id=self.monitoring.app_insights.id,
+                    zones=CLOUDS[settings.cloud].monitor_zones,
+                    hub_dns_zone_ids=settings.network.hub_dns_zone_ids,
+                ),
+                opts=child(self),
+            )
+            if settings.monitoring.private_link.enabled
+            else None
+        )
         self.key_vault = KeyVault(
             f"{name}-kv",
             KeyVaultArgs(
@@ -133,6 +153,8 @@ class Platform(pulumi.ComponentResource):
                     data=self.data,
                     latency_threshold_ms=settings.gateway.latency_threshold_ms,
                     error_threshold=settings.gateway.error_threshold,
+                    app_insights=settings.monitoring.app_insights_public_ingestion.enabled
+                    or not settings.monitoring.private_link.enabled,
                 ),
                 opts=child(self),
             )
@@ -153,7 +175,7 @@ class Platform(pulumi.ComponentResource):
                 dns_zone_id=settings.network.hub_dns_zone_ids.get(CLOUDS[settings.cloud].apim_dns_zone)
                 or self.network.dns_zone_ids["apim"],
             ),
-            opts=child(self),
+            opts=child(self, depends_on=[self.telemetry] if self.telemetry else None),
         )
         self.register_outputs({"resourceGroupName": self.resource_group.name})
 
