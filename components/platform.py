@@ -74,7 +74,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
         )
         ctx = replace(ctx, private_endpoints=self.network.private_link_target())
-        # Built after the network (its endpoint needs the subnet); the gateway waits for it (telemetry.py).
+        # Built after the network (its endpoint needs the subnet); the gateway's logger waits for it (telemetry.py).
         self.telemetry = (
             PrivateTelemetry(
                 f"{name}-tel",
@@ -91,6 +91,7 @@ class Platform(pulumi.ComponentResource):
             if settings.monitoring.private_link.enabled
             else None
         )
+        after = self.telemetry.after_endpoint if self.telemetry else pulumi.Output.from_input
         self.key_vault = KeyVault(
             f"{name}-kv",
             KeyVaultArgs(
@@ -167,15 +168,16 @@ class Platform(pulumi.ComponentResource):
                 ctx=ctx,
                 settings=settings.gateway,
                 subnet_id=self.network.subnet_ids["gateway"],
-                application_insights_id=self.monitoring.app_insights.id,
-                application_insights_connection_string=self.monitoring.app_insights.connection_string,
+                # The gateway's logger sends through the scope's private endpoint: it is created after it.
+                application_insights_id=after(self.monitoring.app_insights.id),
+                application_insights_connection_string=after(self.monitoring.app_insights.connection_string),
                 endpoints=self.endpoints,
                 login_host=CLOUDS[settings.cloud].login_host,
                 name_prefix=settings.name_prefix,
                 dns_zone_id=settings.network.hub_dns_zone_ids.get(CLOUDS[settings.cloud].apim_dns_zone)
                 or self.network.dns_zone_ids["apim"],
             ),
-            opts=child(self, depends_on=[self.telemetry] if self.telemetry else None),
+            opts=child(self),
         )
         self.register_outputs({"resourceGroupName": self.resource_group.name})
 

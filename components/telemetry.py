@@ -114,15 +114,22 @@ class PrivateTelemetry(pulumi.ComponentResource):
                 opts=child(self),
             )
             zone_ids[key] = zone.id
+        # The scope's ID, once both resources are in it: the endpoint (whose DNS records Azure derives from the
+        # scope's resources) is created only after them.
+        scope_with_resources = pulumi.Output.all(self.scope.id, *(r.id for r in scoped)).apply(lambda ids: ids[0])
         self.endpoint = PrivateEndpoint(
             f"{name}-ampls",
             ctx=_with_zones(ctx, ctx.private_endpoints, zone_ids),
-            resource_id=self.scope.id,
+            resource_id=scope_with_resources,
             group_id=GROUP_ID,
             dns_zones=[*args.zones, "blob"],
-            opts=child(self, depends_on=scoped),
+            opts=child(self),
         )
         self.register_outputs({"privateLinkScopeId": self.scope.id})
+
+    def after_endpoint(self, value: pulumi.Input[str]) -> pulumi.Output[str]:
+        """``value``, available only once the scope's private endpoint exists (to order its senders after it)."""
+        return pulumi.Output.all(value, self.endpoint.endpoint.id).apply(lambda values: values[0])
 
 
 def _with_zones(ctx: Context, target: PrivateLinkTarget, zone_ids: Mapping[str, pulumi.Input[str]]) -> Context:
