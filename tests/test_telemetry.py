@@ -111,7 +111,10 @@ def test_public_ingestion_is_an_explicit_opt_out_the_gate_sees(project):
 
 
 def test_hub_zones_are_used_instead_of_creating_them(project):
-    hub = "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/hub/providers/Microsoft.Network/privateDnsZones/"
+    hub = (
+        "/subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/hub"
+        "/providers/Microsoft.Network/privateDnsZones/"
+    )
 
     def with_hub(values: dict[str, Any]) -> None:
         values["network"]["hubDnsZoneIds"] = {ZONES["monitor"]: hub + ZONES["monitor"]}
