@@ -7,8 +7,8 @@ https://learn.microsoft.com/azure/azure-monitor/fundamentals/private-link-config
 resources, private endpoint with sub-resource azuremonitor). Property names and values follow the REST
 specs: specification/operationalinsights (Workspace publicNetworkAccessForIngestion/ForQuery, Enabled |
 Disabled), specification/applicationinsights (Component, the same two properties) and
-specification/monitor .../privateLinkScopes_API.json (accessModeSettings ingestionAccessMode/queryAccessMode,
-Open | PrivateOnly; scopedResources linkedResourceId).
+specification/monitor/resource-manager/Microsoft.Insights/preview/2023-06-01-preview/privateLinkScopes_API.json
+(accessModeSettings ingestionAccessMode/queryAccessMode, Open | PrivateOnly; scopedResources linkedResourceId).
 """
 
 from __future__ import annotations
