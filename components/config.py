@@ -253,6 +253,16 @@ class MonitoringSettings:
     """Send the subscription's Activity Log (Administrative, Security, Policy, ...) to this workspace, where
     the control-plane alerts read it. Off only when the organisation already exports it to this workspace,
     with that reason: the deployer then needs no permission at subscription scope."""
+    private_link: SecurityControl = ON
+    """Reach Log Analytics and Application Insights only through an Azure Monitor Private Link Scope (private
+    endpoint in the VNet, access modes PrivateOnly) with ingestion and queries from public networks disabled on
+    both. Off only where Microsoft documents no Azure Monitor private-link DNS zones (AzureChinaCloud), with
+    that reason."""
+    app_insights_public_ingestion: ReasonedSwitch = OFF
+    """Let Application Insights accept ingestion from public networks (queries stay private). Online
+    deployments run in the workspace's managed network, which cannot have a private endpoint to Azure
+    Monitor: only with this switch on do they send Application Insights telemetry (their request, console
+    and event logs reach Log Analytics through the endpoint's diagnostic setting either way)."""
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -611,6 +621,13 @@ class Settings:
             near = difflib.get_close_matches(self.location, sorted(CLOUDS[self.cloud].regions), n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             raise _FieldError("location", f"expected an {self.cloud} region such as westeurope", self.location, hint)
+        if self.monitoring.private_link.enabled and not CLOUDS[self.cloud].monitor_zones:
+            raise _FieldError(
+                "monitoring.privateLink",
+                f"expected {{enabled: false, reason: ...}} in {self.cloud}: Microsoft's private DNS zone values list "
+                "no Azure Monitor private-link zones for this cloud, so the scope's private endpoint cannot resolve",
+                {"enabled": True},
+            )
         _require_unique("workspaces", [w.name for w in self.workspaces])
         seen_endpoints: set[str] = set()
         for i, ws in enumerate(self.workspaces):
@@ -714,9 +731,17 @@ class Settings:
             ("keyVault.purgeProtection", self.key_vault.purge_protection),
             ("monitoring.activityLog", self.monitoring.activity_log),
             ("dataStorage.immutability", self.data_storage.immutability),
+            ("monitoring.privateLink", self.monitoring.private_link),
         ):
             if not control.enabled:
                 found[key] = control.reason or ""
+        if self.monitoring.app_insights_public_ingestion.enabled:
+            found["monitoring.appInsightsPublicIngestion"] = self.monitoring.app_insights_public_ingestion.reason or ""
+        elif not self.monitoring.private_link.enabled:
+            # Without the private link scope Application Insights accepts public ingestion too.
+            found["monitoring.appInsightsPublicIngestion"] = (
+                f"implied by monitoring.privateLink: {self.monitoring.private_link.reason or ''}"
+            )
         return found
 
     @property

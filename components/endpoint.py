@@ -33,6 +33,9 @@ class EndpointArgs:
     """Average latency over 15 minutes that raises an alert."""
     error_threshold: int
     """5xx answers per minute, averaged over 15 minutes, that raise an alert."""
+    app_insights: bool = False
+    """Send deployment telemetry to Application Insights: only when it accepts public ingestion, which the
+    workspace's managed network needs (monitoring.appInsightsPublicIngestion)."""
 
 
 class Endpoint(pulumi.ComponentResource):
@@ -59,6 +62,7 @@ class Endpoint(pulumi.ComponentResource):
         super().__init__("secure-ml:ml:Endpoint", name, None, opts)
         ctx, cfg, ws = args.ctx, args.settings, args.workspace
         self.settings = cfg
+        self._app_insights = args.app_insights
         rg = ctx.resource_group_name
         tags = dict(ws.tags)
         self.identity = managedidentity.UserAssignedIdentity(
@@ -185,7 +189,13 @@ class Endpoint(pulumi.ComponentResource):
                 # AllowOnlyApprovedOutbound rules (MLSEC-EPT-010;
                 # https://learn.microsoft.com/azure/machine-learning/concept-secure-online-endpoint). The
                 # provider still sends its default (Enabled), which Azure ignores in a managed network.
-                app_insights_enabled=True,
+                # The workspace's managed network reaches Azure Monitor only through the AzureMonitor service
+                # tag: private endpoints from it to Azure Monitor are not among those Microsoft supports
+                # (https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#private-endpoints).
+                # With Application Insights closed to public ingestion the telemetry would be refused, so it is
+                # sent only when monitoring.appInsightsPublicIngestion opens it; the endpoint's request, console
+                # and event logs reach Log Analytics through its diagnostic setting either way.
+                app_insights_enabled=self._app_insights,
                 # Managed deployments support only the Default scale type; scaling out is an Azure Monitor
                 # autoscale setting (https://learn.microsoft.com/azure/machine-learning/how-to-autoscale-endpoints).
                 scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),

@@ -22,6 +22,12 @@ class MonitoringArgs:
     """Log Analytics retention in days."""
     alert_emails: Sequence[str]
     """Addresses the security action group e-mails (common alert schema)."""
+    private_link: bool = True
+    """Block ingestion and queries from public networks on both (they are then reached through the
+    environment's Azure Monitor Private Link Scope, :mod:`components.telemetry`)."""
+    app_insights_public_ingestion: bool = False
+    """Let Application Insights accept ingestion from public networks (online deployments' telemetry from the
+    workspace's managed network, which has no private endpoint to Azure Monitor)."""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -35,6 +41,15 @@ class Monitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:monitoring:Monitoring", name, None, opts)
         ctx = args.ctx
+        # "Log Analytics workspaces should block log ingestion and querying from public networks" and
+        # "Application Insights components should block log ingestion and querying from public networks"
+        # (Azure Policy built-ins): only networks connected to the private link scope ingest and query.
+        # Set at creation, before the scope exists: nothing sends telemetry yet, and diagnostic settings are
+        # not governed by these flags (https://learn.microsoft.com/azure/azure-monitor/fundamentals/private-link-design).
+        # Queries through Azure Resource Manager (some portal blades, Logic Apps) need public query access
+        # and stop working; operators query from inside the VNet (docs/operations.md).
+        private = "Disabled" if args.private_link else "Enabled"
+        appi_ingestion = "Enabled" if args.app_insights_public_ingestion else private
         self.workspace = operationalinsights.Workspace(
             f"{name}-law",
             workspace_name=naming.log_analytics(f"{name}-law"),
@@ -43,6 +58,8 @@ class Monitoring(pulumi.ComponentResource):
             sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=args.log_retention_days,
             features=operationalinsights.WorkspaceFeaturesArgs(disable_local_auth=True),
+            public_network_access_for_ingestion=private,
+            public_network_access_for_query=private,
             tags=dict(ctx.tags),
             opts=child(self),
         )
@@ -56,6 +73,9 @@ class Monitoring(pulumi.ComponentResource):
             workspace_resource_id=self.workspace.id,
             ingestion_mode="LogAnalytics",
             disable_local_auth=True,
+            # The provider sends Enabled for both when they are left out.
+            public_network_access_for_ingestion=appi_ingestion,
+            public_network_access_for_query=private,
             retention_in_days=args.log_retention_days,
             tags=dict(ctx.tags),
             opts=child(self),

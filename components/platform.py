@@ -18,6 +18,7 @@ from components.keyvault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.regions import CLOUDS
+from components.telemetry import PrivateTelemetry, TelemetryArgs
 from components.workspace import Workspace, WorkspaceArgs
 
 
@@ -57,6 +58,8 @@ class Platform(pulumi.ComponentResource):
                 ctx=ctx,
                 log_retention_days=settings.monitoring.log_retention_days,
                 alert_emails=settings.monitoring.alert_emails,
+                private_link=settings.monitoring.private_link.enabled,
+                app_insights_public_ingestion=settings.monitoring.app_insights_public_ingestion.enabled,
             ),
             opts=child(self),
         )
@@ -71,6 +74,24 @@ class Platform(pulumi.ComponentResource):
             f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
         )
         ctx = replace(ctx, private_endpoints=self.network.private_link_target())
+        # Built after the network (its endpoint needs the subnet); the gateway's logger waits for it (telemetry.py).
+        self.telemetry = (
+            PrivateTelemetry(
+                f"{name}-tel",
+                TelemetryArgs(
+                    ctx=ctx,
+                    vnet_id=self.network.vnet_id,
+                    workspace_id=self.monitoring.workspace.id,
+                    app_insights_id=self.monitoring.app_insights.id,
+                    zones=CLOUDS[settings.cloud].monitor_zones,
+                    hub_dns_zone_ids=settings.network.hub_dns_zone_ids,
+                ),
+                opts=child(self),
+            )
+            if settings.monitoring.private_link.enabled
+            else None
+        )
+        after = self.telemetry.after_endpoint if self.telemetry else pulumi.Output.from_input
         self.key_vault = KeyVault(
             f"{name}-kv",
             KeyVaultArgs(
@@ -133,6 +154,8 @@ class Platform(pulumi.ComponentResource):
                     data=self.data,
                     latency_threshold_ms=settings.gateway.latency_threshold_ms,
                     error_threshold=settings.gateway.error_threshold,
+                    app_insights=settings.monitoring.app_insights_public_ingestion.enabled
+                    or not settings.monitoring.private_link.enabled,
                 ),
                 opts=child(self),
             )
@@ -145,8 +168,9 @@ class Platform(pulumi.ComponentResource):
                 ctx=ctx,
                 settings=settings.gateway,
                 subnet_id=self.network.subnet_ids["gateway"],
-                application_insights_id=self.monitoring.app_insights.id,
-                application_insights_connection_string=self.monitoring.app_insights.connection_string,
+                # The gateway's logger sends through the scope's private endpoint: it is created after it.
+                application_insights_id=after(self.monitoring.app_insights.id),
+                application_insights_connection_string=after(self.monitoring.app_insights.connection_string),
                 endpoints=self.endpoints,
                 login_host=CLOUDS[settings.cloud].login_host,
                 name_prefix=settings.name_prefix,

@@ -8,7 +8,7 @@ Azure China developer guides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class Cloud:
     """Microsoft Entra authority host."""
     apim_dns_zone: str
     """Domain of API Management default host names; an internal-mode gateway needs it as a private zone."""
+    monitor_zones: dict[str, str] = field(default_factory=dict)
+    """Azure Monitor private-link zones other than blob, by key (see the note above CLOUDS); empty where
+    Microsoft lists none for the cloud. The scope's private endpoint also registers in the blob zone."""
 
 
 _PUBLIC_REGIONS = frozenset(
@@ -114,6 +117,14 @@ _CHINA_REGIONS = frozenset(
     ]
 )
 
+# Azure Monitor zones: the zones of an Azure Monitor private endpoint (group azuremonitor), as "Azure Private Endpoint
+# private DNS zone values" lists them (https://learn.microsoft.com/azure/private-link/private-endpoint-dns):
+# monitor (global endpoints: Application Insights ingestion, the query API, live metrics), oms and ods (Log
+# Analytics workspace-specific endpoints), agentsvc (agent service) and blob (agents' solution packs). Azure
+# Government also lists privatelink.adx.monitor.azure.us, used only by Azure Data Explorer queries over Azure
+# Monitor, which the platform does not make; a private DNS zone group holds at most five zones. Microsoft lists
+# no Azure Monitor zones for Azure China, so that cloud has none and needs monitoring.privateLink off.
+
 CLOUDS: dict[str, Cloud] = {
     "AzurePublicCloud": Cloud(
         regions=_PUBLIC_REGIONS,
@@ -130,6 +141,12 @@ CLOUDS: dict[str, Cloud] = {
         storage_suffix="core.windows.net",
         login_host="login.microsoftonline.com",
         apim_dns_zone="azure-api.net",
+        monitor_zones={
+            "monitor": "privatelink.monitor.azure.com",
+            "oms": "privatelink.oms.opinsights.azure.com",
+            "ods": "privatelink.ods.opinsights.azure.com",
+            "agentsvc": "privatelink.agentsvc.azure-automation.net",
+        },
     ),
     "AzureUSGovernment": Cloud(
         regions=_GOV_REGIONS,
@@ -146,6 +163,12 @@ CLOUDS: dict[str, Cloud] = {
         storage_suffix="core.usgovcloudapi.net",
         login_host="login.microsoftonline.us",
         apim_dns_zone="azure-api.us",
+        monitor_zones={
+            "monitor": "privatelink.monitor.azure.us",
+            "oms": "privatelink.oms.opinsights.azure.us",
+            "ods": "privatelink.ods.opinsights.azure.us",
+            "agentsvc": "privatelink.agentsvc.azure-automation.us",
+        },
     ),
     "AzureChinaCloud": Cloud(
         regions=_CHINA_REGIONS,

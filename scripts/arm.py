@@ -61,6 +61,10 @@ ARM_TYPES: dict[str, ArmType] = {
         "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="subscriptionScope"
     ),
     "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", ("actionGroupName",)),
+    "azure-native:monitor:PrivateLinkScope": ArmType("Microsoft.Insights/privateLinkScopes", ("scopeName",)),
+    "azure-native:monitor:PrivateLinkScopedResource": ArmType(
+        "Microsoft.Insights/privateLinkScopes/scopedResources", ("scopeName", "name")
+    ),
     "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
     "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),

@@ -109,6 +109,10 @@ REQUIRED: dict[str, Need] = {
         ("Microsoft.Insights/diagnosticSettings/write",), scope=SUBSCRIPTION
     ),
     "azure-native:monitor:ActionGroup": Need(("Microsoft.Insights/actionGroups/write",)),
+    "azure-native:monitor:PrivateLinkScope": Need(("Microsoft.Insights/privateLinkScopes/write",)),
+    "azure-native:monitor:PrivateLinkScopedResource": Need(
+        ("Microsoft.Insights/privateLinkScopes/scopedResources/write",)
+    ),
     "azure-native:monitor:ScheduledQueryRule": Need(("Microsoft.Insights/scheduledQueryRules/write",)),
     "azure-native:monitor:MetricAlert": Need(("Microsoft.Insights/metricAlerts/write",)),
     "azure-native:keyvault:Vault": Need(("Microsoft.KeyVault/vaults/write",)),

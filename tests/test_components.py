@@ -101,6 +101,11 @@ PRIVATE_ZONES = {
     "privatelink.vaultcore.azure.net",
     "privatelink.azurecr.io",
     "azure-api.net",
+    # the Azure Monitor Private Link Scope's (tests/test_telemetry.py)
+    "privatelink.monitor.azure.com",
+    "privatelink.oms.opinsights.azure.com",
+    "privatelink.ods.opinsights.azure.com",
+    "privatelink.agentsvc.azure-automation.net",
 }
 
 
@@ -167,6 +172,7 @@ EXPECTED_ENDPOINTS = {
     "mlsec-dev-fraud-sys-file-pe": ("file", ["file"]),
     "mlsec-dev-fraud-mlw-pe": ("amlworkspace", ["amlworkspace", "notebooks"]),
     "mlsec-dev-data-blob-pe": ("blob", ["blob"]),
+    "mlsec-dev-tel-ampls-pe": ("azuremonitor", ["monitor", "oms", "ods", "agentsvc", "blob"]),
 }
 
 

@@ -21,6 +21,7 @@ from policies.catalog.rules import (
     serving,
     serving_access,
     storage,
+    telemetry,
     vault,
 )
 from policies.catalog.rules import diagnostics as diagnostic_rules
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     *gateway_headers.RULES,
     *vault.RULES,
     *network.RULES,
+    *telemetry.RULES,
     *data.RULES,
     *ops.RULES,
     *audit.RULES,

@@ -365,6 +365,8 @@ PREVIEW_API_VERSIONS = {
     "Microsoft.Insights/actionGroups": "2024-10-01-preview",
     "Microsoft.Insights/autoscalesettings": "2021-05-01-preview",
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    "Microsoft.Insights/privateLinkScopes": "2023-06-01-preview",
+    "Microsoft.Insights/privateLinkScopes/scopedResources": "2023-06-01-preview",
     "Microsoft.Insights/scheduledQueryRules": "2025-01-01-preview",
 }
 """Every preview REST API version the shipped plans use: a new one fails the test below until reviewed here."""
