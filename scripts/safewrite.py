@@ -1,0 +1,48 @@
+"""Writing output files so that a failure never leaves a half-written one behind.
+
+The text goes to a new temporary file in the target folder, created exclusively (``O_EXCL``: a file or link
+planted under that name is never opened or followed), flushed to disk, then renamed over the target in one
+step (``os.replace``): readers see the old file or the new one, never a part. Every failure - a read-only or
+missing folder, a folder where the file should be, a full disk - is an :class:`InputError` naming the target
+(exit status 2 through :func:`scripts.cli.run`), and the temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from scripts.safeload import InputError
+
+MODE = 0o644
+"""Permissions of a written file: what ``open(path, "w")`` gives under the usual umask of 022."""
+
+
+def write_text(path: Path, text: str, *, what: str) -> Path:
+    """Replace ``path`` with ``text`` (UTF-8) in one step; :class:`InputError` if it cannot be written."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the folder for the {what}: {exc.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a {what}")
+    temporary: str | None = None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), MODE)  # mkstemp's 0600 would hide build output from other users
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the {what}: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+    return path
