@@ -140,8 +140,13 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], li
         opaque, is_secret = _opaque_secrets(value)
         if is_secret:
             secret_keys.append(full)
-        # Top-level scalars travel as their text, structured values as JSON (as the engine sends them).
-        values[full] = opaque if isinstance(opaque, str) else json.dumps(opaque)
+        # Top-level scalars travel as their text, structured values as JSON (as the engine sends them). The CLI
+        # reads a value as text first, and YAML null read as text is empty: `key: null` is "" (unmarshalValue in
+        # https://github.com/pulumi/pulumi/blob/master/sdk/go/common/resource/config/value.go).
+        if opaque is None:
+            values[full] = ""
+        else:
+            values[full] = opaque if isinstance(opaque, str) else json.dumps(opaque)
     return values, secret_keys
 
 

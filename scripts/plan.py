@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from scripts.arm_export import ExportError, dumps, export
-from scripts.offline import ROOT, PlanError, ProgramRun, project_name, read_stack_config, run_program
-from scripts.safewrite import write_text
+from scripts.offline import ROOT, PlanError, ProgramRun, project_name, read_stack_config, run_program, stack_config
+from scripts.safewrite import check_folder, write_text
 
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:
@@ -89,12 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the plan path")
     parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     args = parser.parse_args(argv)
+    out_dir = (args.out or args.project_dir / "build") / args.stack
     try:
+        stack_config(args.stack, args.project_dir)  # a broken stack file fails before the output folder is touched
+        check_folder(out_dir, ("plan.json", "template.json"), what="plan")  # and an unusable folder before the run
         document = make_plan(args.stack, args.project_dir)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out_dir = (args.out or args.project_dir / "build") / args.stack
     path = write_plan(document, out_dir)
     if not args.quiet:
         print(summary(document))

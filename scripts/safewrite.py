@@ -12,12 +12,31 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from scripts.safeload import InputError
 
 MODE = 0o644
 """Permissions of a written file: what ``open(path, "w")`` gives under the usual umask of 022."""
+
+
+def check_folder(folder: Path, names: Sequence[str], *, what: str) -> None:
+    """:class:`InputError` now, before a long run, if ``folder`` cannot take the files ``names``: it cannot be
+    created, a file cannot be created in it, or one of ``names`` is a folder."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the folder for the {what}: {exc.strerror}") from None
+    for name in names:
+        if (folder / name).is_dir():
+            raise InputError(f"{folder / name}: is a folder, not a {what}")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot write the {what} there: {exc.strerror}") from None
+    os.close(handle)
+    os.unlink(probe)
 
 
 def write_text(path: Path, text: str, *, what: str) -> Path:
