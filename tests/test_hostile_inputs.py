@@ -269,7 +269,8 @@ def test_a_later_duplicate_key_does_not_win(scratch: Path) -> None:
 def test_an_alias_bomb_is_refused_before_it_expands(scratch: Path) -> None:
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     lines += [f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(9))}]" for i in range(1, 10)]
-    line = plan_refuses(scratch, ("\n".join(lines) + "\n" + DEV_STACK).encode(), "stacks/Pulumi.hostile.yaml")
+    used = DEV_STACK.replace("config:\n", "config:\n  secure-ml:lol: *a9\n", 1)  # a config value: the engine gets it
+    line = plan_refuses(scratch, ("\n".join(lines) + "\n" + used).encode(), "stacks/Pulumi.hostile.yaml")
     assert f"more than {MAX_ALIASES} aliases" in line
 
 
@@ -602,3 +603,40 @@ def test_end_to_end_endless_streams_and_foreign_encodings(tmp_path: Path) -> Non
     ):
         done = python_m(module, *argv)
         refused((done.returncode, done.stdout, done.stderr), name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every command goes through the one entry point and is in the exit-status table
+# ---------------------------------------------------------------------------------------------
+
+WRAPPED = [
+    "scripts/plan.py",
+    "scripts/check.py",
+    "scripts/preflight.py",
+    "scripts/kill_switch.py",
+    "scripts/verify_deployment.py",
+    "scripts/config_docs.py",
+    "scripts/bench_plan.py",
+    "scripts/bench_hostile.py",
+    "policies/catalog/docs.py",
+]
+
+
+@pytest.mark.parametrize("module", WRAPPED)
+def test_the_command_runs_through_the_one_entry_point(module: str) -> None:
+    text = (ROOT / module).read_text()
+    block = text.split('if __name__ == "__main__":\n', 1)[1]
+    assert block == "    from scripts import cli\n\n    sys.exit(cli.run(main))\n"
+
+
+def test_every_command_is_in_the_exit_status_table() -> None:
+    table = (ROOT / "docs" / "commands.md").read_text()
+    modules = [
+        path.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
+        for folder in ("scripts", "policies/catalog")
+        for path in sorted((ROOT / folder).glob("*.py"))
+        if 'if __name__ == "__main__":' in path.read_text()
+    ]
+    assert set(WRAPPED) <= {f"{m.replace('.', '/')}.py" for m in modules}
+    for module in [*modules, "scripts.dataset"]:
+        assert f"`python -m {module}" in table, module
