@@ -23,20 +23,27 @@ MODE = 0o644
 
 def check_folder(folder: Path, names: Sequence[str], *, what: str) -> None:
     """:class:`InputError` now, before a long run, if ``folder`` cannot take the files ``names``: it cannot be
-    created, a file cannot be created in it, or one of ``names`` is a folder."""
+    created, a file cannot be created in it, or one of ``names`` is a folder. Leaves nothing behind: folders
+    it had to create for the check are removed again."""
+    created = [p for p in (folder, *folder.parents) if not p.exists() and not p.is_symlink()]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{folder}: cannot create the folder for the {what}: {exc.strerror}") from None
-    for name in names:
-        if (folder / name).is_dir():
-            raise InputError(f"{folder / name}: is a folder, not a {what}")
-    try:
-        handle, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise InputError(f"{folder}: cannot write the {what} there: {exc.strerror}") from None
-    os.close(handle)
-    os.unlink(probe)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{folder}: cannot create the folder for the {what}: {exc.strerror}") from None
+        for name in names:
+            if (folder / name).is_dir():
+                raise InputError(f"{folder / name}: is a folder, not a {what}")
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise InputError(f"{folder}: cannot write the {what} there: {exc.strerror}") from None
+        os.close(handle)
+        os.unlink(probe)
+    finally:
+        for made in created:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
 
 
 def write_text(path: Path, text: str, *, what: str) -> Path:

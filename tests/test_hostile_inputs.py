@@ -31,7 +31,7 @@ from scripts import kill_switch, plan, preflight, verify_deployment
 from scripts.azure_mgmt import ArmBodyError, ArmClient
 from scripts.cli import run
 from scripts.safeload import MAX_ALIASES, MAX_DEPTH, InputError
-from scripts.safewrite import write_text
+from scripts.safewrite import check_folder, write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_STACK = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
@@ -205,7 +205,7 @@ def plan_refuses(root: Path, content: bytes, *names: str) -> str:
     (root / "stacks" / "Pulumi.hostile.yaml").write_bytes(content)
     out = root / "out"
     line = refused(call(plan.main, ["hostile", "--project-dir", str(root), "--out", str(out)]), *names)
-    assert not [p for p in out.rglob("*") if not p.is_dir()], "a refused plan must write nothing"
+    assert not out.exists(), "a refused plan must write nothing, not even its folder"
     return line
 
 
@@ -304,7 +304,7 @@ def test_plan_refuses_a_stack_file_that_is_no_file(scratch: Path, make: Callable
     try:
         out = scratch / "out"
         refused(call(plan.main, ["odd", "--project-dir", str(scratch), "--out", str(out)]), "Pulumi.odd.yaml", problem)
-        assert not (out / "odd").exists()
+        assert not out.exists()
     finally:
         if path.is_dir() and not path.is_symlink():
             path.rmdir()
@@ -388,6 +388,15 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
         write_text(target, "new", what="plan")
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
     assert target.read_text() == "old"
+
+
+def test_the_folder_check_leaves_nothing_behind(tmp_path: Path) -> None:
+    check_folder(tmp_path / "a" / "b", ("plan.json",), what="plan")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "c" / "plan.json").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"c/plan\.json: is a folder, not a plan"):
+        check_folder(tmp_path / "c", ("plan.json",), what="plan")
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["plan.json"]
 
 
 def test_a_write_replaces_the_file_whole(tmp_path: Path) -> None:
