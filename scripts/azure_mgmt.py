@@ -63,6 +63,12 @@ def one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def shown(value: object, limit: int = 300) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a value read from a file, quoted in a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def scope_of(arm: str) -> str:
     """The token scope of an ARM endpoint."""
     return f"{arm}/.default"

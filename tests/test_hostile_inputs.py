@@ -649,3 +649,13 @@ def test_every_command_is_in_the_exit_status_table() -> None:
     assert set(WRAPPED) <= {f"{m.replace('.', '/')}.py" for m in modules}
     for module in [*modules, "scripts.dataset"]:
         assert f"`python -m {module}" in table, module
+
+
+def test_a_value_quoted_in_a_message_is_cut_short(outputs: dict[str, Any], tmp_path: Path) -> None:
+    path = outputs_file(tmp_path, json.dumps({**outputs, "gatewayId": "x" * 1_000_000}).encode())
+    credential = NoCredential()
+    argv = ["dev", "--reason", REASON, "--from-outputs", str(path), "--tenant", TENANT]
+    line = refused(call(offline_commands(credential)["kill_switch"], argv), "gatewayId is not an API Management")
+    assert line.endswith(f"found '{'x' * 296}...\n")
+    line = refused(call(offline_commands(credential)["verify"], ["dev", "--from-outputs", str(path)]), "gatewayId")
+    assert line.endswith("...\n") and len(line) < 600
