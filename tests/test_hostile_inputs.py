@@ -659,3 +659,14 @@ def test_a_value_quoted_in_a_message_is_cut_short(outputs: dict[str, Any], tmp_p
     assert line.endswith(f"found '{'x' * 296}...\n")
     line = refused(call(offline_commands(credential)["verify"], ["dev", "--from-outputs", str(path)]), "gatewayId")
     assert line.endswith("...\n") and len(line) < 600
+
+
+def test_end_to_end_the_gate_refuses_a_governance_file_with_a_duplicate_key(dev_plan: Any, tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(dev_plan.document))
+    enforcement = tmp_path / "enforcement.yaml"
+    enforcement.write_text((ROOT / "policies" / "enforcement.yaml").read_text() + "default: advisory\n")
+    argv = ["--plan", str(plan_path), "--no-checkov", "--no-kql", "--enforcement", str(enforcement)]
+    done = python_m("scripts.check", *argv)
+    refused((done.returncode, done.stdout, done.stderr), str(enforcement), "duplicate key 'default'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["enforcement.yaml", "plan.json"]
