@@ -216,7 +216,6 @@ def yaml_mutations() -> st.SearchStrategy[bytes]:
     """Malformed stack files derived from the dev stack file."""
     paths = containers(DEV_CONFIG)
     mappings = [p for p in paths if isinstance(at(DEV_CONFIG, p), dict) and at(DEV_CONFIG, p)]
-    structured = [("config", key) for key, value in DEV_CONFIG["config"].items() if isinstance(value, dict | list)]
 
     def dump(document: Any) -> str:
         return yaml.safe_dump(document, sort_keys=False, width=10_000)
@@ -249,7 +248,8 @@ def yaml_mutations() -> st.SearchStrategy[bytes]:
                 ]
             ),
         ).map(scalar),
-        st.tuples(st.sampled_from([(), ("config",), *structured]), st.sampled_from([None, [1], "text", 7])).map(typed),
+        # every mapping and list of the stack file, in the place of another kind: null, a list, text, a number
+        st.tuples(st.sampled_from(paths), st.sampled_from([None, [1], "text", 7, {"zz": 1}])).map(typed),
         st.just(f"{bomb}\n{DEV_STACK}".encode()),
     )
 
@@ -670,3 +670,21 @@ def test_end_to_end_the_gate_refuses_a_governance_file_with_a_duplicate_key(dev_
     done = python_m("scripts.check", *argv)
     refused((done.returncode, done.stdout, done.stderr), str(enforcement), "duplicate key 'default'")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["enforcement.yaml", "plan.json"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_inputs_are_refused(scratch: Path, outputs: dict[str, Any], tmp_path: Path) -> None:
+    stack = scratch / "stacks" / "Pulumi.locked.yaml"
+    stack.write_text(DEV_STACK)
+    path = outputs_file(tmp_path, json.dumps(outputs).encode())
+    stack.chmod(0)
+    path.chmod(0)
+    try:
+        refused(call(plan.main, ["locked", "--project-dir", str(scratch)]), "Pulumi.locked.yaml", "Permission denied")
+        credential = NoCredential()
+        argv = ["dev", "--from-outputs", str(path)]
+        refused(call(offline_commands(credential)["verify"], argv), str(path), "Permission denied")
+        refused(call(offline_commands(credential)["preflight"], ["dev", "--plan", str(path)]), "Permission denied")
+    finally:
+        stack.chmod(0o644)
+        path.chmod(0o644)
