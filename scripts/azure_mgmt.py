@@ -25,6 +25,7 @@ from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from scripts.offline import PlanError, stack_config
+from scripts.safeload import InputError, load_json, read_json
 
 ARM_ENDPOINTS = {
     "AzurePublicCloud": "https://management.azure.com",
@@ -60,6 +61,12 @@ def one_line(text: str, limit: int = 300) -> str:
     """``text`` with its whitespace collapsed, cut to ``limit`` characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def shown(value: object, limit: int = 300) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a value read from a file, quoted in a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def scope_of(arm: str) -> str:
@@ -109,10 +116,10 @@ def arm_error(response: HttpResponse, hints: Mapping[int, str] | None = None) ->
     parts: list[str] = []
     code: str | None = None
     try:
-        error = json.loads(response.text()).get("error") or {}
+        error = load_json(response.text(), "ARM", "error answer").get("error") or {}
         parts = [str(error[key]) for key in ("code", "message") if error.get(key)]
         code = str(error["code"]) if error.get("code") else None
-    except (ValueError, AttributeError):
+    except (InputError, ValueError, AttributeError):
         parts = []
     detail = f" {one_line(': '.join(parts), 600)}" if parts else ""
     hint = (hints or {}).get(response.status_code, "")
@@ -173,8 +180,8 @@ class ArmClient:
         if response.status_code != 200:
             raise arm_error(response, self.hints)
         try:
-            return json.loads(response.text())
-        except ValueError:
+            return load_json(response.text(), url, "answer")
+        except (InputError, ValueError):
             raise ArmBodyError(f"HTTP {response.status_code} with a body that is not JSON") from None
 
     def put_json(self, url: str, body: Any, headers: Mapping[str, str] | None = None) -> None:
@@ -198,13 +205,15 @@ def read_stack_config(stack: str, root: Path) -> dict[Any, Any]:
 
 
 def read_outputs(path: Path) -> dict[str, Any]:
-    """The JSON object of ``pulumi stack output --json`` in ``path`` (named ``--from-outputs`` in errors)."""
+    """The JSON object of ``pulumi stack output --json`` in ``path`` (named ``--from-outputs`` in errors).
+
+    Read strictly (:mod:`scripts.safeload`): size-capped, UTF-8 only, no duplicate keys, no NaN, bounded
+    nesting; every failure is a one-line :class:`UsageError` naming the file.
+    """
     try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"--from-outputs {path}: cannot read it ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--from-outputs {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        document = read_json(path, what="stack outputs file")
+    except InputError as exc:
+        raise UsageError(f"--from-outputs {exc}") from None
     if not isinstance(document, dict):
         raise UsageError(f"--from-outputs {path}: expected the JSON object of `pulumi stack output --json`")
     return document

@@ -8,7 +8,6 @@ for a user) and prints wall time and resources per second. Not part of the test 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -18,12 +17,13 @@ from pathlib import Path
 
 import yaml
 
-from scripts.offline import ROOT
+from scripts.offline import ROOT, stack_config
+from scripts.safeload import read_json
 
 
 def bench_stack(workspaces: int) -> dict[str, object]:
     """The dev stack with ``workspaces`` workspaces, each with CMK and two compute clusters."""
-    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    config = stack_config("dev")
     template = config["secure-ml:workspaces"][0]
     config["secure-ml:workspaces"] = [
         {
@@ -54,13 +54,23 @@ def run(workspaces: int, scratch: Path) -> tuple[int, float]:
         stdout=subprocess.DEVNULL,
     )
     elapsed = time.perf_counter() - started
-    resources = len(json.loads((scratch / "build" / stack / "plan.json").read_text())["resources"])
+    resources = len(read_json(scratch / "build" / stack / "plan.json", what="plan")["resources"])
     return resources, elapsed
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(c) for c in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected comma-separated whole numbers") from None
+    if not all(0 < c <= 100 for c in counts):
+        raise argparse.ArgumentTypeError("expected counts from 1 to 100")
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench_plan", description=__doc__.splitlines()[0])
-    parser.add_argument("--workspaces", default="1,10,18,25", help="comma-separated workspace counts")
+    parser.add_argument("--workspaces", type=_counts, default="1,10,18,25", help="comma-separated workspace counts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per count; the best is reported")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         (scratch / "components").symlink_to(ROOT / "components")
         (scratch / "stacks").mkdir()
         print(f"{'workspaces':>10}  {'resources':>9}  {'wall s':>7}  {'resources/s':>11}")
-        for count in (int(c) for c in args.workspaces.split(",")):
+        for count in args.workspaces:
             resources, best = 0, float("inf")
             for _ in range(args.repeat):
                 resources, elapsed = run(count, scratch)
@@ -80,4 +90,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

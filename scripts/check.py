@@ -956,4 +956,6 @@ def main(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

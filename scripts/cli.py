@@ -57,6 +57,8 @@ def run(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = No
         return EXIT_INTERRUPTED
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help
         code = exc.code
+        if isinstance(code, str):  # sys.exit("message"): Python would print it, so must the wrapper
+            print(f"error: {' '.join(code.split())}", file=sys.stderr)
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_CANNOT_JUDGE)
     except BaseException as exc:
         if debug:

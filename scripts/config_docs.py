@@ -15,6 +15,8 @@ from pydantic import TypeAdapter
 
 from components.config import ENVIRONMENT_LIMITS, PROJECT, Settings
 from scripts.offline import ROOT
+from scripts.safeload import read_text
+from scripts.safewrite import write_text
 
 DOC = ROOT / "docs" / "configuration.md"
 
@@ -145,15 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = render()
     if args.check:
-        if not DOC.is_file() or DOC.read_text() != text:
+        if not DOC.is_file() or read_text(DOC, what="configuration reference") != text:
             print(f"{DOC.relative_to(ROOT)} is stale: run python -m scripts.config_docs", file=sys.stderr)
             return 1
         return 0
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
+    write_text(DOC, text, what="configuration reference")
     print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

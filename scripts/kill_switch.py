@@ -63,6 +63,7 @@ from scripts.azure_mgmt import (
     read_stack_config,
     request_failure,
     scope_of,
+    shown,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,12 +180,14 @@ def read_outputs(path: Path) -> dict[str, str]:
         raise UsageError(f"--from-outputs {path}: no gatewayId output (is this the right stack?)")
     parsed = parse_resource_id(gateway_id)
     if parsed is None or not parsed.is_a("Microsoft.ApiManagement/service"):
-        raise UsageError(f"--from-outputs {path}: gatewayId is not an API Management service ID, found {gateway_id!r}")
+        raise UsageError(
+            f"--from-outputs {path}: gatewayId is not an API Management service ID, found {shown(gateway_id)}"
+        )
     found = {"subscription": parsed.subscription, "resource_group": parsed.resource_group, "service": parsed.name}
     group = document.get("resourceGroupName")
     if isinstance(group, str) and group.lower() != found["resource_group"].lower():
         raise UsageError(
-            f"--from-outputs {path}: resourceGroupName {group!r} is not the resource group of gatewayId "
+            f"--from-outputs {path}: resourceGroupName {shown(group)} is not the resource group of gatewayId "
             f"({found['resource_group']!r})"
         )
     policy = document.get("gatewayPolicy")
@@ -204,7 +207,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         explicit: str | None = getattr(args, field)
         known = found.get(field)
         if explicit is not None and known is not None and explicit.lower() != known.lower():
-            raise UsageError(f"{option} {explicit!r} contradicts --from-outputs ({known!r})")
+            raise UsageError(f"{option} {explicit!r} contradicts --from-outputs ({shown(known)})")
         value = explicit if explicit is not None else known
         if value is None:
             missing.append(option)
@@ -219,7 +222,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         ("service", _SERVICE, "an API Management service name"),
     ):
         if not pattern.match(values[field]):
-            raise UsageError(f"--{field.replace('_', '-')}: expected {expected}, found {values[field]!r}")
+            raise UsageError(f"--{field.replace('_', '-')}: expected {expected}, found {shown(values[field])}")
     return Target(**values)
 
 
@@ -460,4 +463,6 @@ def main(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

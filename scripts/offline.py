@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import runpy
 import sys
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from scripts.arm import AUTONAMED_FLAG, arm_id, check_inputs, principal_id
+from scripts.safeload import InputError, load_yaml, mapping, read_text, read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "[secret]"
@@ -70,27 +72,57 @@ class Registration:
 # ---------------------------------------------------------------------------------------------
 
 
-def project_name(root: Path = ROOT) -> str:
-    import yaml
+STACK_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}$")
+"""Stack names "may only contain alphanumeric characters, hyphens, underscores, or periods"
+(https://www.pulumi.com/docs/iac/concepts/stacks/); "." and ".." would name folders, not stacks."""
 
-    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+
+def project_name(root: Path = ROOT) -> str:
+    """The ``name:`` of ``Pulumi.yaml`` (read strictly, like every stack file)."""
+    path = root / "Pulumi.yaml"
+    try:
+        document = mapping(read_yaml(path, what="project file"), str(path), "project file")
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
+    name = document.get("name")
+    if not isinstance(name, str) or not name:
+        raise PlanError(f"{path}: name: expected the project name as text")
+    return name
 
 
 def stack_config(stack: str, root: Path = ROOT) -> dict[Any, Any]:
-    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml``, keys and values as written."""
-    import yaml
+    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml``, keys and values as written.
 
+    Read with :mod:`scripts.safeload`: a duplicate key anywhere (the last value would silently win), an alias
+    bomb, deep nesting, text that is not UTF-8, a file that is not a regular file or is too large, and values
+    the engine could not pass as JSON (dates, binary, sets, numbers beyond JSON) are a :class:`PlanError`.
+    """
+    shown = f"stacks/Pulumi.{stack}.yaml"
+    if not STACK_NAME.match(stack):
+        raise PlanError(
+            f"{stack!r} is not a stack name (letters, digits, hyphens, underscores and periods, at most 100)"
+        )
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    if not path.exists():
         available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
-        raise PlanError(f"stacks/Pulumi.{stack}.yaml: no such stack file (stacks: {', '.join(available) or 'none'})")
+        raise PlanError(f"{shown}: no such stack file (stacks: {', '.join(available) or 'none'})")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise PlanError(f"stacks/Pulumi.{stack}.yaml: not valid YAML: {' '.join(str(exc).split())}") from None
+        document = load_yaml(read_text(path, what="stack file"), shown, "stack file")
+    except InputError as exc:
+        raise PlanError(str(exc).replace(str(path), shown, 1)) from None
+    document = {} if document is None else document
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise PlanError(f"stacks/Pulumi.{stack}.yaml: expected a mapping with a 'config:' mapping")
-    return dict(document.get("config") or {})
+        raise PlanError(f"{shown}: expected a mapping with a 'config:' mapping")
+    config = dict(document.get("config") or {})
+    for key, value in config.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise PlanError(
+                f"{shown}: config.{key}: holds a value the engine cannot pass as JSON "
+                "(a date, binary data, a set or a number out of range): quote it as text"
+            ) from None
+    return config
 
 
 def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
@@ -108,8 +140,13 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], li
         opaque, is_secret = _opaque_secrets(value)
         if is_secret:
             secret_keys.append(full)
-        # Top-level scalars travel as their text, structured values as JSON (as the engine sends them).
-        values[full] = opaque if isinstance(opaque, str) else json.dumps(opaque)
+        # Top-level scalars travel as their text, structured values as JSON (as the engine sends them). The CLI
+        # reads a value as text first, and YAML null read as text is empty: `key: null` is "" (unmarshalValue in
+        # https://github.com/pulumi/pulumi/blob/master/sdk/go/common/resource/config/value.go).
+        if opaque is None:
+            values[full] = ""
+        else:
+            values[full] = opaque if isinstance(opaque, str) else json.dumps(opaque)
     return values, secret_keys
 
 

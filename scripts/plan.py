@@ -6,8 +6,10 @@ Writes ``build/STACK/plan.json`` (byte-identical for the same config), ``build/S
 planned azure-native resources as an ARM deployment template, for ARM scanners such as checkov; see
 ``scripts.arm_export``) and prints a summary.
 
-Exit status: 0 planned; 2 invalid configuration, unusable stack file, or a resource type the ARM export
-cannot describe (plan.json is still written).
+Exit status: 0 planned; 2 invalid configuration, an unusable stack file (not UTF-8, a duplicate key, an alias
+bomb, nesting too deep, a value the engine cannot pass), an output folder that cannot be written (nothing is
+left half-written), or a resource type the ARM export cannot describe (plan.json is still written, any older
+template.json removed).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from scripts.arm_export import ExportError, dumps, export
-from scripts.offline import ROOT, PlanError, ProgramRun, project_name, read_stack_config, run_program
+from scripts.offline import ROOT, PlanError, ProgramRun, project_name, read_stack_config, run_program, stack_config
+from scripts.safewrite import check_folder, write_text
 
 
 def plan_document(run: ProgramRun) -> dict[str, Any]:
@@ -53,19 +56,13 @@ def make_plan(stack: str, root: Path = ROOT) -> dict[str, Any]:
 
 
 def write_plan(document: dict[str, Any], out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "plan.json"
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    return path
+    """Write ``plan.json`` in one step (:func:`scripts.safewrite.write_text`: never half-written)."""
+    return write_text(out_dir / "plan.json", json.dumps(document, indent=2, sort_keys=True) + "\n", what="plan")
 
 
 def write_template(document: dict[str, Any], out_dir: Path) -> Path:
-    """Write ``template.json``, the ARM export of the plan, next to plan.json."""
-    template = export(document)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "template.json"
-    path.write_text(dumps(template))
-    return path
+    """Write ``template.json``, the ARM export of the plan, next to plan.json (in one step)."""
+    return write_text(out_dir / "template.json", dumps(export(document)), what="ARM template")
 
 
 def summary(document: dict[str, Any]) -> str:
@@ -92,12 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the plan path")
     parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     args = parser.parse_args(argv)
+    out_dir = (args.out or args.project_dir / "build") / args.stack
     try:
+        stack_config(args.stack, args.project_dir)  # a broken stack file fails before the output folder is touched
+        check_folder(out_dir, ("plan.json", "template.json"), what="plan")  # and an unusable folder before the run
         document = make_plan(args.stack, args.project_dir)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out_dir = (args.out or args.project_dir / "build") / args.stack
     path = write_plan(document, out_dir)
     if not args.quiet:
         print(summary(document))
@@ -105,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         template = write_template(document, out_dir)
     except ExportError as exc:
+        # plan.json stays for inspection; a template.json of an earlier plan must not pass for this one's
+        stale = out_dir / "template.json"
+        if stale.is_file() or stale.is_symlink():
+            stale.unlink()
         print(f"error: ARM export: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {_shown(template)}")
@@ -116,4 +119,6 @@ def _shown(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

@@ -31,7 +31,6 @@ registered; 2 cannot judge (usage error, unreadable plan, unknown resource type,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -59,6 +58,7 @@ from scripts.azure_mgmt import (
     no_token_reason,
     request_failure,
 )
+from scripts.safeload import InputError, read_json
 from scripts.verify_deployment import quiet_identity_warnings, resolve_cloud
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,10 +293,14 @@ def requirements(document: Mapping[str, Any]) -> Requirements:
 def assigned_roles(document: Mapping[str, Any]) -> list[str]:
     """The role definition GUIDs the plan's role assignments name (built-in and the blueprint's custom role)."""
     guids = set()
-    for resource in document.get("resources", []):
+    resources = document.get("resources")
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        raise CannotJudgeError("the plan's resources are not a list of objects: is it a plan.json of scripts.plan?")
+    for resource in resources:
         if resource.get("type") != "azure-native:authorization:RoleAssignment":
             continue
-        value = resource.get("inputs", {}).get("roleDefinitionId")
+        inputs = resource.get("inputs")
+        value = inputs.get("roleDefinitionId") if isinstance(inputs, dict) else None
         guid = value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
         if not _GUID.match(guid):
             raise CannotJudgeError(f"role assignment {resource.get('name')}: no role definition ID in the plan")
@@ -522,12 +526,13 @@ def unregistered(arm: Arm, subscription: str, needed: set[str]) -> dict[str, str
 
 
 def load_plan(path: Path) -> dict[str, Any]:
+    """The plan.json of scripts.plan, read strictly (:mod:`scripts.safeload`); :class:`UsageError` naming it."""
+    if not path.exists():
+        raise UsageError(f"--plan {path}: no such plan; run `make plan` first")
     try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"--plan {path}: cannot read it ({exc.strerror}); run `make plan` first") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--plan {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        document = read_json(path, what="plan")
+    except InputError as exc:
+        raise UsageError(f"--plan {exc}") from None
     if not isinstance(document, dict):
         raise UsageError(f"--plan {path}: expected the JSON object of scripts.plan")
     return document
@@ -605,9 +610,13 @@ def main(
             raise UsageError(f"--resource-group: not a resource group name: {args.resource_group!r}")
         plan = args.plan or args.project_dir / "build" / args.stack / "plan.json"
         document = load_plan(plan)
-        needs = requirements(document)
-        if args.print_condition:
-            print(assignment_condition(document))
+        try:
+            needs = requirements(document)
+            condition = assignment_condition(document) if args.print_condition else None
+        except CannotJudgeError as exc:
+            raise UsageError(f"--plan {plan}: {exc}") from None
+        if condition is not None:
+            print(condition)
             return 0
     except (UsageError, CannotJudgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -649,4 +658,6 @@ def main(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

@@ -17,6 +17,7 @@ where it can) and never quotes a value: the caller turns it into exit status 2. 
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
@@ -32,6 +33,9 @@ MAX_DEPTH = 64
 """Deepest nesting of mappings and lists accepted; real documents stay under 15."""
 MAX_ALIASES = 32
 """YAML aliases accepted in one document; more is treated as an alias bomb."""
+MAX_INT_BITS = 4096
+"""Largest YAML integer accepted, in bits: JSON refuses integers of more than 4,300 digits (Python's limit on
+converting text to int), but hexadecimal, octal and base-60 YAML integers are not held to it."""
 
 
 class InputError(Exception):
@@ -121,6 +125,32 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        # Hexadecimal, octal, binary and base-60 integers escape Python's limit on decimal digits; a long
+        # base-60 one also takes quadratic time to build, so its length is checked first.
+        too_large = f"an integer too large to use (line {node.start_mark.line + 1})"
+        if len(str(node.value)) > MAX_INT_BITS + 8:
+            raise _RefusedError(too_large)
+        value: int = super().construct_yaml_int(node)
+        if value.bit_length() > MAX_INT_BITS:
+            raise _RefusedError(too_large)
+        return value
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value: float = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise _RefusedError(f"a number that is infinite or not a number (line {node.start_mark.line + 1})")
+        return value
+
+    def construct_not_plain(self, node: yaml.Node) -> Any:
+        raise _RefusedError(f"a {node.tag} value, which is not plain data (line {node.start_mark.line + 1})")
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StrictLoader.construct_not_plain)
 
 
 class _RefusedError(Exception):

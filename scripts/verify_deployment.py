@@ -62,6 +62,7 @@ from scripts.azure_mgmt import (
     parse_resource_id,
     read_stack_config,
     request_failure,
+    shown,
 )
 from scripts.kill_switch import is_suspended
 
@@ -182,7 +183,7 @@ def _resource(path: Path, key: str, value: object, arm_type: str) -> ResourceId:
             for part in (parsed.subscription, parsed.resource_group, *parsed.names)
         )
     ):
-        raise UsageError(f"--from-outputs {path}: {key} is not a {arm_type} ID, found {value!r}")
+        raise UsageError(f"--from-outputs {path}: {key} is not a {arm_type} ID, found {shown(value)}")
     return parsed
 
 
@@ -199,7 +200,7 @@ def _named(path: Path, outputs: Mapping[str, Any], key: str, arm_type: str) -> d
     found: dict[str, ResourceId] = {}
     for name, rid in value.items():
         if not _SEGMENT.match(name) or not name.strip("."):
-            raise UsageError(f"--from-outputs {path}: {key}: {name!r} is not a resource name")
+            raise UsageError(f"--from-outputs {path}: {key}: {shown(name)} is not a resource name")
         found[name] = _resource(path, f"{key}.{name}", rid, arm_type)
     return found
 
@@ -525,7 +526,7 @@ def resolve_cloud(args: argparse.Namespace) -> str:
     config = read_stack_config(args.stack, args.project_dir)
     value = config.get(f"{PROJECT}:cloud", config.get("cloud", "AzurePublicCloud"))
     if not isinstance(value, str) or value not in ARM_ENDPOINTS:
-        raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {value!r}")
+        raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {shown(value)}")
     return value
 
 
@@ -631,4 +632,6 @@ def main(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

@@ -51,3 +51,8 @@ def test_exit_codes_pass_through_and_argparse_usage_is_2() -> None:
     assert run(_raising(SystemExit(2)), []) == 2
     assert run(_raising(SystemExit(None)), []) == 0
     assert run(_raising(KeyboardInterrupt()), []) == 130
+
+
+def test_an_exit_with_a_message_prints_it_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(_raising(SystemExit("Azurite not found:\n run npm ci")), []) == 2
+    assert capsys.readouterr().err == "error: Azurite not found: run npm ci\n"

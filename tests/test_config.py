@@ -446,7 +446,7 @@ def test_unknown_keys_come_from_the_engine_config(project, capsys):
 def test_unreadable_stack_file_exits_2(project, capsys):
     root = project("bad", raw="config: [unclosed\n")
     assert plan.main(["bad", "--project-dir", str(root)]) == 2
-    assert capsys.readouterr().err.startswith("error: stacks/Pulumi.bad.yaml: not valid YAML")
+    assert capsys.readouterr().err.startswith("error: stacks/Pulumi.bad.yaml: the stack file is not valid YAML")
 
 
 def test_missing_stack_file_lists_the_stacks(capsys):

@@ -647,8 +647,7 @@ def test_unreadable_outputs_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, _, _ = run(["dev", "--reason", REASON, "--from-outputs", str(tmp_path / "bad.json")])
     assert (code, capsys.readouterr().err) == (
         2,
-        f"error: --from-outputs {tmp_path / 'bad.json'}: not JSON (Expecting property name enclosed in double "
-        "quotes at line 1)\n",
+        f"error: --from-outputs {tmp_path / 'bad.json'}: the stack outputs file is not valid JSON (line 1, column 2)\n",
     )
 
 

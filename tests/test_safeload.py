@@ -44,6 +44,12 @@ def test_plain_documents_load(tmp_path: Path) -> None:
         ("? [a]\n: 1\n", "a mapping key that is not text"),
         ("a: !!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
         ("a: [unclosed\n", "not valid YAML at line 2"),
+        ("a: 0x" + "f" * 1025 + "\n", "an integer too large to use (line 1)"),
+        ("a: " + "1:" * 3000 + "1\n", "an integer too large to use (line 1)"),
+        ("a: 1.0e+999\n", "a number that is infinite or not a number (line 1)"),
+        ("a:\n  - .nan\n", "a number that is infinite or not a number (line 2)"),
+        ("a: !!binary aGVsbG8=\n", "a tag:yaml.org,2002:binary value, which is not plain data (line 1)"),
+        ("a: !!set {x, y}\n", "a tag:yaml.org,2002:set value, which is not plain data (line 1)"),
     ],
 )
 def test_bad_yaml_is_refused(text: str, problem: str) -> None:

@@ -1072,11 +1072,11 @@ def test_outputs_that_cannot_be_trusted_exit_2(
         ),
         (
             ["dev", "--from-outputs", "MISSING"],
-            "error: --from-outputs MISSING: cannot read it (No such file or directory)",
+            "error: --from-outputs MISSING: no such stack outputs file",
         ),
         (
             ["dev", "--from-outputs", "BAD"],
-            "error: --from-outputs BAD: not JSON (Expecting property name enclosed in double quotes at line 1)",
+            "error: --from-outputs BAD: the stack outputs file is not valid JSON (line 1, column 2)",
         ),
     ],
 )

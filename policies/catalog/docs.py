@@ -9,6 +9,8 @@ from pathlib import Path
 from policies.catalog import RULES
 from policies.catalog.governance import load_enforcement
 from policies.catalog.model import ResourceRule, Rule
+from scripts.safeload import read_text
+from scripts.safewrite import write_text
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_MD = ROOT / "docs" / "RULES.md"
@@ -63,13 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = render()
     if args.check:
-        stale = not RULES_MD.is_file() or RULES_MD.read_text() != text
+        stale = not RULES_MD.is_file() or read_text(RULES_MD, what="rule reference") != text
         print("docs/RULES.md is stale: run python -m policies.catalog.docs" if stale else "docs/RULES.md is current")
         return 1 if stale else 0
-    RULES_MD.write_text(text)
+    write_text(RULES_MD, text, what="rule reference")
     print(f"wrote {RULES_MD.relative_to(ROOT)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import cli
+
+    sys.exit(cli.run(main))

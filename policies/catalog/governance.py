@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi_policy import EnforcementLevel, Severity
 
 from policies.catalog.model import StackRule, StackView, Threat
+from scripts.safeload import InputError, read_yaml
 
 POLICIES_DIR = Path(__file__).resolve().parent.parent
 ENFORCEMENT_FILE = POLICIES_DIR / "enforcement.yaml"
@@ -38,12 +38,12 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """The file as a mapping, read strictly (:mod:`scripts.safeload`): a duplicate key, an alias bomb, deep
+    nesting, text that is not UTF-8 or a file that is not a regular file is a :class:`GovernanceFileError`."""
     try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise GovernanceFileError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise GovernanceFileError(f"{path}: not valid YAML: {exc}") from None
+        document = read_yaml(path, what="policy governance file")
+    except InputError as exc:
+        raise GovernanceFileError(str(exc)) from None
     return _mapping(document or {}, str(path))
 
 
