@@ -280,14 +280,21 @@ def expected_columns(manifest: Manifest, mode: Mode) -> list[Column]:
 
 
 def check_schema(reader: DataReader, source: ManifestSource, mode: Mode) -> None:
-    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks."""
-    manifest = source.manifest
-    for name in reader.columns:
-        if manifest.column(name) is None:
-            raise UnusableInputError(f"{reader.path}: column {name!r} is not declared in {source.path} (columns)")
+    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks.
+
+    A column of the data that the manifest does not declare is named by its position only: its name
+    may be a value (a CSV without a header line, a JSON Lines key that is an e-mail address).
+    """
+    declared = {column.name for column in source.manifest.columns}
+    for position, name in enumerate(reader.columns, start=1):
+        if name not in declared:
+            raise UnusableInputError(
+                f"{reader.path}: column {position} of the data is not declared in {source.path} (columns)"
+            )
     present = set(reader.columns)
-    for index, column in enumerate(manifest.columns):
-        if column in expected_columns(manifest, mode) and column.name not in present:
+    expected = {column.name for column in expected_columns(source.manifest, mode)}
+    for index, column in enumerate(source.manifest.columns):
+        if column.name in expected and column.name not in present:
             raise UnusableInputError(
                 f"{source.path}: columns[{index}].name: column {column.name!r} is not in {reader.path}"
             )
