@@ -264,8 +264,9 @@ def anonymize_file(
 
     manifest = source.manifest
     plan: list[tuple[int, Column, Callable[[pa.Array], pa.Array] | None]] = []
+    declared = {column.name: column for column in manifest.columns}
     for position, name in enumerate(reader.columns):
-        column = manifest.column(name)
+        column = declared.get(name)
         if column is None or column.action == "drop":
             continue
         plan.append((position, column, column_transform(column, key)))

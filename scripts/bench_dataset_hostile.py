@@ -1,0 +1,119 @@
+"""Time the dataset scanner on hostile shapes of input: huge cells, huge records, very many columns.
+
+    python -m scripts.bench_dataset_hostile [--timeout 120] [--root CHECKOUT] [--only NAME ...]
+
+Each case writes its file and manifest to a scratch folder and runs ``python -m scripts.dataset scan``
+in a child process with a time limit, so a case that does not finish is reported as such instead of
+hanging the benchmark. Prints one line per case: name, wall seconds (or ``>LIMIT``) and exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manifest(folder: Path, names: list[str]) -> Path:
+    document = {
+        "name": "bench",
+        "version": "1.0.0",
+        "classification": "internal",
+        "source": {"kind": "internal", "uri": "https://example.internal/bench"},
+        "columns": [{"name": name, "pii": "none", "action": "keep"} for name in names],
+    }
+    path = folder / "manifest.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _letters(size: int) -> str:
+    return ("abcdefghij" * (size // 10 + 1))[:size]
+
+
+def cell_with_email(size: int) -> Callable[[Path], tuple[Path, Path]]:
+    def build(folder: Path) -> tuple[Path, Path]:
+        data = folder / "cell.csv"
+        data.write_text(f"id,text\n1,{_letters(size)} someone@example.com {_letters(size)}\n", encoding="utf-8")
+        return data, _manifest(folder, ["id", "text"])
+
+    return build
+
+
+def cell_of_letters(size: int) -> Callable[[Path], tuple[Path, Path]]:
+    def build(folder: Path) -> tuple[Path, Path]:
+        data = folder / "letters.csv"
+        data.write_text(f"id,text\n1,{_letters(size)}@{_letters(64)}\n", encoding="utf-8")
+        return data, _manifest(folder, ["id", "text"])
+
+    return build
+
+
+def jsonl_record(size: int) -> Callable[[Path], tuple[Path, Path]]:
+    def build(folder: Path) -> tuple[Path, Path]:
+        data = folder / "record.jsonl"
+        record = {"id": 1, "text": f"{_letters(size)} +31 6 1234 5678 {_letters(size)}"}
+        data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        return data, _manifest(folder, ["id", "text"])
+
+    return build
+
+
+def columns(count: int) -> Callable[[Path], tuple[Path, Path]]:
+    def build(folder: Path) -> tuple[Path, Path]:
+        names = [f"c{index}" for index in range(count)]
+        data = folder / "wide.csv"
+        with data.open("w", encoding="utf-8") as handle:
+            handle.write(",".join(names) + "\n")
+            for row in range(3):
+                handle.write(",".join(f"v{row}x{index}" for index in range(count)) + "\n")
+        return data, _manifest(folder, names)
+
+    return build
+
+
+CASES: dict[str, Callable[[Path], tuple[Path, Path]]] = {
+    "cell-80KB-email": cell_with_email(40_000),
+    "cell-4MB-email": cell_with_email(2_000_000),
+    "cell-4MB-letters-at": cell_of_letters(4_000_000),
+    "jsonl-4MB-record-phone": jsonl_record(2_000_000),
+    "columns-10000": columns(10_000),
+    "columns-100000": columns(100_000),
+}
+
+
+def run(name: str, timeout: float, root: Path = ROOT) -> str:
+    with tempfile.TemporaryDirectory() as scratch:
+        data, manifest = CASES[name](Path(scratch))
+        command = [sys.executable, "-m", "scripts.dataset", "scan", str(data), "--manifest", str(manifest)]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(command, cwd=root, capture_output=True, timeout=timeout, check=False)  # noqa: S603
+        except subprocess.TimeoutExpired:
+            return f"{name:<26} >{timeout:.0f} s (did not finish)"
+        elapsed = time.perf_counter() - start
+        return f"{name:<26} {elapsed:8.2f} s  exit {done.returncode}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a case counts as unfinished")
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose scripts.dataset is timed")
+    parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these cases")
+    args = parser.parse_args(argv)
+    for name in args.only or list(CASES):
+        print(run(name, args.timeout, args.root), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
