@@ -255,6 +255,8 @@ def anonymize_file(
     out_format = detect_format(out_path)
     reader = open_reader(data, source, **reader_options)
     check_schema(reader, source, "raw")
+    if out_path.is_dir():
+        raise UnusableInputError(f"{out_path}: is a folder, not an output file")
     if out_path.exists() and not force:
         raise UnusableInputError(f"{out_path}: output exists (use --force to replace it)")
     if out_path.resolve() == reader.path.resolve():

@@ -11,6 +11,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from scripts.safeload import InputError, read_text
+
 from .errors import UnusableInputError
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
@@ -264,6 +266,10 @@ def load_manifest(path: str | Path) -> ManifestSource:
     return ManifestSource(manifest=manifest, path=manifest_path)
 
 
+MAX_DENY_LIST_BYTES = 64 * 1024 * 1024
+"""A deny-list of a few million names; it is matched word by word, so its size has no engine limit."""
+
+
 def load_deny_list(source: ManifestSource, override: str | Path | None = None) -> frozenset[str]:
     """Names from the deny-list file (one per line, # comments), lower-cased."""
     if override is not None:
@@ -272,11 +278,11 @@ def load_deny_list(source: ManifestSource, override: str | Path | None = None) -
         path = source.resolve(source.manifest.scan.deny_list)
     else:
         return frozenset()
+    if override is None and not path.exists():
+        raise UnusableInputError(f"{source.path}: scan.deny_list: file {path} not found")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UnusableInputError(f"{source.path}: scan.deny_list: file {path} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnusableInputError(f"{path}: cannot read deny-list ({exc.__class__.__name__})") from None
+        lines = read_text(path, what="deny-list", max_bytes=MAX_DENY_LIST_BYTES).splitlines()
+    except InputError as exc:
+        raise UnusableInputError(str(exc)) from None
     names = {line.split("#", 1)[0].strip().casefold() for line in lines}
     return frozenset(name for name in names if name)

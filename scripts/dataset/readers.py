@@ -80,8 +80,12 @@ class DataReader:
     ) -> None:
         self.path = Path(path)
         self.format: Format = detect_format(self.path)
-        if not self.path.is_file():
+        if self.path.is_dir():
+            raise UnusableInputError(f"{self.path}: is a folder, not a data file")
+        if not self.path.exists():
             raise UnusableInputError(f"{self.path}: data file not found")
+        if not self.path.is_file():
+            raise UnusableInputError(f"{self.path}: is not a regular file (a device, pipe or socket), not a data file")
         self._block_size = block_size
         self._batch_rows = batch_rows
         self.columns: list[str] = self._read_columns()
