@@ -29,6 +29,7 @@ from .scanner import ScanReport, check_schema, open_reader, scan_file
 
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?\s*$")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+MAX_NUMBER_DIGITS = 38
 
 
 class TransformError(Exception):
@@ -84,6 +85,9 @@ def _generalize_number(rule: NumberGeneralization) -> Callable[[str], str]:
             raise ValueError("a number") from None
         if not number.is_finite():
             raise ValueError("a finite number")
+        if number and number.adjusted() > MAX_NUMBER_DIGITS:
+            # 1e999999999 is a valid decimal whose integer part would take gigabytes to build.
+            raise ValueError(f"a number of at most {MAX_NUMBER_DIGITS} digits before the point")
         low = Decimal(math.floor(number / width)) * width
         return f"[{_format_number(low)}, {_format_number(low + width)})"
 

@@ -325,20 +325,13 @@ class Analyzer:
     def __init__(self, deny_list: frozenset[str] | DenyList = frozenset()) -> None:
         self.deny_list = deny_list if isinstance(deny_list, DenyList) else DenyList(deny_list)
 
-    def analyze(self, raw: str, hints: frozenset[PiiType] = frozenset()) -> CellResult:
-        result = CellResult()
+    @staticmethod
+    def _numbers(
+        text: str, base: int, lowered: str, stripped: str, hints: frozenset[PiiType], result: CellResult
+    ) -> None:
+        """The detectors that need an ASCII digit, over ``text`` (a part of the value starting at ``base``
+        in ``lowered``; ``stripped`` is the whole value, stripped)."""
         found = result.found
-        text = normalize(raw)
-        lowered = text.lower()
-        stripped = text.strip()
-
-        if "@" in text and has_email(text):
-            found.add(PiiType.EMAIL)
-        if "+" in text:
-            for match in _PHONE.finditer(text):
-                if _possible_phone(match.group()):
-                    found.add(PiiType.PHONE)
-                    break
         for match in _IBAN.finditer(text):
             if _valid_iban(match.group()):
                 found.add(PiiType.IBAN)
@@ -363,7 +356,11 @@ class Analyzer:
             token = match.group()
             if not valid_nir(token):
                 continue
-            if token.count(" ") >= 4 or PiiType.FR_NIR in hints or _has_keyword(lowered, match.start(), PiiType.FR_NIR):
+            if (
+                token.count(" ") >= 4
+                or PiiType.FR_NIR in hints
+                or _has_keyword(lowered, base + match.start(), PiiType.FR_NIR)
+            ):
                 found.add(PiiType.FR_NIR)
             elif token == stripped:
                 result.whole_value.append((PiiType.FR_NIR, True))
@@ -373,7 +370,7 @@ class Analyzer:
             for kind in _bare_kinds(len(digits)):
                 if kind in found:
                     continue
-                if kind in hints or _has_keyword(lowered, match.start(), kind):
+                if kind in hints or _has_keyword(lowered, base + match.start(), kind):
                     if _BARE_VALIDATORS[kind](digits):
                         found.add(kind)
                 elif whole and kind in COLUMN_STAT_TYPES:
@@ -391,26 +388,69 @@ class Analyzer:
                 if nie.is_valid("".join(match.groups()).upper()):
                     found.add(PiiType.ES_DNI)
                     break
-        for match in _CF.finditer(text):
-            if codicefiscale.is_valid(match.group().upper()):
-                found.add(PiiType.IT_CODICE_FISCALE)
-                break
         if "." in text:
             for match in _IPV4.finditer(text):
                 if _valid_ip(match.group(), ipaddress.IPv4Address):
                     found.add(PiiType.IP_ADDRESS)
                     break
+        if _DOB_IN_TEXT.search(text):
+            found.add(PiiType.DATE_OF_BIRTH)
+
+    def analyze(self, raw: str, hints: frozenset[PiiType] = frozenset()) -> CellResult:
+        result = CellResult()
+        found = result.found
+        text = normalize(raw)
+        lowered = text.lower()
+        stripped = text.strip()
+
+        if "@" in text and has_email(text):
+            found.add(PiiType.EMAIL)
+        if "+" in text:
+            for match in _PHONE.finditer(text):
+                if _possible_phone(match.group()):
+                    found.add(PiiType.PHONE)
+                    break
+        if len(text) <= _WINDOW_FROM:
+            if _ANY_DIGIT.search(text) is not None:
+                self._numbers(text, 0, lowered, stripped, hints, result)
+        else:
+            for begin, finish in _digit_windows(text):
+                self._numbers(text[begin:finish], begin, lowered, stripped, hints, result)
+        for match in _CF.finditer(text):
+            if codicefiscale.is_valid(match.group().upper()):
+                found.add(PiiType.IT_CODICE_FISCALE)
+                break
         if ":" in text and PiiType.IP_ADDRESS not in found:
             for match in _IPV6.finditer(text):
                 token = match.group()
                 if sum(char not in ":." for char in token) >= 3 and _valid_ip(token, ipaddress.IPv6Address):
                     found.add(PiiType.IP_ADDRESS)
                     break
-        if _DOB_IN_TEXT.search(text):
-            found.add(PiiType.DATE_OF_BIRTH)
         if self.deny_list and self.deny_list.found_in(text.casefold()):
             found.add(PiiType.PERSON_NAME)
         return result
+
+
+_ANY_DIGIT = re.compile(r"[0-9]")
+_DIGIT_GAP = re.compile(r"[^0-9]{128,}")
+# Values longer than this are searched for numbers only around their digits: every pattern of
+# ``Analyzer._numbers`` holds a digit and reaches at most this far from its digits (keywords, letters of
+# an IBAN or NINO, a month name), so a long value costs time in proportion to its digits, not its length.
+_WINDOW_FROM = 4096
+_MARGIN = 64
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` holding all its digits with :data:`_MARGIN` characters around them; spans closer
+    than twice the margin are one. One regex search per span, so dense digits cost no Python loop."""
+    windows: list[tuple[int, int]] = []
+    digit = _ANY_DIGIT.search(text)
+    while digit is not None:
+        gap = _DIGIT_GAP.search(text, digit.start())
+        finish = gap.start() if gap is not None else len(text)
+        windows.append((max(0, digit.start() - _MARGIN), min(len(text), finish + _MARGIN)))
+        digit = _ANY_DIGIT.search(text, gap.end()) if gap is not None else None
+    return windows
 
 
 def _possible_phone(candidate: str) -> bool:

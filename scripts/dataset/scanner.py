@@ -66,6 +66,9 @@ def conformance_pattern(column: Column) -> str | None:
     return None
 
 
+_TYPE_ORDER = {kind.value: index for index, kind in enumerate(PiiType)}
+
+
 @dataclass(slots=True)
 class _Tally:
     count: int = 0
@@ -233,7 +236,7 @@ class _ColumnScan:
                         else None
                     ),
                 )
-        order = {kind.value: index for index, kind in enumerate(PiiType)}
+        order = _TYPE_ORDER
         return [
             Finding(
                 column=self.name,
