@@ -91,7 +91,8 @@ class DataReader:
         self.columns: list[str] = self._read_columns()
         if self.format == "jsonl" and known_columns:
             # In JSON Lines an absent key is a null: known columns missing from the first record still exist.
-            self.columns += [name for name in known_columns if name not in self.columns]
+            present = set(self.columns)
+            self.columns += [name for name in known_columns if name not in present]
 
     def _read_columns(self) -> list[str]:
         if self.format == "csv":

@@ -379,18 +379,26 @@ def test_special_files_and_folders_are_refused_in_one_line(tmp_path: Path, run_c
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_a_wide_file_is_scanned_column_by_column_with_exact_rows(tmp_path: Path, run_cli) -> None:
-    names = [f"c{index}" for index in range(3_000)]
-    rows = [[f"v{row}x{index}" for index in range(3_000)] for row in range(3)]
-    rows[2][2_999] = "mail anna@example.org"
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_wide_file_is_scanned_column_by_column_with_exact_rows(tmp_path: Path, run_cli, fmt: str) -> None:
+    names = [f"c{index}" for index in range(1_200)]
+    rows = [[f"v{row}x{index}" for index in range(1_200)] for row in range(3)]
+    rows[2][1_199] = "mail anna@example.org"
     rows[1][0] = "call +31 6 1234 5678"
-    data = write_csv(tmp_path / "wide.csv", names, rows)
+    if fmt == "csv":
+        data = write_csv(tmp_path / "wide.csv", names, rows)
+    else:
+        # The first record names only half of the columns: the rest are known from the manifest.
+        data = tmp_path / "wide.jsonl"
+        records = [dict(zip(names[:600], rows[0][:600], strict=True))]
+        records += [dict(zip(names, row, strict=True)) for row in rows[1:]]
+        data.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     manifest = write_manifest(tmp_path / "m.yaml", manifest_document(none_columns(names)))
     code, out, _ = run_cli("scan", str(data), "--manifest", str(manifest), "--json")
     assert code == 1
     assert json.loads(out)["findings"] == [
         {"column": "c0", "type": "phone", "count": 1, "rows": [2]},
-        {"column": "c2999", "type": "email", "count": 1, "rows": [3]},
+        {"column": "c1199", "type": "email", "count": 1, "rows": [3]},
     ]
 
 
