@@ -294,6 +294,7 @@ class DenyList:
         self.multi = frozenset(multi)
         self.lengths = tuple(sorted({len(words) for words in multi}))
         self.first_tokens = frozenset(first)
+        self._pattern: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.single or self.multi)
@@ -309,14 +310,30 @@ class DenyList:
                     return True
         return False
 
-    def preselect(self, values: pa.Array) -> set[int]:
-        """Indices of values that may hold a name: a lower-cased run of ASCII letters is the first word
-        of a name. Values with any character outside ASCII are selected by the prefilter anyway."""
-        if not self.first_tokens:
-            return set()
+    def preselect(self, values: pa.Array) -> pa.Array:
+        """A boolean mask of values that may hold a name: a lower-cased run of ASCII letters is the first
+        word of a name. Values with any character outside ASCII are selected by the prefilter anyway.
+
+        A short list of first words is one RE2 pattern (fast); a long one, which could exceed RE2's
+        memory bound, is matched as a set against the words of each value (no size limit)."""
+        if len(self._first_pattern) <= _RE2_NAMES_MAX:
+            return pc.fill_null(pc.match_substring_regex(values, self._first_pattern), False)
         tokens = pc.split_pattern_regex(pc.utf8_lower(values), r"[^a-z]+")
         hits = pc.is_in(pc.list_flatten(tokens), value_set=pa.array(sorted(self.first_tokens), type=pa.string()))
-        return set(pc.filter(pc.list_parent_indices(tokens), hits).to_pylist())
+        parents = pc.unique(pc.filter(pc.list_parent_indices(tokens), hits))
+        return pc.is_in(pa.array(range(len(values)), type=pa.int64()), value_set=parents)
+
+    @property
+    def _first_pattern(self) -> str:
+        if self._pattern is None:
+            ascii_tokens = sorted(token for token in self.first_tokens if token.isascii())
+            self._pattern = (
+                r"(?i:(?:^|[^a-z])(?:" + "|".join(ascii_tokens) + r")(?:[^a-z]|$))" if ascii_tokens else r"a^"
+            )
+        return self._pattern
+
+
+_RE2_NAMES_MAX = 64 * 1024
 
 
 class Analyzer:

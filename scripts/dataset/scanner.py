@@ -276,35 +276,50 @@ def _scan_content(
 ) -> None:
     """Hand each value the prefilter selects to its column's precise analysis, in row order per column.
 
-    A value selected only as a bare run of digits is analysed only while its column still finds bare
-    numbers worth a look (``_ColumnScan.bare_digits``, re-evaluated value by value).
+    Bare runs of digits are looked for only in columns that still find them worth a look at the start
+    of the batch; within the batch ``_ColumnScan.bare_digits`` is re-evaluated value by value.
     """
     arrays = [array for array, _ in columns]
     for group in _groups(arrays):
         parts = [arrays[index] for index in group]
-        joined = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
-        starts: list[int] = []
-        total = 0
-        for part in parts:
-            starts.append(total)
-            total += len(part)
+        joined, starts = _join(parts)
         strong = pc.fill_null(pc.match_substring_regex(joined, _STRUCTURED), False)
-        bare = pc.fill_null(pc.match_substring_regex(joined, BARE_DIGITS_PREFILTER), False)
-        chosen = set(pc.indices_nonzero(pc.or_(strong, bare)).to_pylist())
-        strong_set = set(pc.indices_nonzero(strong).to_pylist())
-        named = deny_list.preselect(joined) if deny_list else set()
-        chosen |= named
-        strong_set |= named
-        if not chosen:
+        if deny_list:
+            strong = pc.or_(strong, deny_list.preselect(joined))
+        selected = dict.fromkeys(pc.indices_nonzero(strong).to_pylist(), True)
+        bare_slots = [slot for slot, index in enumerate(group) if columns[index][1].bare_digits]
+        if bare_slots:
+            bare_joined, bare_starts = _join([parts[slot] for slot in bare_slots])
+            bare = pc.fill_null(pc.match_substring_regex(bare_joined, BARE_DIGITS_PREFILTER), False)
+            for index in pc.indices_nonzero(bare).to_pylist():
+                position = bisect_right(bare_starts, index) - 1
+                slot = bare_slots[position]
+                selected.setdefault(starts[slot] + index - bare_starts[position], False)
+        if not selected:
             continue
-        order = sorted(chosen)
+        order = sorted(selected)
         texts = joined.take(pa.array(order, type=pa.int64())).to_pylist()
+        slot, bare_wanted = -1, False
+        column_scan = columns[group[0]][1]
         for index, text in zip(order, texts, strict=True):
-            slot = bisect_right(starts, index) - 1
-            column_scan = columns[group[slot]][1]
-            if index not in strong_set and not column_scan.bare_digits:
+            if slot < 0 or index >= (starts[slot + 1] if slot + 1 < len(starts) else len(joined)):
+                slot = bisect_right(starts, index) - 1
+                column_scan = columns[group[slot]][1]
+                bare_wanted = column_scan.bare_digits
+            if not selected[index] and not bare_wanted:
                 continue
             column_scan._analyze(text, row_offset + 1 + index - starts[slot], analyzer)
+            bare_wanted = column_scan.bare_digits
+
+
+def _join(parts: list[pa.Array]) -> tuple[pa.Array, list[int]]:
+    """The arrays as one, and where each starts in it."""
+    starts: list[int] = []
+    total = 0
+    for part in parts:
+        starts.append(total)
+        total += len(part)
+    return (pa.concat_arrays(parts) if len(parts) > 1 else parts[0]), starts
 
 
 def expected_columns(manifest: Manifest, mode: Mode) -> list[Column]:
