@@ -25,14 +25,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _manifest(folder: Path, names: list[str]) -> Path:
-    document = {
+def _manifest(folder: Path, names: list[str], deny_list: str | None = None) -> Path:
+    document: dict[str, object] = {
         "name": "bench",
         "version": "1.0.0",
         "classification": "internal",
         "source": {"kind": "internal", "uri": "https://example.internal/bench"},
         "columns": [{"name": name, "pii": "none", "action": "keep"} for name in names],
     }
+    if deny_list is not None:
+        document["scan"] = {"deny_list": deny_list}
     path = folder / "manifest.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
@@ -70,6 +72,28 @@ def jsonl_record(size: int) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def cell_of_digits(size: int) -> Callable[[Path], tuple[Path, Path]]:
+    def build(folder: Path) -> tuple[Path, Path]:
+        data = folder / "digits.csv"
+        data.write_text(f"id,text\n1,mail a@example.org {('word 12 ' * (size // 8))}\n", encoding="utf-8")
+        return data, _manifest(folder, ["id", "text"])
+
+    return build
+
+
+def deny_list(count: int) -> Callable[[Path], tuple[Path, Path]]:
+    def build(folder: Path) -> tuple[Path, Path]:
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        names = ("".join(letters[(index // 26**power) % 26] for power in range(4)) + "son" for index in range(count))
+        (folder / "names.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+        data = folder / "notes.csv"
+        rows = "".join(f"{index},met bcdason about order {index}\n" for index in range(1_000))
+        data.write_text("id,text\n" + rows, encoding="utf-8")
+        return data, _manifest(folder, ["id", "text"], deny_list="names.txt")
+
+    return build
+
+
 def columns(count: int) -> Callable[[Path], tuple[Path, Path]]:
     def build(folder: Path) -> tuple[Path, Path]:
         names = [f"c{index}" for index in range(count)]
@@ -88,6 +112,8 @@ CASES: dict[str, Callable[[Path], tuple[Path, Path]]] = {
     "cell-4MB-email": cell_with_email(2_000_000),
     "cell-4MB-letters-at": cell_of_letters(4_000_000),
     "jsonl-4MB-record-phone": jsonl_record(2_000_000),
+    "cell-4MB-dense-digits": cell_of_digits(4_000_000),
+    "deny-list-200000-names": deny_list(200_000),
     "columns-10000": columns(10_000),
     "columns-100000": columns(100_000),
 }
@@ -97,12 +123,12 @@ CASES: dict[str, Callable[[Path], tuple[Path, Path]]] = {
 # command line calls), and print both as JSON.
 _CHILD = """
 import json, sys, time
-from scripts.dataset.manifest import load_manifest
+from scripts.dataset.manifest import load_deny_list, load_manifest
 from scripts.dataset.scanner import scan_file
 start = time.perf_counter()
 source = load_manifest(sys.argv[2])
 loaded = time.perf_counter()
-report = scan_file(sys.argv[1], source)
+report = scan_file(sys.argv[1], source, deny_list=load_deny_list(source))
 done = time.perf_counter()
 print(json.dumps({"manifest": loaded - start, "scan": done - loaded, "findings": len(report.findings)}))
 """
