@@ -63,7 +63,9 @@ _KEYWORD_PREFILTER = (
 )
 _BARE_DIGITS_PREFILTER = r"\b[0-9]{9,19}\b"
 # Any value with a character outside ASCII goes to the precise analysis: there it is normalised (NFKC,
-# Unicode digits and spaces) before matching, which an ASCII pattern here cannot anticipate.
+# Unicode digits and spaces) before matching, which an ASCII pattern here cannot anticipate. RE2's
+# \b and \d are ASCII-only (https://github.com/google/re2/wiki/Syntax: "\b at ASCII word boundary"),
+# so no RE2 pattern here may be the only reason a value with non-ASCII letters or digits is selected.
 NON_ASCII_PREFILTER = r"[^\x00-\x7f]"
 _STRUCTURED_PREFILTER = "|".join(
     (
@@ -472,7 +474,9 @@ def _digit_windows(text: str) -> list[tuple[int, int]]:
 
 def _possible_phone(candidate: str) -> bool:
     """An international number that is possible for its country (length and country code), whether or
-    not its range is allocated today: recall matters more than the current numbering plan."""
+    not its range is allocated today: recall matters more than the current numbering plan.
+    ``is_possible_number`` checks the length for the country, ``is_valid_number`` the allocated ranges
+    as well (libphonenumber, https://github.com/google/libphonenumber#quick-examples)."""
     try:
         number = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException:
