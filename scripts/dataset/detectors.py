@@ -475,8 +475,9 @@ def _digit_windows(text: str) -> list[tuple[int, int]]:
 def _possible_phone(candidate: str) -> bool:
     """An international number that is possible for its country (length and country code), whether or
     not its range is allocated today: recall matters more than the current numbering plan.
-    ``is_possible_number`` checks the length for the country, ``is_valid_number`` the allocated ranges
-    as well (libphonenumber, https://github.com/google/libphonenumber#quick-examples)."""
+    ``is_possible_number`` "only checks the length of phone numbers ... it doesn't check starting digits",
+    ``is_valid_number`` the allocated ranges as well (phonenumbers/phonenumberutil.py,
+    ``is_possible_number_with_reason``; libphonenumber's PhoneNumberUtil.isPossibleNumberWithReason)."""
     try:
         number = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException:
