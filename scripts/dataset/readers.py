@@ -115,8 +115,10 @@ class DataReader:
     def _csv_header(self) -> list[str]:
         try:
             with self.path.open("rb") as handle:
-                # Decode line by line: only the lines of the header are decoded here.
-                header = next(csv.reader(line.decode("utf-8") for line in handle), None)
+                # Decode line by line: only the lines of the header are decoded here. A UTF-8 byte-order
+                # mark is dropped, as Arrow's CSV reader drops it.
+                lines = (line.decode("utf-8-sig" if number == 0 else "utf-8") for number, line in enumerate(handle))
+                header = next(csv.reader(lines), None)
         except UnicodeDecodeError:
             raise UnusableInputError(f"{self.path}: not UTF-8 text in the header line") from None
         except csv.Error:

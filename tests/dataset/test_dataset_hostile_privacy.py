@@ -233,6 +233,15 @@ def test_text_that_is_not_utf8_is_named_by_row_without_its_value(
     assert err == "error: " + message.format(data=data) + "\n"
 
 
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path: Path, run_cli) -> None:
+    data = tmp_path / "d.csv"
+    data.write_bytes(b"\xef\xbb\xbfid,text\n1,write to anna@example.org\n")
+    manifest = write_manifest(tmp_path / "m.yaml", manifest_document(none_columns(["id", "text"])))
+    code, out, err = run_cli("scan", str(data), "--manifest", str(manifest), "--json")
+    assert (code, err) == (1, "")
+    assert json.loads(out)["findings"] == [{"column": "text", "type": "email", "count": 1, "rows": [1]}]
+
+
 # --------------------------------------------------------------------------- disguised personal data
 
 NBSP, THIN, NNBSP, ZWSP, NB_HYPHEN = "\u00a0", "\u2009", "\u202f", "\u200b", "\u2011"
