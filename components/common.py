@@ -323,6 +323,52 @@ def private_storage_account(
     )
 
 
+def customer_key_encryption(
+    key_name: pulumi.Input[str], key_vault_uri: pulumi.Input[str], identity_id: pulumi.Input[str]
+) -> storage.EncryptionArgs:
+    """Storage encryption with a Key Vault key (blob and file services, infrastructure encryption on),
+    reached through a user-assigned identity that holds Key Vault Crypto Service Encryption User on it."""
+    return storage.EncryptionArgs(
+        key_source="Microsoft.Keyvault",
+        require_infrastructure_encryption=True,
+        key_vault_properties=storage.KeyVaultPropertiesArgs(key_name=key_name, key_vault_uri=key_vault_uri),
+        encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=identity_id),
+        services=storage.EncryptionServicesArgs(
+            blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+            file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+        ),
+    )
+
+
+def recoverable_blob_service(
+    name: str,
+    parent: pulumi.Resource,
+    ctx: Context,
+    account_name: pulumi.Input[str],
+    *,
+    soft_delete_days: int,
+    change_feed_days: int,
+    depends_on: Sequence[pulumi.Resource] = (),
+    last_access_time_tracking_policy: storage.LastAccessTimeTrackingPolicyArgs | None = None,
+) -> storage.BlobServiceProperties:
+    """Blob service settings that keep every version, record a change feed and keep deleted blobs and
+    containers for ``soft_delete_days`` (no permanent delete); optionally track last access times."""
+    return storage.BlobServiceProperties(
+        name,
+        resource_group_name=ctx.resource_group_name,
+        account_name=account_name,
+        blob_services_name="default",
+        is_versioning_enabled=True,
+        change_feed=storage.ChangeFeedArgs(enabled=True, retention_in_days=change_feed_days),
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+            enabled=True, days=soft_delete_days, allow_permanent_delete=False
+        ),
+        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=soft_delete_days),
+        last_access_time_tracking_policy=last_access_time_tracking_policy,
+        opts=child(parent, depends_on=list(depends_on)),
+    )
+
+
 def log_alert(
     name: str,
     parent: pulumi.Resource,

@@ -13,11 +13,13 @@ from components.common import (
     PrivateEndpoint,
     RoleAssignmentSpec,
     child,
+    customer_key_encryption,
     delete_lock,
     diagnostic_setting,
     encryption_key,
     log_alert,
     private_storage_account,
+    recoverable_blob_service,
     role_assignments,
 )
 from components.config import PIPELINE_IDENTITIES, DataStorageSettings, ZonePurpose
@@ -132,18 +134,7 @@ class DataStorage(pulumi.ComponentResource):
                 ],
             )
             identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[cmk_identity.id])
-            encryption = storage.EncryptionArgs(
-                key_source="Microsoft.Keyvault",
-                require_infrastructure_encryption=True,
-                key_vault_properties=storage.KeyVaultPropertiesArgs(
-                    key_name=key.name, key_vault_uri=args.key_vault_uri
-                ),
-                encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=cmk_identity.id),
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                ),
-            )
+            encryption = customer_key_encryption(key.name, args.key_vault_uri, cmk_identity.id)
 
         self.account = private_storage_account(
             f"{name}acct",
@@ -164,23 +155,16 @@ class DataStorage(pulumi.ComponentResource):
             else storage.ImmutableStorageAccountArgs(enabled=False),
             depends_on=key_ready,  # the identity must hold its key role before encryption starts
         )
-        blob_service = storage.BlobServiceProperties(
+        blob_service = recoverable_blob_service(
             f"{name}-blob",
-            resource_group_name=rg,
-            account_name=self.account.name,
-            blob_services_name="default",
-            is_versioning_enabled=True,
-            change_feed=storage.ChangeFeedArgs(enabled=True, retention_in_days=cfg.change_feed_retention_days),
-            delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=cfg.soft_delete_retention_days, allow_permanent_delete=False
-            ),
-            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=cfg.soft_delete_retention_days
-            ),
+            self,
+            ctx,
+            self.account.name,
+            soft_delete_days=cfg.soft_delete_retention_days,
+            change_feed_days=cfg.change_feed_retention_days,
             last_access_time_tracking_policy=storage.LastAccessTimeTrackingPolicyArgs(
                 enable=True, name="AccessTimeTracking", tracking_granularity_in_days=1, blob_type=["blockBlob"]
             ),
-            opts=child(self),
         )
 
         self.containers = {}

@@ -16,10 +16,12 @@ from components.common import (
     PrivateEndpoint,
     RoleAssignmentSpec,
     child,
+    customer_key_encryption,
     delete_lock,
     diagnostic_setting,
     encryption_key,
     private_storage_account,
+    recoverable_blob_service,
     role_assignments,
 )
 from components.config import WorkspaceSettings
@@ -159,17 +161,8 @@ class Workspace(pulumi.ComponentResource):
                 ),
             )
             sys_identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id])
-            sys_encryption = storage.EncryptionArgs(
-                key_source="Microsoft.Keyvault",
-                require_infrastructure_encryption=True,
-                key_vault_properties=storage.KeyVaultPropertiesArgs(
-                    key_name=sys_key.name, key_vault_uri=sys_key.key_uri.apply(lambda uri: uri.split("/keys/")[0])
-                ),
-                encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=self.identity.id),
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                ),
+            sys_encryption = customer_key_encryption(
+                sys_key.name, sys_key.key_uri.apply(lambda uri: uri.split("/keys/")[0]), self.identity.id
             )
 
         # Container registry: images for training and inference.
@@ -218,20 +211,13 @@ class Workspace(pulumi.ComponentResource):
             f"{name}sys", self, ctx, tags, encryption=sys_encryption, identity=sys_identity, depends_on=key_ready
         )
         # Models and run artifacts live here: every overwrite keeps a version, deletes are recoverable.
-        storage.BlobServiceProperties(
+        recoverable_blob_service(
             f"{name}-sys-blob",
-            resource_group_name=rg,
-            account_name=self.storage_account.name,
-            blob_services_name="default",
-            is_versioning_enabled=True,
-            change_feed=storage.ChangeFeedArgs(enabled=True, retention_in_days=args.change_feed_retention_days),
-            delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=args.soft_delete_retention_days, allow_permanent_delete=False
-            ),
-            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                enabled=True, days=args.soft_delete_retention_days
-            ),
-            opts=child(self),
+            self,
+            ctx,
+            self.storage_account.name,
+            soft_delete_days=args.soft_delete_retention_days,
+            change_feed_days=args.change_feed_retention_days,
         )
         sys_endpoints = {
             sub: PrivateEndpoint(

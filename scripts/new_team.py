@@ -7,24 +7,38 @@ workspace and a VNet range of its own. The range comes from the environment's po
 is recorded there. ``--join STACK`` instead adds the team's workspace to an existing stack, which then
 shares that stack's network (no new range).
 
-Everything is validated (``components.config.validate``) before anything is written. Existing stack
-files and workspace names are never overwritten; a rerun for a team that is already in place reports
-it and changes nothing. docs/new-team.md describes the registry and each rule.
+Runs against one project are serialised by an exclusive lock on ``stacks/.address-registry.lock``: the
+registry and every stack file are read only once the lock is held, so two runs at the same time never take
+the same range or lose each other's allocations. Every run checks all stack files and the registry for
+overlapping ranges and refuses to write anything while one exists.
 
-Exit status: 0 created or already in place; 1 refused (existing file or workspace, pool exhausted,
-invalid registry, template or result); 2 invalid arguments.
+Everything is validated (``components.config.validate``) before anything is written, and every file is
+written through a temporary file in its own folder that is renamed into place, all files staged before
+any is renamed. Existing stack files and workspace names are never overwritten; a rerun for a team that
+is already in place reports it and changes nothing. docs/new-team.md describes the registry and each rule.
+
+Exit status (through :func:`scripts.cli.run`): 0 created or already in place; 1 refused because of a
+conflict the tool found (overlapping ranges, an existing file or workspace, an exhausted pool, a template
+it must not copy, an invalid result); 2 cannot judge: invalid arguments, or a registry or stack file that
+is unreadable or not of the documented form (not UTF-8, duplicate keys, a list or text where a mapping
+belongs, a folder where a file belongs), a folder it cannot write, or a lock it cannot get - one line on
+standard error naming the file (and key), nothing written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import fcntl
 import ipaddress
 import itertools
 import os
 import re
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -32,10 +46,16 @@ from typing import Any, NoReturn
 import yaml
 
 from components.config import PROJECT, ConfigError, top_level_keys, validate
+from scripts.cli import run
+from scripts.safeload import InputError, load_yaml, read_text
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = "stacks/address-registry.yaml"
 REGISTRY_VERSION = 1
+LOCK = "stacks/.address-registry.lock"
+"""Held (flock, exclusive) for the whole of a run; never removed, so every run locks the same file."""
+LOCK_TIMEOUT = 60.0
+"""Seconds a run waits for another run against the same project to finish."""
 
 TEAM_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,9}$")
 TEAM_EXPECTED = (
@@ -58,11 +78,32 @@ Network = ipaddress.IPv4Network
 
 
 class RefusedError(Exception):
-    """The request cannot be carried out as asked; exit status 1."""
+    """The request conflicts with what the tool found; exit status 1."""
+
+
+class OverlapError(RefusedError):
+    """Ranges already in use overlap each other; one finding per line, exit status 1."""
 
 
 class UsageError(Exception):
     """Invalid arguments; exit status 2."""
+
+
+def _kind(value: object) -> str:
+    """What a value is, for a message: its type, or a short text itself (CIDRs, names), never a long value."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str) and len(value) <= 43 and value.isprintable() and value.isascii():
+        return repr(value)
+    return "a longer text" if isinstance(value, str) else type(value).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,6 +145,16 @@ def _stack_name(value: str) -> str:
     return value
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds from 0 to 3600, found {value!r}")
+    return seconds
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m scripts.new_team", description=(__doc__ or "").splitlines()[0])
     p.add_argument("team", metavar="TEAM", type=_team, help=f"team name: {TEAM_EXPECTED}")
@@ -128,6 +179,13 @@ def parser() -> argparse.ArgumentParser:
         help="add the team's workspace to stacks/Pulumi.STACK.yaml instead (shares its network)",
     )
     p.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
+    p.add_argument(
+        "--lock-timeout",
+        type=_seconds,
+        default=LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long to wait for another run against the same project to finish (default: {LOCK_TIMEOUT:g})",
+    )
     return p
 
 
@@ -156,90 +214,113 @@ class Registry:
         return next((a for a in self.allocations if a.stack == stack_path), None)
 
 
-def _registry_error(key: str, expected: str, found: object) -> RefusedError:
-    return RefusedError(f"{REGISTRY}: {key}: expected {expected}, found {found!r}")
+def _malformed(key: str, expected: str, found: object) -> InputError:
+    """The registry is not of the documented form: exit status 2."""
+    return InputError(f"{REGISTRY}: {key}: expected {expected}, found {_kind(found)}")
+
+
+def _conflict(key: str, expected: str, found: object) -> RefusedError:
+    """The registry is well formed but its ranges or stacks conflict: exit status 1."""
+    return RefusedError(f"{REGISTRY}: {key}: expected {expected}, found {_kind(found)}")
 
 
 def _private_network(value: object, key: str) -> Network:
     expected = "a private IPv4 network in CIDR notation such as 10.32.0.0/12"
     if not isinstance(value, str):
-        raise _registry_error(key, expected, value)
+        raise _malformed(key, expected, value)
     try:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError:
-        raise _registry_error(key, expected, value) from None
+        raise _malformed(key, expected, value) from None
     if not isinstance(net, Network) or not net.is_private:
-        raise _registry_error(key, expected, value)
+        raise _malformed(key, expected, value)
     return net
 
 
+def _text(value: object, key: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _malformed(key, "text", value)
+    return value
+
+
 def parse_registry(document: object) -> Registry:
-    """Check a registry document in full; raise :class:`RefusedError` naming the file and key."""
+    """Check a registry document in full.
+
+    A document not of the documented form raises :class:`InputError` (exit 2); overlapping pools or
+    allocations and a stack recorded twice raise :class:`RefusedError` (exit 1). Both name the file and key.
+    """
     if not isinstance(document, dict):
-        raise _registry_error("(top level)", "a mapping with version, blockPrefix, pools and allocations", document)
-    unknown = sorted(set(document) - {"version", "blockPrefix", "pools", "allocations"})
+        raise _malformed("(top level)", "a mapping with version, blockPrefix, pools and allocations", document)
+    unknown = sorted(str(k) for k in set(document) - {"version", "blockPrefix", "pools", "allocations"})
     if unknown:
-        raise _registry_error(unknown[0], "only version, blockPrefix, pools and allocations", unknown[0])
-    if document.get("version") != REGISTRY_VERSION:
-        raise _registry_error("version", str(REGISTRY_VERSION), document.get("version"))
+        raise _malformed(unknown[0], "only version, blockPrefix, pools and allocations", unknown[0])
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != REGISTRY_VERSION:
+        raise _malformed("version", str(REGISTRY_VERSION), version)
     block = document.get("blockPrefix")
     if not isinstance(block, int) or isinstance(block, bool) or not 8 <= block <= 28:
-        raise _registry_error("blockPrefix", "a prefix length from 8 to 28", block)
+        raise _malformed("blockPrefix", "a prefix length from 8 to 28", block)
     pools_doc = document.get("pools")
     if not isinstance(pools_doc, dict) or not pools_doc:
-        raise _registry_error("pools", "a mapping of environment name to a list of ranges", pools_doc)
+        raise _malformed("pools", "a mapping of environment name to a list of ranges", pools_doc)
     pools: dict[str, list[Network]] = {}
     seen: list[tuple[str, Network]] = []
     for env, ranges in pools_doc.items():
         if not isinstance(env, str) or not ENV_PATTERN.fullmatch(env):
-            raise _registry_error(f"pools.{env}", "an environment name such as dev", env)
+            raise _malformed(f"pools.{env}", "an environment name such as dev", env)
         if not isinstance(ranges, list) or not ranges:
-            raise _registry_error(f"pools.{env}", "a non-empty list of ranges", ranges)
+            raise _malformed(f"pools.{env}", "a non-empty list of ranges", ranges)
         pools[env] = []
         for i, value in enumerate(ranges):
             key = f"pools.{env}[{i}]"
             net = _private_network(value, key)
             if net.prefixlen > block:
-                raise _registry_error(key, f"a range of at least one /{block} block", value)
+                raise _malformed(key, f"a range of at least one /{block} block", value)
             for other_key, other in seen:
                 if net.overlaps(other):
-                    raise _registry_error(key, f"a range that does not overlap {other_key} ({other})", value)
+                    raise _conflict(key, f"a range that does not overlap {other_key} ({other})", value)
             seen.append((key, net))
             pools[env].append(net)
     allocations_doc = document.get("allocations")
     if not isinstance(allocations_doc, list):
-        raise _registry_error("allocations", "a list", allocations_doc)
+        raise _malformed("allocations", "a list", allocations_doc)
     registry = Registry(block, pools)
     for i, entry in enumerate(allocations_doc):
         key = f"allocations[{i}]"
         if not isinstance(entry, dict) or set(entry) != {"team", "env", "cidr", "stack"}:
-            raise _registry_error(key, "a mapping with exactly team, env, cidr and stack", entry)
-        for name in ("team", "env", "stack"):
-            if not isinstance(entry[name], str) or not entry[name]:
-                raise _registry_error(f"{key}.{name}", "text", entry[name])
-        if not re.fullmatch(r"stacks/Pulumi\.[A-Za-z0-9_.-]+\.yaml", entry["stack"]):
-            raise _registry_error(f"{key}.stack", "a stack file path such as stacks/Pulumi.dev.yaml", entry["stack"])
+            raise _malformed(key, "a mapping with exactly team, env, cidr and stack", entry)
+        team, env, stack = (_text(entry[name], f"{key}.{name}") for name in ("team", "env", "stack"))
+        if not re.fullmatch(r"stacks/Pulumi\.[A-Za-z0-9_.-]+\.yaml", stack):
+            raise _malformed(f"{key}.stack", "a stack file path such as stacks/Pulumi.dev.yaml", stack)
         cidr = _private_network(entry["cidr"], f"{key}.cidr")
         for j, earlier in enumerate(registry.allocations):
             if cidr.overlaps(earlier.cidr):
-                raise _registry_error(
+                raise _conflict(
                     f"{key}.cidr", f"a range that does not overlap allocations[{j}] ({earlier.cidr})", entry["cidr"]
                 )
-            if entry["stack"] == earlier.stack:
-                raise _registry_error(f"{key}.stack", f"a stack not recorded in allocations[{j}]", entry["stack"])
-        registry.allocations.append(Allocation(entry["team"], entry["env"], cidr, entry["stack"]))
+            if stack == earlier.stack:
+                raise _conflict(f"{key}.stack", f"a stack not recorded in allocations[{j}]", stack)
+        registry.allocations.append(Allocation(team, env, cidr, stack))
     return registry
 
 
-def load_registry(root: Path) -> Registry:
-    path = root / REGISTRY
-    if not path.is_file():
-        raise RefusedError(f"{REGISTRY}: no such file; it records every VNet range handed out (see docs/new-team.md)")
+def read_source(root: Path, relative: str, what: str) -> str:
+    """The text of ``root / relative`` read through :mod:`scripts.safeload`; messages name ``relative``."""
+    path = root / relative
     try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise RefusedError(f"{REGISTRY}: not valid YAML: {exc}") from None
-    return parse_registry(document)
+        return read_text(path, what=what)
+    except InputError as exc:
+        message = str(exc)
+        if message.startswith(f"{path}:"):
+            message = relative + message[len(str(path)) :]
+        raise InputError(message) from None
+
+
+def load_registry(root: Path) -> Registry:
+    if not (root / REGISTRY).exists() and not (root / REGISTRY).is_symlink():
+        raise InputError(f"{REGISTRY}: no such file; it records every VNet range handed out (see docs/new-team.md)")
+    what = "address registry"
+    return parse_registry(load_yaml(read_source(root, REGISTRY, what), REGISTRY, what))
 
 
 def dump_registry(registry: Registry) -> str:
@@ -279,13 +360,15 @@ def allocate(registry: Registry, env: str, taken: Sequence[Network]) -> Network:
 
 @dataclass
 class Stack:
-    """What the tool needs to know about one stack file."""
+    """What the tool needs to know about one stack file (its shape checked by :func:`read_stack`)."""
 
     name: str
     path: str
     text: str
     document: dict[str, Any]
     values: dict[str, Any]
+    space: Network | None = None
+    """``network.addressSpace``, if the stack sets one."""
 
     @property
     def environment(self) -> str:
@@ -297,27 +380,19 @@ class Stack:
 
     @property
     def workspaces(self) -> list[dict[str, Any]]:
-        found = self.values.get("workspaces")
-        return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+        return list(self.values.get("workspaces") or [])
 
     def workspace(self, name: str) -> dict[str, Any] | None:
         return next((w for w in self.workspaces if w.get("name") == name), None)
 
     def address_space(self) -> Network | None:
-        network = self.values.get("network")
-        value = network.get("addressSpace") if isinstance(network, dict) else None
-        if value is None:
-            return None
-        try:
-            net = ipaddress.ip_network(str(value), strict=True)
-        except ValueError:
-            net = None
-        if not isinstance(net, Network):
-            raise RefusedError(
-                f"{self.path}: network.addressSpace: expected an IPv4 network in CIDR notation, found {value!r} "
-                "(the addresses every stack uses must be known before a range is handed out)"
-            )
-        return net
+        return self.space
+
+    def existing_network(self) -> str | None:
+        """The resource ID of the existing VNet the stack uses (``network.existing``), lowercased."""
+        existing = (self.values.get("network") or {}).get("existing")
+        found = existing.get("virtualNetworkId") if isinstance(existing, dict) else None
+        return found.lower() if isinstance(found, str) else None
 
 
 def stack_path(name: str) -> str:
@@ -332,25 +407,88 @@ def config_key(config: dict[str, Any], name: str) -> str:
     return f"{PROJECT}:{name}"
 
 
-def _project_values(config: dict[str, Any]) -> dict[str, Any]:
+def _project_values(config: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """The project's settings by name; a setting given both with and without the namespace is refused
+    (Pulumi reads both as the same key, so one value would silently win)."""
     values: dict[str, Any] = {}
+    keys: dict[str, str] = {}
     for key, value in config.items():
         namespace, _, name = str(key).rpartition(":")
         if namespace in ("", PROJECT):
+            if name in keys:
+                raise InputError(
+                    f"{path}: config.{key}: the same setting as config.{keys[name]}; the last value would silently win"
+                )
+            keys[name] = str(key)
             values[name] = value
     return values
 
 
-def read_stack(root: Path, name: str) -> Stack:
-    path = stack_path(name)
-    text = (root / path).read_text()
+def _shape(path: str, key: str, value: object, expected: str) -> InputError:
+    return InputError(f"{path}: {key}: expected {expected}, found {_kind(value)}")
+
+
+def _check_shape(path: str, config: dict[str, Any], values: dict[str, Any]) -> Network | None:
+    """Check the parts of a stack file the tool reads; return its address space. :class:`InputError` names
+    the file and key of the first part that is not of the documented form."""
+
+    def key(name: str) -> str:
+        return f"config.{config_key(config, name)}"
+
+    kinds: tuple[tuple[str, type, str], ...] = (
+        ("environment", str, "text"),
+        ("namePrefix", str, "text"),
+        ("tags", dict, "a mapping"),
+        ("workspaces", list, "a list of workspaces"),
+        ("network", dict, "a mapping"),
+    )
+    for name, kind, expected_kind in kinds:
+        if name in values and not isinstance(values[name], kind):
+            raise _shape(path, key(name), values[name], expected_kind)
+    for i, entry in enumerate(values.get("workspaces", [])):
+        if not isinstance(entry, dict):
+            raise _shape(path, f"{key('workspaces')}[{i}]", entry, "a mapping")
+        if not isinstance(entry.get("name"), str):
+            raise _shape(path, f"{key('workspaces')}[{i}].name", entry.get("name"), "text")
+    if not values:
+        return None  # a stack without settings uses no addresses
+    network = values.get("network", {})
+    existing = network.get("existing")
+    if "existing" in network and not isinstance(existing, dict):
+        raise _shape(path, f"{key('network')}.existing", existing, "a mapping")
+    value = network.get("addressSpace")
+    why = "the addresses every stack uses must be known before a range is handed out"
+    expected = f"an IPv4 network in CIDR notation ({why})"
+    if "addressSpace" not in network:
+        raise InputError(f"{path}: {key('network')}.addressSpace: required key is missing ({why})")
+    if not isinstance(value, str):
+        raise _shape(path, f"{key('network')}.addressSpace", value, expected)
     try:
-        document = _load(text) or {}
-    except yaml.YAMLError as exc:
-        raise RefusedError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise RefusedError(f"{path}: expected a mapping with a 'config:' mapping")
-    return Stack(name, path, text, document, _project_values(document.get("config") or {}))
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise _shape(path, f"{key('network')}.addressSpace", value, expected) from None
+    if not isinstance(net, Network):
+        raise _shape(path, f"{key('network')}.addressSpace", value, expected)
+    return net
+
+
+def read_stack(root: Path, name: str) -> Stack:
+    """One stack file, read through :mod:`scripts.safeload` and checked where the tool reads it."""
+    path = stack_path(name)
+    text = read_source(root, path, "stack file")
+    document = load_yaml(text, path, "stack file")
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise _shape(path, "(top level)", document, "a mapping with a config: mapping")
+    config = document.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise _shape(path, "config", config, "a mapping of settings")
+    values = _project_values(config, path)
+    space = _check_shape(path, config, values)
+    return Stack(name, path, text, document, values, space)
 
 
 def scan_stacks(root: Path) -> dict[str, Stack]:
@@ -366,6 +504,33 @@ def validate_values(values: dict[str, Any], stack: str) -> None:
         validate({k: v for k, v in values.items() if k not in unknown}, stack, unknown)
     except ConfigError as exc:
         raise RefusedError(str(exc)) from None
+
+
+def check_template(template: Stack, target: str, *, own_network: bool) -> None:
+    """A template must hold no secrets and, for a stack with a network of its own, no existing VNet (exit 1),
+    and must be a valid stack (exit 2)."""
+    secrets = _secure_keys(template.document.get("config"), "config")
+    if secrets:
+        raise RefusedError(
+            f"{template.path}: {secrets[0]} is encrypted for that stack and cannot be copied to {target}; "
+            "move the secret out of the template first"
+        )
+    if own_network and "existing" in (template.values.get("network") or {}):
+        raise RefusedError(
+            f"{template.path}: network.existing: a template that uses an existing VNet cannot give a team a range "
+            "of its own; write the team's stack by hand or use --join"
+        )
+    check_valid(template)
+
+
+def check_valid(stack: Stack) -> None:
+    """The stack's settings pass the program's validation; else one line naming the file and the first key."""
+    try:
+        validate_values(stack.values, stack.name)
+    except RefusedError as exc:
+        lines = str(exc).splitlines()
+        more = f" (and {len(lines) - 2} more; `make plan STACK={stack.name}` lists them)" if len(lines) > 2 else ""
+        raise InputError(f"{lines[0]}: {lines[1].strip() if len(lines) > 1 else ''}{more}") from None
 
 
 def _secure_keys(value: Any, path: str) -> list[str]:
@@ -576,8 +741,11 @@ def carve(template_values: dict[str, Any], block: Network, template_path: str) -
             "of its own; write the team's stack by hand or use --join"
         )
     base = ipaddress.ip_network(str(network["addressSpace"]))
-    subnets: dict[str, str] = {}
+    subnets: dict[str, str | None] = {}
     for key, cidr in network["subnets"].items():
+        if cidr is None:  # an optional subnet left out
+            subnets[key] = None
+            continue
         subnet = ipaddress.ip_network(str(cidr))
         offset = int(subnet.network_address) - int(base.network_address)
         start = ipaddress.IPv4Address(int(block.network_address) + offset)
@@ -647,12 +815,7 @@ def plan_team_stack(
                 f"workspace {team} already exists in {other.path} (environment {environment}); "
                 "workspace names are unique in an environment"
             )
-    secrets = _secure_keys(template.document.get("config"), "config")
-    if secrets:
-        raise RefusedError(
-            f"{template.path}: {secrets[0]} is encrypted for that stack and cannot be copied to {path}; "
-            "move the secret out of the template first"
-        )
+    check_template(template, path, own_network=True)
     block = recorded.cidr if recorded is not None else allocate(registry, env, taken)
     prefixes = {s.name_prefix for s in stacks.values() if s.environment == environment}
     values = copy.deepcopy(template.values)
@@ -663,7 +826,7 @@ def plan_team_stack(
     validate_values(values, name)
     text = render_team_stack(template, team, env, values)
     document = _load(text)
-    stack = Stack(name, path, text, document, _project_values(document["config"]))
+    stack = Stack(name, path, text, document, _project_values(document["config"]), block)
     if recorded is not None:
         message = f"{env}: restored {path} for {team} from its recorded range {block}"
         return Outcome(env, stack, path, message, text)
@@ -687,15 +850,133 @@ def taken_ranges(registry: Registry, stacks: dict[str, Stack]) -> tuple[list[Net
     return taken, notes
 
 
+def overlaps(registry: Registry, stacks: dict[str, Stack]) -> list[str]:
+    """One line per pair of stack files whose ranges overlap, and per stack file whose range overlaps a range
+    the registry records for another stack. Two stacks on the same existing VNet share its range."""
+    spaced = [(s, s.address_space()) for s in stacks.values()]
+    found: list[str] = []
+    for (a, a_space), (b, b_space) in itertools.combinations(spaced, 2):
+        if a_space is None or b_space is None or not a_space.overlaps(b_space):
+            continue
+        if a.existing_network() is not None and a.existing_network() == b.existing_network():
+            continue
+        found.append(
+            f"{a.path}: network.addressSpace {a_space} overlaps {b_space} of {b.path}; "
+            "give one of them a free range (see docs/new-team.md)"
+        )
+    for stack, space in spaced:
+        if space is None:
+            continue
+        for allocation in registry.allocations:
+            if allocation.stack == stack.path or not space.overlaps(allocation.cidr):
+                continue
+            holder = stacks.get(allocation.stack[len("stacks/Pulumi.") : -len(".yaml")])
+            if holder is not None and holder.address_space() == allocation.cidr:
+                continue  # reported above as an overlap of two stack files
+            found.append(
+                f"{stack.path}: network.addressSpace {space} overlaps {allocation.cidr}, which {REGISTRY} records "
+                f"for {allocation.stack}; give one of them a free range (see docs/new-team.md)"
+            )
+    return found
+
+
+def check_overlaps(registry: Registry, stacks: dict[str, Stack]) -> None:
+    found = overlaps(registry, stacks)
+    if found:
+        raise OverlapError("\n".join(found))
+
+
+# ---------------------------------------------------------------------------------------------
+# Locking and writing
+# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def locked(root: Path, timeout: float) -> Iterator[None]:
+    """Hold the project's registry lock (an exclusive ``flock`` on :data:`LOCK`) for the ``with`` block.
+
+    The lock file is opened without following a link and never removed (removing it would let two runs lock
+    two different files). The lock goes with the process, so a run that dies leaves nothing to clean up.
+    """
+    path = root / LOCK
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise InputError(f"{LOCK}: cannot open the lock file: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise InputError(
+                        f"{LOCK}: another run of scripts.new_team has held the lock for {timeout:g} s; "
+                        "nothing was written, run again when it has finished"
+                    ) from None
+                time.sleep(0.02)
+            except OSError as exc:
+                raise InputError(f"{LOCK}: cannot lock the lock file: {exc.strerror}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _new_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_files(root: Path, files: Sequence[tuple[str, str]]) -> None:
+    """Write every file or none: each to a new temporary file in its own folder (created exclusively, so a
+    planted link is never followed), then, once all are staged, each renamed over its target in the order
+    given. A failure while staging removes the temporary files and leaves every target as it was."""
+    staged: list[tuple[str, Path, Path]] = []
+    try:
+        for relative, text in files:
+            target = root / relative
+            try:
+                mode = target.stat().st_mode & 0o777 if target.is_file() else _new_file_mode()
+                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+                staged.append((relative, Path(name), target))
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(name, mode)
+            except OSError as exc:
+                folder = Path(relative).parent
+                raise InputError(f"{relative}: cannot write it in {folder}/: {exc.strerror}") from None
+        previous = {t: (t.read_bytes() if t.is_file() else None) for _, _, t in staged}
+        done: list[Path] = []
+        try:
+            for relative, temporary, target in staged:
+                try:
+                    os.replace(temporary, target)
+                except OSError as exc:
+                    raise InputError(f"{relative}: cannot replace it: {exc.strerror}") from None
+                done.append(target)
+        except BaseException:
+            for target in reversed(done):  # best effort: put back what was there
+                with contextlib.suppress(OSError):
+                    before = previous[target]
+                    if before is None:
+                        target.unlink()
+                    else:
+                        target.write_bytes(before)
+            raise
+    finally:
+        for _, temporary, _ in staged:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
-
-
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def _group_of(stack: Stack | None, team: str) -> str:
@@ -714,6 +995,7 @@ def new_team(root: Path, team: str, envs: list[str], group: str) -> list[str]:
                 f"argument --envs: expected environments with a pool in {REGISTRY} and a template stack "
                 f"({', '.join(usable) or 'none'}), found {env!r}"
             )
+    check_overlaps(registry, stacks)
     taken, notes = taken_ranges(registry, stacks)
     outcomes: list[Outcome] = []
     for env in envs:
@@ -722,12 +1004,12 @@ def new_team(root: Path, team: str, envs: list[str], group: str) -> list[str]:
             taken.append(outcome.allocation.cidr)
         outcomes.append(outcome)
     allocations = [o.allocation for o in outcomes if o.allocation is not None]
-    if allocations:
+    files: list[tuple[str, str]] = []
+    if allocations:  # the registry first: a run cut short leaves a recorded range that a rerun restores
         registry.allocations.extend(allocations)
-        _write(root / REGISTRY, dump_registry(registry))
-    for outcome in outcomes:
-        if outcome.text is not None:
-            _write(root / outcome.path, outcome.text)
+        files.append((REGISTRY, dump_registry(registry)))
+    files += [(o.path, o.text) for o in outcomes if o.text is not None]
+    write_files(root, files)
     lines = [*notes, *(o.message for o in outcomes)]
     if allocations:
         lines.append(f"recorded {len(allocations)} allocation(s) in {REGISTRY}")
@@ -749,11 +1031,13 @@ def new_team(root: Path, team: str, envs: list[str], group: str) -> list[str]:
 
 def join(root: Path, team: str, target: str, group: str) -> list[str]:
     """Add (or report) the team's workspace in an existing stack; return the lines to print."""
+    registry = load_registry(root)
     stacks = scan_stacks(root)
     if target not in stacks:
         raise UsageError(
             f"argument --join: expected an existing stack in stacks/ ({', '.join(stacks) or 'none'}), found {target!r}"
         )
+    check_overlaps(registry, stacks)
     stack = stacks[target]
     environment = stack.environment
     template = stacks.get(environment)
@@ -762,6 +1046,9 @@ def join(root: Path, team: str, target: str, group: str) -> list[str]:
             f"{stack.path}: environment {environment!r} has no template stack {stack_path(environment)} "
             "to copy the workspace from"
         )
+    check_valid(stack)
+    if template is not stack:
+        check_template(template, stack.path, own_network=False)
     entry = workspace_entry(template, team, group)
     space = stack.address_space()
     present = stack.workspace(team)
@@ -783,8 +1070,7 @@ def join(root: Path, team: str, target: str, group: str) -> list[str]:
         values = copy.deepcopy(stack.values)
         values["workspaces"] = [*stack.workspaces, entry]
         validate_values(values, target)
-        text = render_join(stack, entry, values)
-        _write(root / stack.path, text)
+        write_files(root, [(stack.path, render_join(stack, entry, values))])
         lines = [f"{target}: added workspace {team} to {stack.path} (shares {space}; no new range)"]
     shown = _group_of(stack, team) if present is not None else group
     lines += [
@@ -803,13 +1089,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         root: Path = args.project_dir
-        if args.join is not None:
-            lines = join(root, args.team, args.join, args.data_scientist_group)
-        else:
-            lines = new_team(root, args.team, args.envs, args.data_scientist_group)
+        with locked(root, args.lock_timeout):
+            if args.join is not None:
+                lines = join(root, args.team, args.join, args.data_scientist_group)
+            else:
+                lines = new_team(root, args.team, args.envs, args.data_scientist_group)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OverlapError as exc:
+        print("\n".join(f"error: {line}" for line in str(exc).splitlines()), file=sys.stderr)
+        print("error: nothing was written while ranges in use overlap", file=sys.stderr)
+        return 1
     except RefusedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -818,4 +1109,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

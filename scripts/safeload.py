@@ -40,6 +40,11 @@ class InputError(Exception):
 
 def read_text(path: Path, *, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> str:
     """The UTF-8 text of a regular file of at most ``max_bytes``; :class:`InputError` otherwise."""
+    return decode(read_bytes(path, what=what, max_bytes=max_bytes), str(path), what)
+
+
+def read_bytes(path: Path, *, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (a key file); :class:`InputError` otherwise."""
     shown = str(path)
     try:
         info = os.stat(path)
@@ -60,7 +65,7 @@ def read_text(path: Path, *, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> st
         raise InputError(f"{shown}: cannot read the {what}: {exc.strerror}") from None
     if len(data) > max_bytes:
         raise InputError(f"{shown}: the {what} is more than the {max_bytes} bytes accepted")
-    return decode(data, shown, what)
+    return data
 
 
 def decode(data: bytes, source: str, what: str) -> str:

@@ -1,7 +1,9 @@
-"""Entry point for ``python -m scripts.dataset``."""
+"""Entry point for ``python -m scripts.dataset``: exit statuses as for every command (scripts/cli.py)."""
 
 import sys
 
+from scripts.cli import run
+
 from .cli import main
 
-sys.exit(main())
+sys.exit(run(main))

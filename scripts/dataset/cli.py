@@ -6,8 +6,13 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
+
+from scripts.cli import EXIT_CANNOT_JUDGE
+from scripts.safeload import InputError
 
 from .errors import EXIT_FINDINGS, EXIT_OK, DatasetError, UnusableInputError
 from .manifest import Zone, load_deny_list, load_manifest
@@ -20,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Move a dataset through the zones: scan for personal data, anonymize, publish, verify.",
-        epilog="Exit codes: 0 ok; 1 findings or refused; 2 unusable input; 3 storage failure.",
+        epilog="Exit codes: 0 ok; 1 findings or refused; 2 cannot judge (unusable input, storage out of reach).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -149,8 +154,13 @@ def _anonymize(args: argparse.Namespace, out: TextIO) -> int:
     source = load_manifest(args.manifest)
     deny_list = load_deny_list(source, args.deny_list)
     key = _key(args, source.manifest.needs_key)
+    _check_output(Path(args.out))
     try:
         report = anonymize_file(args.data, source, args.out, key=key, deny_list=deny_list, force=args.force)
+    except OSError as exc:  # the output folder turned unwritable or full while writing: nothing was kept
+        raise UnusableInputError(
+            f"{args.out}: cannot write the output ({exc.strerror or type(exc).__name__})"
+        ) from None
     except AnonymizationIncompleteError as exc:
         if args.json:
             _emit({"written": False, "scan": exc.report.to_dict()}, out)
@@ -163,6 +173,22 @@ def _anonymize(args: argparse.Namespace, out: TextIO) -> int:
         _print_report(report, out)
         out.write(f"wrote {args.out}\n")
     return EXIT_OK
+
+
+def _check_output(out: Path) -> None:
+    """Refuse, before any work, an output that is a folder or sits in a folder this process cannot write."""
+    if out.is_dir():
+        raise UnusableInputError(f"{out}: is a folder, not an output file")
+    folder = out.parent
+    if not folder.is_dir():
+        raise UnusableInputError(f"{folder}: output folder does not exist")
+    try:  # a real write (not os.access, which a privileged process always passes)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UnusableInputError(
+            f"{folder}: cannot write in the output folder ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 def _connection(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -220,6 +246,8 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{item['status']:<12} {item['zone']}/{item['path']}\n")
         for problem in result.problems:
             out.write(f"problem: {problem}\n")
+        for leftover in result.leftovers:
+            out.write(f"leftover: {leftover}\n")
         verdict = "verified" if result.ok else "FAILED"
         zones_text = ", ".join(result.zones) or "no zone"
         out.write(f"{verdict}: {args.dataset} {args.version} in {zones_text}\n")
@@ -230,6 +258,8 @@ _COMMANDS = {"scan": _scan, "anonymize": _anonymize, "publish": _publish, "verif
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command. Failures the tool knows are one line on ``err``; anything else propagates to
+    :func:`scripts.cli.run` (the module entry point), which turns it into exit 2."""
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = _parser().parse_args(argv)
@@ -238,3 +268,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     except DatasetError as exc:
         stderr.write(f"error: {exc}\n")
         return exc.exit_code
+    except InputError as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_CANNOT_JUDGE

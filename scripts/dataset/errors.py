@@ -1,11 +1,16 @@
-"""Errors that the command line turns into a one-line message and an exit code."""
+"""Errors that the command line turns into a one-line message and an exit code.
+
+The exit codes mean what they mean for every command of the project (scripts/cli.py): 0 ok, 1 the check
+found something or the request was refused, 2 the tool cannot judge (unusable input, storage or Key Vault
+out of reach).
+"""
 
 from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_UNUSABLE = 2
-EXIT_STORAGE = 3
+EXIT_STORAGE = EXIT_UNUSABLE
 
 
 class DatasetError(Exception):
@@ -32,6 +37,6 @@ class RefusedError(DatasetError):
 
 
 class StorageError(DatasetError):
-    """The storage account could not be reached or answered with an error (exit 3)."""
+    """The storage account or Key Vault could not be reached or answered with an error (exit 2)."""
 
     exit_code = EXIT_STORAGE

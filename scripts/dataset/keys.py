@@ -7,8 +7,6 @@ REST API (GET /secrets/{name}), so no extra SDK is needed.
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -25,9 +23,12 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
+from scripts.safeload import InputError, read_bytes
+
 from .errors import StorageError, UnusableInputError
 
 MIN_KEY_BYTES = 32
+MAX_KEY_FILE_BYTES = 64 * 1024
 KEY_VAULT_API_VERSION = "7.5"
 
 
@@ -37,31 +38,15 @@ def _check_length(key: bytes, origin: str) -> bytes:
     return key
 
 
-MAX_KEY_FILE_BYTES = 64 * 1024
-"""A key file is a few dozen bytes; more than this is not a key (``/dev/zero``, a data file given by mistake)."""
-
-
 def load_key_file(path: str | Path) -> bytes:
-    """The key in a regular file of at most :data:`MAX_KEY_FILE_BYTES`, read with a bounded read."""
     key_path = Path(path)
-    try:
-        info = os.stat(key_path)
-    except FileNotFoundError:
-        raise UnusableInputError(f"{key_path}: key file not found") from None
-    except OSError as exc:
-        raise UnusableInputError(f"{key_path}: cannot read key file ({exc.strerror})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise UnusableInputError(f"{key_path}: is a folder, not a key file")
-    if not stat.S_ISREG(info.st_mode):
-        raise UnusableInputError(f"{key_path}: is not a regular file (a device, pipe or socket), not a key file")
-    try:
-        with key_path.open("rb") as handle:
-            key = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UnusableInputError(f"{key_path}: cannot read key file ({exc.strerror})") from None
-    if len(key) > MAX_KEY_FILE_BYTES:
-        raise UnusableInputError(f"{key_path}: key file is larger than {MAX_KEY_FILE_BYTES} bytes, not a key")
-    return _check_length(key.strip(), str(key_path))
+    if not key_path.exists():
+        raise UnusableInputError(f"{key_path}: key file not found")
+    try:  # a regular file of at most 64 KiB: /dev/zero or a folder is refused, not read until memory runs out
+        key = read_bytes(key_path, what="key file", max_bytes=MAX_KEY_FILE_BYTES).strip()
+    except InputError as exc:
+        raise UnusableInputError(str(exc)) from None
+    return _check_length(key, str(key_path))
 
 
 def key_vault_scope(vault_url: str) -> str:

@@ -7,11 +7,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from scripts.safeload import InputError, read_text
+from scripts.safeload import MAX_CONFIG_BYTES, InputError, mapping, read_text, read_yaml
 
 from .errors import UnusableInputError
 
@@ -238,36 +237,32 @@ def _is_union_tag(part: int | str) -> bool:
 
 def parse_manifest(data: object, origin: str) -> Manifest:
     """Validate already-loaded YAML; raise UnusableInputError naming origin and the field path."""
-    if not isinstance(data, dict):
-        raise UnusableInputError(f"{origin}: (top level): expected a mapping of manifest fields")
     try:
-        return Manifest.model_validate(data)
+        document = mapping(data, origin, "manifest")
+    except InputError as exc:
+        raise UnusableInputError(str(exc)) from None
+    try:
+        return Manifest.model_validate(document)
     except ValidationError as exc:
         where, message = _describe(exc.errors()[0])
         raise UnusableInputError(f"{origin}: {where}: {message}") from None
 
 
 def load_manifest(path: str | Path) -> ManifestSource:
+    """Read and validate a manifest. Everything :mod:`scripts.safeload` refuses (a folder, a device or an
+    endless stream, more than 1 MiB, text that is not UTF-8, duplicate keys, alias bombs, deep nesting) and
+    every field that breaks the format is :class:`UnusableInputError` naming the file and the key."""
     manifest_path = Path(path)
     try:
-        text = manifest_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UnusableInputError(f"{manifest_path}: manifest file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnusableInputError(f"{manifest_path}: cannot read manifest ({exc.__class__.__name__})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise UnusableInputError(f"{manifest_path}: not valid YAML at {where}: {problem}") from None
+        data = read_yaml(manifest_path, what="manifest")
+    except InputError as exc:
+        raise UnusableInputError(str(exc)) from None
     manifest = parse_manifest(data, str(manifest_path))
     return ManifestSource(manifest=manifest, path=manifest_path)
 
 
-MAX_DENY_LIST_BYTES = 64 * 1024 * 1024
-"""A deny-list of a few million names; it is matched word by word, so its size has no engine limit."""
+MAX_DENY_LIST_BYTES = 8 * MAX_CONFIG_BYTES
+"""A deny-list of 8 MiB holds several hundred thousand names; anything larger is not a deny-list."""
 
 
 def load_deny_list(source: ManifestSource, override: str | Path | None = None) -> frozenset[str]:

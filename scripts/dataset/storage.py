@@ -8,6 +8,22 @@ Layout in the zone's container (the container is named after the zone)::
 A version exists once its manifest exists. Data blobs are never overwritten; a blob that is
 already there (left by an interrupted publish) is accepted only if its content hashes to its
 address.
+
+The manifest is created with If-None-Match: *, so of two publishes of the same version that run at
+the same time exactly one commits. The other removes the data blobs it uploaded itself that the
+committed manifest does not list; where storage refuses the delete (an immutability policy, a
+missing permission) it quarantines them instead by retagging them ``kind: abandoned``. ``verify``
+reports quarantined blobs as leftovers of a lost publish, not as problems, and explains an
+unquarantined leftover (a loser that was stopped before it cleaned up); running the losing
+publish again removes it.
+
+- If-None-Match: * succeeds only if the blob does not exist:
+  https://learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations
+- immutability policies refuse deletes ("created and read, but not modified or deleted"):
+  https://learn.microsoft.com/azure/storage/blobs/immutable-storage-overview
+- Set Blob Tags changes neither content nor ETag:
+  https://learn.microsoft.com/rest/api/storageservices/set-blob-tags,
+  https://learn.microsoft.com/azure/storage/blobs/storage-manage-find-blobs
 """
 
 from __future__ import annotations
@@ -18,6 +34,7 @@ import getpass
 import hashlib
 import ipaddress
 import json
+import re
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +54,8 @@ from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings
 from azure.storage.blob._shared.base_client import parse_connection_str
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scripts.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
+
 from .errors import RefusedError, StorageError, UnusableInputError
 from .manifest import Manifest, ManifestSource, Zone, format_location
 from .readers import Format, detect_format
@@ -45,6 +64,8 @@ from .scanner import ScanReport, scan_file
 PUBLISHED_FORMAT = "secure-ml-platform/published-dataset/v1"
 CONNECTION_STRING_ENV = "DATASET_STORAGE_CONNECTION_STRING"
 HASH_CHUNK = 4 << 20
+ABANDONED = "abandoned"
+"""The ``kind`` tag of a data blob quarantined by a publish that lost the commit point."""
 _FILE_NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _CONTENT_TYPES: Mapping[Format, str] = {
     "csv": "text/csv",
@@ -287,6 +308,8 @@ class PublishResult:
     manifest_sha256: str
     files: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    """Blobs this run created (not resumed): the only ones it may remove if another publish commits first."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -375,7 +398,10 @@ def publish_dataset(
             raise StorageError(f"container {zone.value!r} does not exist in {service.url}")
         manifest_blob = container.get_blob_client(manifest_name)
         if manifest_blob.exists():
-            raise RefusedError(_already_published(label, zone, manifest_name))
+            # A rerun of a publish that lost the commit point removes what it left behind.
+            own = [item.blob_name(prefix) for item in planned]
+            cleanup = _clear_leftovers(container, manifest_blob, manifest, zone, own, planned, prefix)
+            raise RefusedError(_already_published(label, zone, manifest_name) + cleanup.describe())
         expected = {item.blob_name(prefix) for item in planned}
         strays = sorted(
             blob.name for blob in container.list_blobs(name_starts_with=prefix) if blob.name not in expected
@@ -407,7 +433,13 @@ def publish_dataset(
                 content_settings=ContentSettings(content_type="application/yaml"),
             )
         except ResourceExistsError:
-            raise RefusedError(_already_published(label, zone, manifest_name)) from None
+            # Another publish committed this version while this one ran: it won, this one lost.
+            cleanup = _clear_leftovers(container, manifest_blob, manifest, zone, result.created, planned, prefix)
+            raise RefusedError(
+                f"publish refused: {label} was published in the {zone.value} zone by another publish while this one "
+                f"ran ({manifest_name} exists); published versions are immutable, publish a new version"
+                + cleanup.describe()
+            ) from None
     except AzureError as exc:
         raise storage_failure(exc, f"publish {label} to {zone.value}") from None
     result.manifest_sha256 = digest
@@ -423,6 +455,93 @@ def _already_published(label: str, zone: Zone, manifest_name: str) -> str:
         f"publish refused: {label} is already published in the {zone.value} zone ({manifest_name} exists); "
         "published versions are immutable, publish a new version"
     )
+
+
+@dataclass(slots=True)
+class Cleanup:
+    """What a publish that lost the commit point did with the blobs it had uploaded."""
+
+    removed: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    unreadable_manifest: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.removed:
+            parts.append(f"removed {len(self.removed)} blob(s) this publish had uploaded")
+        if self.quarantined:
+            parts.append(
+                f"storage refused to delete {len(self.quarantined)} blob(s) this publish had uploaded; "
+                "tagged them kind=abandoned (verify reports them as leftovers): " + ", ".join(self.quarantined)
+            )
+        if self.left:
+            why = "the committed manifest is unreadable" if self.unreadable_manifest else "storage refused"
+            parts.append(
+                f"could neither remove nor quarantine {len(self.left)} blob(s) ({why}); "
+                "verify reports them as problems until they are removed: " + ", ".join(self.left)
+            )
+        return "; " + "; ".join(parts) if parts else ""
+
+
+def _listed_paths(manifest_blob: BlobClient) -> set[str] | None:
+    """The blob paths a committed published manifest lists; None if it cannot be read as one."""
+    try:
+        download = manifest_blob.download_blob(max_concurrency=1)
+        if download.size > MAX_CONFIG_BYTES:
+            return None
+        body = download.readall()
+        published = PublishedManifest.model_validate(
+            load_yaml(body.decode("utf-8"), manifest_blob.blob_name, "manifest")
+        )
+    except (InputError, UnicodeDecodeError, ValidationError, ResourceNotFoundError):
+        return None
+    return {entry.path for entry in published.files}
+
+
+def _clear_leftovers(
+    container: Any,
+    manifest_blob: BlobClient,
+    manifest: Manifest,
+    zone: Zone,
+    candidates: Iterable[str],
+    planned: list[PlannedFile],
+    prefix: str,
+) -> Cleanup:
+    """Remove (or, where storage refuses, quarantine) the candidates the committed manifest does not list.
+
+    Only blobs at this publish's own content addresses are candidates, so a blob the winner lists is
+    never touched; a version is immutable once its manifest exists, so an unlisted blob can never
+    become part of it.
+    """
+    cleanup = Cleanup()
+    listed = _listed_paths(manifest_blob)
+    shas = {item.blob_name(prefix): item.sha256 for item in planned}
+    for name in candidates:
+        if listed is not None and name in listed:
+            continue
+        blob = container.get_blob_client(name)
+        if listed is None:
+            if blob.exists():
+                cleanup.unreadable_manifest = True
+                cleanup.left.append(f"{zone.value}/{name}")
+            continue
+        try:
+            blob.delete_blob()
+            cleanup.removed.append(f"{zone.value}/{name}")
+            continue
+        except ResourceNotFoundError:
+            continue
+        except HttpResponseError:
+            pass
+        try:
+            blob.set_blob_tags(_tags(manifest, zone, shas[name], ABANDONED))
+            cleanup.quarantined.append(f"{zone.value}/{name}")
+        except ResourceNotFoundError:
+            continue
+        except HttpResponseError:
+            cleanup.left.append(f"{zone.value}/{name}")
+    return cleanup
 
 
 def _upload_file(blob: BlobClient, item: PlannedFile, manifest: Manifest, zone: Zone, result: PublishResult) -> None:
@@ -445,6 +564,7 @@ def _upload_file(blob: BlobClient, item: PlannedFile, manifest: Manifest, zone: 
                 content_settings=ContentSettings(content_type=_CONTENT_TYPES[item.format]),
                 max_concurrency=1,
             )
+        result.created.append(blob.blob_name)
     except ResourceExistsError:
         sha, size = sha256_blob(blob)
         if sha != item.sha256 or size != item.size:
@@ -521,6 +641,8 @@ class VerifyResult:
     manifest_sha256: dict[str, str] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    """Quarantined blobs of a publish that lost the commit point: reported, not a problem."""
 
     @property
     def ok(self) -> bool:
@@ -535,6 +657,7 @@ class VerifyResult:
             "manifest_sha256": self.manifest_sha256,
             "files": self.files,
             "problems": self.problems,
+            "leftovers": self.leftovers,
         }
 
 
@@ -553,10 +676,17 @@ def verify_dataset(
         for zone in searched:
             container = service.get_container_client(zone.value)
             try:
-                body = container.get_blob_client(manifest_name).download_blob(max_concurrency=1).readall()
+                download = container.get_blob_client(manifest_name).download_blob(max_concurrency=1)
             except ResourceNotFoundError:
                 continue
             result.zones.append(zone.value)
+            if download.size > MAX_CONFIG_BYTES:
+                result.problems.append(
+                    f"{zone.value}/{manifest_name}: {download.size} bytes, more than the {MAX_CONFIG_BYTES} a "
+                    "published manifest may have"
+                )
+                continue
+            body = download.readall()
             _verify_zone(container, zone, name, version, body, expect_manifest_sha256, result)
     except AzureError as exc:
         raise storage_failure(exc, f"verify {name} {version}") from None
@@ -581,13 +711,18 @@ def _verify_zone(
     if expect_manifest_sha256 is not None and digest != expect_manifest_sha256.lower():
         result.problems.append(f"{where}: sha256 {digest} differs from the expected {expect_manifest_sha256}")
     try:
-        published = PublishedManifest.model_validate(yaml.safe_load(body))
-    except (yaml.YAMLError, ValidationError) as exc:
-        detail = ""
-        if isinstance(exc, ValidationError):
-            error = exc.errors()[0]
-            detail = f" ({format_location(error['loc']) or 'top level'}: {error['msg']})"
-        result.problems.append(f"{where}: not a valid published manifest{detail}")
+        published = PublishedManifest.model_validate(load_yaml(body.decode("utf-8"), where, "published manifest"))
+    except UnicodeDecodeError as exc:
+        result.problems.append(f"{where}: not a valid published manifest (not UTF-8 text at byte {exc.start})")
+        return
+    except InputError as exc:
+        result.problems.append(f"{where}: not a valid published manifest ({str(exc).removeprefix(where + ': ')})")
+        return
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        result.problems.append(
+            f"{where}: not a valid published manifest ({format_location(error['loc']) or 'top level'}: {error['msg']})"
+        )
         return
     if published.dataset.name != name or published.dataset.version != version:
         result.problems.append(
@@ -601,7 +736,36 @@ def _verify_zone(
         result.files.append({"zone": zone.value, "path": entry.path, "sha256": entry.sha256, "status": status})
     for blob in container.list_blobs(name_starts_with=prefix):
         if blob.name not in listed:
-            result.problems.append(f"{zone.value}/{blob.name}: not listed in the manifest (unexpected blob)")
+            _unlisted(container, zone, name, version, prefix, blob.name, result)
+
+
+def _unlisted(
+    container: Any, zone: Zone, name: str, version: str, prefix: str, blob_name: str, result: VerifyResult
+) -> None:
+    """A blob in the version's folder that its manifest does not list: a lost publish's leftover, or unexpected."""
+    where = f"{zone.value}/{blob_name}"
+    addressed = re.fullmatch(r"[0-9a-f]{64}/[A-Za-z0-9._-]+", blob_name.removeprefix(prefix)) is not None
+    tags: dict[str, str] = {}
+    if addressed:
+        try:
+            tags = container.get_blob_client(blob_name).get_blob_tags()
+        except ResourceNotFoundError:
+            return  # removed while listing: a losing publish cleaning up
+    ours = addressed and tags.get("dataset") == name and tags.get("version") == version
+    if ours and tags.get("kind") == ABANDONED:
+        result.leftovers.append(
+            f"{where}: quarantined by a publish of this version that lost the commit point to the published one; "
+            "not part of the version"
+        )
+        return
+    if ours and tags.get("kind") == "data":
+        result.problems.append(
+            f"{where}: not listed in the manifest: a data blob of this version at another content address, as a "
+            "publish that lost the commit point leaves when it is stopped before it cleans up; run that publish "
+            "again to remove it"
+        )
+        return
+    result.problems.append(f"{where}: not listed in the manifest (unexpected blob)")
 
 
 def _verify_file(container: Any, zone: Zone, prefix: str, entry: PublishedFile, result: VerifyResult) -> str:

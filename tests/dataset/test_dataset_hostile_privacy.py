@@ -383,7 +383,7 @@ def test_special_files_and_folders_are_refused_in_one_line(tmp_path: Path, run_c
     assert run_cli(*anonymize, "--key-file", str(big)) == (
         2,
         "",
-        f"error: {big}: key file is larger than 65536 bytes, not a key\n",
+        f"error: {big}: the key file is 65537 bytes, more than the 65536 accepted\n",
     )
     assert not (tmp_path / "o.csv").exists()
 

@@ -111,9 +111,9 @@ def test_malformed_manifest_exits_2_naming_the_field(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("name: [unclosed\n", "not valid YAML at line 2, column 1"),
-        ("- just\n- a list\n", "(top level): expected a mapping of manifest fields"),
-        ("", "(top level): expected a mapping of manifest fields"),
+        ("name: [unclosed\n", "the manifest is not valid YAML at line 2, column 1"),
+        ("- just\n- a list\n", "expected the manifest to be a mapping, found list"),
+        ("", "expected the manifest to be a mapping, found nothing"),
     ],
 )
 def test_unparseable_manifest_exits_2(tmp_path: Path, run_cli, text: str, message: str) -> None:
@@ -128,7 +128,7 @@ def test_unparseable_manifest_exits_2(tmp_path: Path, run_cli, text: str, messag
 def test_missing_manifest_and_deny_list(tmp_path: Path, run_cli) -> None:
     data = write_csv(tmp_path / "d.csv", ["id"], [["1"]])
     code, _, err = run_cli("scan", str(data), "--manifest", str(tmp_path / "nope.yaml"))
-    assert (code, err) == (2, f"error: {tmp_path / 'nope.yaml'}: manifest file not found\n")
+    assert (code, err) == (2, f"error: {tmp_path / 'nope.yaml'}: no such manifest\n")
     document = manifest_document(none_columns(["id"]))
     document["scan"] = {"deny_list": "missing.txt"}
     manifest = write_manifest(tmp_path / "m.yaml", document)

@@ -407,7 +407,54 @@ def test_a_concurrent_publisher_wins_the_commit_point(tmp_path: Path, azurite: s
         BlobServiceClient.from_connection_string(
             azurite, retry_total=0, raw_request_hook=other_publisher_first
         ) as racing,
-        pytest.raises(RefusedError, match=f"{name} 1.0.0 is already published in the anonymized zone"),
+        pytest.raises(RefusedError) as refused,
     ):
         publish_dataset(racing, planned, source, Zone.ANONYMIZED, PUBLISHER)
     assert manifest_blob.download_blob().readall() == b"format: other\n"
+    data_blob = f"datasets/{name}/1.0.0/{planned[0].sha256}/part-0.csv"
+    # The winner's manifest cannot be read, so nothing can be proven unlisted: the loser removes nothing.
+    assert str(refused.value) == (
+        f"publish refused: {name} 1.0.0 was published in the anonymized zone by another publish while this one ran "
+        f"(datasets/{name}/1.0.0/manifest.yaml exists); published versions are immutable, publish a new version; "
+        f"could neither remove nor quarantine 1 blob(s) (the committed manifest is unreadable); verify reports them "
+        f"as problems until they are removed: anonymized/{data_blob}"
+    )
+    assert _names(service, "anonymized", name) == sorted([data_blob, f"datasets/{name}/1.0.0/manifest.yaml"])
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            b"a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+            + b"".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n".encode() for i in range(1, 10)),
+            "not a valid published manifest (the published manifest has more than 32 aliases (line 5))",
+        ),
+        (b"format: x\nformat: y\n", "not a valid published manifest (the published manifest has duplicate key"),
+        (b"\xff\xfe\x00", "not a valid published manifest (not UTF-8 text at byte 0)"),
+        (b"- a list\n", "not a valid published manifest (top level: Input should be a valid dictionary"),
+    ],
+    ids=["alias-bomb", "duplicate-key", "not-utf8", "list"],
+)
+def test_verify_reads_a_hostile_published_manifest_with_the_fail_closed_reader(
+    run_cli, azurite: str, service: BlobServiceClient, body: bytes, problem: str
+) -> None:
+    name = f"hostile-{uuid.uuid4().hex[:8]}"
+    service.get_blob_client("curated", f"datasets/{name}/1/manifest.yaml").upload_blob(body)
+    code, out, err = run_cli("verify", "--connection-string", azurite, "--dataset", name, "--version", "1")
+    assert (code, err) == (1, "")
+    assert out.startswith(f"problem: curated/datasets/{name}/1/manifest.yaml: {problem}"), out
+    assert out.endswith(f"FAILED: {name} 1 in curated\n")
+
+
+def test_verify_refuses_an_oversized_published_manifest_without_reading_it(
+    run_cli, azurite: str, service: BlobServiceClient
+) -> None:
+    name = f"huge-{uuid.uuid4().hex[:8]}"
+    service.get_blob_client("curated", f"datasets/{name}/1/manifest.yaml").upload_blob(b"#" * (1024 * 1024 + 1))
+    code, out, _ = run_cli("verify", "--connection-string", azurite, "--dataset", name, "--version", "1")
+    assert code == 1
+    assert out == (
+        f"problem: curated/datasets/{name}/1/manifest.yaml: 1048577 bytes, more than the 1048576 a published "
+        f"manifest may have\nFAILED: {name} 1 in curated\n"
+    )
