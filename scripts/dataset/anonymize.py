@@ -10,6 +10,8 @@ import json
 import math
 import os
 import re
+import stat
+import tempfile
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,6 +29,7 @@ from .scanner import ScanReport, check_schema, open_reader, scan_file
 
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?\s*$")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+MAX_NUMBER_DIGITS = 38
 
 
 class TransformError(Exception):
@@ -82,6 +85,9 @@ def _generalize_number(rule: NumberGeneralization) -> Callable[[str], str]:
             raise ValueError("a number") from None
         if not number.is_finite():
             raise ValueError("a finite number")
+        if number and number.adjusted() > MAX_NUMBER_DIGITS:
+            # 1e999999999 is a valid decimal whose integer part would take gigabytes to build.
+            raise ValueError(f"a number of at most {MAX_NUMBER_DIGITS} digits before the point")
         low = Decimal(math.floor(number / width)) * width
         return f"[{_format_number(low)}, {_format_number(low + width)})"
 
@@ -132,49 +138,71 @@ def column_transform(column: Column, key: bytes | None) -> Callable[[pa.Array], 
 
 
 class _Writer:
-    def __init__(self, path: Path, fmt: Format) -> None:
-        self.path = path
+    """Writes one output file through an already open binary handle (never by path, so never via a link)."""
+
+    def __init__(self, handle: IO[bytes], fmt: Format) -> None:
+        self.handle = handle
         self.format = fmt
         self._csv: pacsv.CSVWriter | None = None
         self._parquet: pq.ParquetWriter | None = None
-        self._jsonl: IO[str] | None = None
         self._schema: pa.Schema | None = None
 
     def write(self, names: list[str], arrays: list[pa.Array], records: list[dict[str, Any]] | None) -> None:
         if self.format == "jsonl":
-            if self._jsonl is None:
-                self._jsonl = self.path.open("w", encoding="utf-8")
             rows = records if records is not None else pa.RecordBatch.from_arrays(arrays, names=names).to_pylist()
             for row in rows:
-                self._jsonl.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                self.handle.write((json.dumps(row, ensure_ascii=False, default=str) + "\n").encode("utf-8"))
             return
         if self.format == "csv":
             arrays = [array if pa.types.is_string(array.type) else pc.cast(array, pa.string()) for array in arrays]
         batch = pa.RecordBatch.from_arrays(arrays, names=names)
         if self._schema is None:
-            self._schema = batch.schema
-            if self.format == "csv":
-                self._csv = pacsv.CSVWriter(str(self.path), self._schema)
-            else:
-                self._parquet = pq.ParquetWriter(str(self.path), self._schema)
+            self._open(batch.schema)
         if self._csv is not None:
             self._csv.write_batch(batch)
         elif self._parquet is not None:
             self._parquet.write_batch(batch.cast(self._schema))
 
+    def _open(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        if self.format == "csv":
+            self._csv = pacsv.CSVWriter(self.handle, schema)
+        else:
+            self._parquet = pq.ParquetWriter(self.handle, schema)
+
     def close(self, names: list[str]) -> None:
         if self._schema is None and self.format != "jsonl":
-            empty = pa.RecordBatch.from_arrays([pa.array([], type=pa.string()) for _ in names], names=names)
-            self._schema = empty.schema
-            if self.format == "csv":
-                self._csv = pacsv.CSVWriter(str(self.path), self._schema)
-            else:
-                self._parquet = pq.ParquetWriter(str(self.path), self._schema)
-        if self._jsonl is None and self.format == "jsonl":
-            self.path.write_text("", encoding="utf-8")
-        for handle in (self._csv, self._parquet, self._jsonl):
-            if handle is not None:
-                handle.close()
+            self._open(pa.schema([(name, pa.string()) for name in names]))
+        for writer in (self._csv, self._parquet):
+            if writer is not None:
+                writer.close()
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+
+def _create_temporary(out_path: Path) -> tuple[Path, IO[bytes], os.stat_result]:
+    """A new, empty file next to ``out_path``, created exclusively (``O_CREAT | O_EXCL``, mode 0600).
+
+    ``tempfile.mkstemp`` picks an unpredictable name and refuses to open anything that already exists,
+    a symbolic link included, so a link planted in the output folder cannot redirect the write.
+    """
+    try:
+        descriptor, name = tempfile.mkstemp(
+            dir=out_path.parent, prefix=f".{out_path.name}.", suffix=f".partial{out_path.suffix}"
+        )
+    except OSError as exc:
+        raise UnusableInputError(f"{out_path.parent}: cannot create a file there ({exc.strerror})") from None
+    handle = os.fdopen(descriptor, "wb")
+    return Path(name), handle, os.fstat(descriptor)
+
+
+def _same_file(path: Path, opened: os.stat_result) -> bool:
+    """Whether ``path`` is still the very file created (not replaced, not a link)."""
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(now.st_mode) and (now.st_dev, now.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _transform_batch(
@@ -231,6 +259,8 @@ def anonymize_file(
     out_format = detect_format(out_path)
     reader = open_reader(data, source, **reader_options)
     check_schema(reader, source, "raw")
+    if out_path.is_dir():
+        raise UnusableInputError(f"{out_path}: is a folder, not an output file")
     if out_path.exists() and not force:
         raise UnusableInputError(f"{out_path}: output exists (use --force to replace it)")
     if out_path.resolve() == reader.path.resolve():
@@ -240,27 +270,34 @@ def anonymize_file(
 
     manifest = source.manifest
     plan: list[tuple[int, Column, Callable[[pa.Array], pa.Array] | None]] = []
+    declared = {column.name: column for column in manifest.columns}
     for position, name in enumerate(reader.columns):
-        column = manifest.column(name)
+        column = declared.get(name)
         if column is None or column.action == "drop":
             continue
         plan.append((position, column, column_transform(column, key)))
     names = [column.name for _, column, _ in plan]
 
-    temporary = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial{out_path.suffix}")
-    writer = _Writer(temporary, out_format)
+    temporary, handle, created = _create_temporary(out_path)
     try:
-        try:
-            for batch in reader.batches():
-                writer.write(*_transform_batch(batch, reader, plan, out_format))
-        finally:
-            writer.close(names)
+        with handle:
+            writer = _Writer(handle, out_format)
+            try:
+                for batch in reader.batches():
+                    writer.write(*_transform_batch(batch, reader, plan, out_format))
+            finally:
+                writer.close(names)
+        if not _same_file(temporary, created):
+            raise UnusableInputError(f"{out_path.parent}: the temporary output was replaced while writing")
         report = scan_file(temporary, source, mode="anonymized", deny_list=deny_list)
         if not report.clean:
             raise AnonymizationIncompleteError(dataclasses.replace(report, file=str(out_path)))
+        if not _same_file(temporary, created):
+            raise UnusableInputError(f"{out_path.parent}: the temporary output was replaced while writing")
         os.replace(temporary, out_path)
     finally:
-        temporary.unlink(missing_ok=True)
+        if _same_file(temporary, created):
+            temporary.unlink(missing_ok=True)
     return dataclasses.replace(report, file=str(out_path))
 
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import phonenumbers
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 from stdnum import iban, luhn
 from stdnum.de import idnr
 from stdnum.es import dni, nie
@@ -59,8 +62,14 @@ _KEYWORD_PREFILTER = (
     r"|karte|carte|\bdob\b|d\.o\.b|date of birth|birth ?date|\bborn\b|geboren|\bn.e le\b)"
 )
 _BARE_DIGITS_PREFILTER = r"\b[0-9]{9,19}\b"
+# Any value with a character outside ASCII goes to the precise analysis: there it is normalised (NFKC,
+# Unicode digits and spaces) before matching, which an ASCII pattern here cannot anticipate. RE2's
+# \b and \d are ASCII-only (https://github.com/google/re2/wiki/Syntax: "\b at ASCII word boundary"),
+# so no RE2 pattern here may be the only reason a value with non-ASCII letters or digits is selected.
+NON_ASCII_PREFILTER = r"[^\x00-\x7f]"
 _STRUCTURED_PREFILTER = "|".join(
     (
+        NON_ASCII_PREFILTER,
         r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]",
         r"\+[ (]?[0-9]",
         r"\b(?i:" + "|".join(IBAN_COUNTRIES) + r")[0-9]{2}",
@@ -79,24 +88,60 @@ _STRUCTURED_PREFILTER = "|".join(
         _KEYWORD_PREFILTER,
     )
 )
+BARE_DIGITS_PREFILTER = _BARE_DIGITS_PREFILTER
 
 
-def prefilter(*, bare_digits: bool, deny_list: frozenset[str]) -> str:
-    """The RE2 pattern selecting values worth a precise look."""
-    parts = [_STRUCTURED_PREFILTER]
-    if bare_digits:
-        parts.append(_BARE_DIGITS_PREFILTER)
-    if deny_list:
-        parts.append(r"(?i:\b(?:" + "|".join(_re2_escape(name) for name in sorted(deny_list)) + r")\b)")
-    return "|".join(parts)
+def prefilter(*, bare_digits: bool) -> str:
+    """The RE2 pattern selecting values worth a precise look (deny-listed names: :class:`DenyList`)."""
+    return _STRUCTURED_PREFILTER + "|" + _BARE_DIGITS_PREFILTER if bare_digits else _STRUCTURED_PREFILTER
 
 
-def _re2_escape(text: str) -> str:
-    return "".join("\\" + char if not char.isalnum() and char != " " else char for char in text)
+# --------------------------------------------------------------------------- normalisation
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+class _Fold(dict[int, int | str | None]):
+    """``str.translate`` table, filled on first use per character: every Unicode space separator (and
+    line/paragraph separator) becomes a space, every Unicode decimal digit its ASCII digit, every dash
+    a hyphen-minus, and format characters (zero-width space and joiners, soft hyphen, bidirectional
+    controls) disappear, so that none of them can split or disguise a number, address or name."""
+
+    def __missing__(self, code: int) -> int | str | None:
+        char = chr(code)
+        category = unicodedata.category(char)
+        mapped: int | str | None = code
+        if category in ("Zs", "Zl", "Zp"):
+            mapped = " "
+        elif category == "Nd":
+            mapped = str(unicodedata.decimal(char))
+        elif category == "Pd":
+            mapped = "-"
+        elif category == "Cf":
+            mapped = None
+        self[code] = mapped
+        return mapped
+
+
+_FOLD = _Fold()
+
+
+def normalize(text: str) -> str:
+    """The text the detectors match: Unicode NFKC (full-width forms, no-break and thin spaces become
+    their ASCII counterparts), then :class:`_Fold`. ASCII text is returned unchanged. Findings are
+    reported per row and type, never by position, so the change of length does not matter."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+
+
+# An e-mail address is found from its "@": the local part is read backwards (at most 64 characters,
+# RFC 5321 section 4.5.3.1.1), the domain matched forwards with bounded labels, so the work per "@" is
+# bounded and a scan is linear in the length of the value. Letters of any script are allowed on both
+# sides (internationalised addresses, RFC 6531; IDN domains, RFC 5890), and so is an A-label (xn--).
+_EMAIL_LOCAL_MAX = 64
+_EMAIL_LOCAL_EXTRA = frozenset("._%+-")
+_EMAIL_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.){1,126}(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})(?![\w-])")
 _PHONE = re.compile(r"(?<![\w+])\(?\+[ ]?\(?\d[\d ().-]{5,20}\d(?![\w])")
+_NOT_DIGIT = re.compile(r"\D")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])")
 _SSN_FORMATTED = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)")
 _CARD_FORMATTED = re.compile(r"(?<![\w-])(?:\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{5})(?![\w]|[ -]\d)")
@@ -121,13 +166,28 @@ _DOB_IN_TEXT = re.compile(
     r"|\bn[ée]e? le\b)\W{0,3}" + _DATE
 )
 _WORDS = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_LETTERS = re.compile(r"[a-z]+|[^\W\d_]+")
 
 NINO_BAD_PREFIXES = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
 
 
-def _valid_email(candidate: str) -> bool:
-    local, _, domain = candidate.rpartition("@")
-    return 0 < len(local) <= 64 and not local.startswith(".") and ".." not in candidate and len(domain) <= 253
+def has_email(text: str) -> bool:
+    """Whether ``text`` holds an e-mail address; linear in the length of ``text``."""
+    at = text.find("@")
+    while at >= 0:
+        start = at
+        while start > 0 and at - start <= _EMAIL_LOCAL_MAX:
+            char = text[start - 1]
+            if not (char.isalnum() or char in _EMAIL_LOCAL_EXTRA):
+                break
+            start -= 1
+        local = text[start:at]
+        if 0 < len(local) <= _EMAIL_LOCAL_MAX and not local.startswith(".") and ".." not in local:
+            domain = _EMAIL_DOMAIN.match(text, at + 1)
+            if domain is not None and len(domain.group()) <= 253:
+                return True
+        at = text.find("@", at + 1)
+    return False
 
 
 def _valid_iban(candidate: str) -> bool:
@@ -210,31 +270,87 @@ def _has_keyword(lowered: str, start: int, kind: PiiType) -> bool:
     return _KEYWORDS[kind].search(lowered, max(0, start - _KEYWORD_WINDOW), start) is not None
 
 
+class DenyList:
+    """Deny-listed names, matched word by word (no regular expression, so no size limit of an engine).
+
+    A name is the sequence of its words (:data:`_WORDS` over its normalised, case-folded text); a value
+    holds it when the same words follow one another in the value. Word boundaries are Unicode-aware, so
+    a name that starts or ends with a letter outside ASCII is found like any other.
+    """
+
+    def __init__(self, names: frozenset[str] = frozenset()) -> None:
+        single: set[str] = set()
+        multi: set[tuple[str, ...]] = set()
+        first: set[str] = set()
+        for name in names:
+            words = tuple(_WORDS.findall(normalize(name).casefold()))
+            if not words:
+                continue
+            if len(words) == 1:
+                single.add(words[0])
+            else:
+                multi.add(words)
+            # The Arrow preselection splits on every non-letter: the first letter run of the name.
+            first.add(_LETTERS.findall(words[0])[0])
+        self.single = frozenset(single)
+        self.multi = frozenset(multi)
+        self.lengths = tuple(sorted({len(words) for words in multi}))
+        self.first_tokens = frozenset(first)
+        self._pattern: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.single or self.multi)
+
+    def found_in(self, folded: str) -> bool:
+        """Whether the normalised, case-folded text holds a name; linear in the number of its words."""
+        words = _WORDS.findall(folded)
+        if any(word in self.single for word in words):
+            return True
+        for length in self.lengths:
+            for start in range(len(words) - length + 1):
+                if tuple(words[start : start + length]) in self.multi:
+                    return True
+        return False
+
+    def preselect(self, values: pa.Array) -> pa.Array:
+        """A boolean mask of values that may hold a name: a lower-cased run of ASCII letters is the first
+        word of a name. Values with any character outside ASCII are selected by the prefilter anyway.
+
+        A short list of first words is one RE2 pattern (fast); a long one, which could exceed RE2's
+        memory bound, is matched as a set against the words of each value (no size limit)."""
+        if len(self._first_pattern) <= _RE2_NAMES_MAX:
+            return pc.fill_null(pc.match_substring_regex(values, self._first_pattern), False)
+        tokens = pc.split_pattern_regex(pc.utf8_lower(values), r"[^a-z]+")
+        hits = pc.is_in(pc.list_flatten(tokens), value_set=pa.array(sorted(self.first_tokens), type=pa.string()))
+        parents = pc.unique(pc.filter(pc.list_parent_indices(tokens), hits))
+        return pc.is_in(pa.array(range(len(values)), type=pa.int64()), value_set=parents)
+
+    @property
+    def _first_pattern(self) -> str:
+        if self._pattern is None:
+            ascii_tokens = sorted(token for token in self.first_tokens if token.isascii())
+            self._pattern = (
+                r"(?i:(?:^|[^a-z])(?:" + "|".join(ascii_tokens) + r")(?:[^a-z]|$))" if ascii_tokens else r"a^"
+            )
+        return self._pattern
+
+
+_RE2_NAMES_MAX = 64 * 1024
+
+
 class Analyzer:
     """Precise detection on single values (applied to values that passed the prefilter)."""
 
-    def __init__(self, deny_list: frozenset[str] = frozenset()) -> None:
-        self._single_names = frozenset(name for name in deny_list if " " not in name)
-        multi = sorted((name for name in deny_list if " " in name), key=len, reverse=True)
-        self._multi_names = (
-            re.compile(r"(?<!\w)(?:" + "|".join(re.escape(name) for name in multi) + r")(?!\w)") if multi else None
-        )
+    def __init__(self, deny_list: frozenset[str] | DenyList = frozenset()) -> None:
+        self.deny_list = deny_list if isinstance(deny_list, DenyList) else DenyList(deny_list)
 
-    def analyze(self, text: str, hints: frozenset[PiiType] = frozenset()) -> CellResult:
-        result = CellResult()
+    @staticmethod
+    def _numbers(
+        text: str, base: int, lowered: str, stripped: str, hints: frozenset[PiiType], result: CellResult
+    ) -> None:
+        """The detectors that need an ASCII digit, over ``text`` (a part of the value starting at ``base``
+        in ``lowered``; ``stripped`` is the whole value, stripped)."""
         found = result.found
-        lowered = text.lower()
-        stripped = text.strip()
-
-        if "@" in text:
-            for match in _EMAIL.finditer(text):
-                if _valid_email(match.group()):
-                    found.add(PiiType.EMAIL)
-                    break
-        if "+" in text and _PHONE.search(text) is not None:
-            for _ in phonenumbers.PhoneNumberMatcher(text, None, leniency=phonenumbers.Leniency.VALID):
-                found.add(PiiType.PHONE)
-                break
         for match in _IBAN.finditer(text):
             if _valid_iban(match.group()):
                 found.add(PiiType.IBAN)
@@ -259,7 +375,11 @@ class Analyzer:
             token = match.group()
             if not valid_nir(token):
                 continue
-            if token.count(" ") >= 4 or PiiType.FR_NIR in hints or _has_keyword(lowered, match.start(), PiiType.FR_NIR):
+            if (
+                token.count(" ") >= 4
+                or PiiType.FR_NIR in hints
+                or _has_keyword(lowered, base + match.start(), PiiType.FR_NIR)
+            ):
                 found.add(PiiType.FR_NIR)
             elif token == stripped:
                 result.whole_value.append((PiiType.FR_NIR, True))
@@ -269,7 +389,7 @@ class Analyzer:
             for kind in _bare_kinds(len(digits)):
                 if kind in found:
                     continue
-                if kind in hints or _has_keyword(lowered, match.start(), kind):
+                if kind in hints or _has_keyword(lowered, base + match.start(), kind):
                     if _BARE_VALIDATORS[kind](digits):
                         found.add(kind)
                 elif whole and kind in COLUMN_STAT_TYPES:
@@ -287,30 +407,82 @@ class Analyzer:
                 if nie.is_valid("".join(match.groups()).upper()):
                     found.add(PiiType.ES_DNI)
                     break
-        for match in _CF.finditer(text):
-            if codicefiscale.is_valid(match.group().upper()):
-                found.add(PiiType.IT_CODICE_FISCALE)
-                break
         if "." in text:
             for match in _IPV4.finditer(text):
                 if _valid_ip(match.group(), ipaddress.IPv4Address):
                     found.add(PiiType.IP_ADDRESS)
                     break
+        if _DOB_IN_TEXT.search(text):
+            found.add(PiiType.DATE_OF_BIRTH)
+
+    def analyze(self, raw: str, hints: frozenset[PiiType] = frozenset()) -> CellResult:
+        result = CellResult()
+        found = result.found
+        text = normalize(raw)
+        lowered = text.lower()
+        stripped = text.strip()
+
+        if "@" in text and has_email(text):
+            found.add(PiiType.EMAIL)
+        if "+" in text:
+            for match in _PHONE.finditer(text):
+                if _possible_phone(match.group()):
+                    found.add(PiiType.PHONE)
+                    break
+        if len(text) <= _WINDOW_FROM:
+            if _ANY_DIGIT.search(text) is not None:
+                self._numbers(text, 0, lowered, stripped, hints, result)
+        else:
+            for begin, finish in _digit_windows(text):
+                self._numbers(text[begin:finish], begin, lowered, stripped, hints, result)
+        for match in _CF.finditer(text):
+            if codicefiscale.is_valid(match.group().upper()):
+                found.add(PiiType.IT_CODICE_FISCALE)
+                break
         if ":" in text and PiiType.IP_ADDRESS not in found:
             for match in _IPV6.finditer(text):
                 token = match.group()
                 if sum(char not in ":." for char in token) >= 3 and _valid_ip(token, ipaddress.IPv6Address):
                     found.add(PiiType.IP_ADDRESS)
                     break
-        if _DOB_IN_TEXT.search(text):
-            found.add(PiiType.DATE_OF_BIRTH)
-        if self._single_names or self._multi_names:
-            folded = text.casefold()
-            if any(word in self._single_names for word in _WORDS.findall(folded)) or (
-                self._multi_names is not None and self._multi_names.search(folded)
-            ):
-                found.add(PiiType.PERSON_NAME)
+        if self.deny_list and self.deny_list.found_in(text.casefold()):
+            found.add(PiiType.PERSON_NAME)
         return result
+
+
+_ANY_DIGIT = re.compile(r"[0-9]")
+_DIGIT_GAP = re.compile(r"[^0-9]{128,}")
+# Values longer than this are searched for numbers only around their digits: every pattern of
+# ``Analyzer._numbers`` holds a digit and reaches at most this far from its digits (keywords, letters of
+# an IBAN or NINO, a month name), so a long value costs time in proportion to its digits, not its length.
+_WINDOW_FROM = 4096
+_MARGIN = 64
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` holding all its digits with :data:`_MARGIN` characters around them; spans closer
+    than twice the margin are one. One regex search per span, so dense digits cost no Python loop."""
+    windows: list[tuple[int, int]] = []
+    digit = _ANY_DIGIT.search(text)
+    while digit is not None:
+        gap = _DIGIT_GAP.search(text, digit.start())
+        finish = gap.start() if gap is not None else len(text)
+        windows.append((max(0, digit.start() - _MARGIN), min(len(text), finish + _MARGIN)))
+        digit = _ANY_DIGIT.search(text, gap.end()) if gap is not None else None
+    return windows
+
+
+def _possible_phone(candidate: str) -> bool:
+    """An international number that is possible for its country (length and country code), whether or
+    not its range is allocated today: recall matters more than the current numbering plan.
+    ``is_possible_number`` "only checks the length of phone numbers ... it doesn't check starting digits",
+    ``is_valid_number`` the allocated ranges as well (phonenumbers/phonenumberutil.py,
+    ``is_possible_number_with_reason``; libphonenumber's PhoneNumberUtil.isPossibleNumberWithReason)."""
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_possible_number(number))
 
 
 def _valid_ip(token: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> bool:

@@ -80,14 +80,19 @@ class DataReader:
     ) -> None:
         self.path = Path(path)
         self.format: Format = detect_format(self.path)
-        if not self.path.is_file():
+        if self.path.is_dir():
+            raise UnusableInputError(f"{self.path}: is a folder, not a data file")
+        if not self.path.exists():
             raise UnusableInputError(f"{self.path}: data file not found")
+        if not self.path.is_file():
+            raise UnusableInputError(f"{self.path}: is not a regular file (a device, pipe or socket), not a data file")
         self._block_size = block_size
         self._batch_rows = batch_rows
         self.columns: list[str] = self._read_columns()
         if self.format == "jsonl" and known_columns:
             # In JSON Lines an absent key is a null: known columns missing from the first record still exist.
-            self.columns += [name for name in known_columns if name not in self.columns]
+            present = set(self.columns)
+            self.columns += [name for name in known_columns if name not in present]
 
     def _read_columns(self) -> list[str]:
         if self.format == "csv":
@@ -96,21 +101,30 @@ class DataReader:
             columns = self._parquet_schema().names
         else:
             columns = self._jsonl_first_keys()
-        seen: set[str] = set()
-        for name in columns:
+        # Column names are data too (a headerless CSV puts a row in the header line, a JSON Lines key may
+        # be an e-mail address): messages name columns by position, never by name.
+        seen: dict[str, int] = {}
+        for position, name in enumerate(columns, start=1):
             if name in seen:
-                raise UnusableInputError(f"{self.path}: column {name!r} appears more than once")
-            seen.add(name)
+                raise UnusableInputError(
+                    f"{self.path}: columns {seen[name]} and {position} have the same name (names must be unique)"
+                )
+            seen[name] = position
         return columns
 
     def _csv_header(self) -> list[str]:
         try:
-            with self.path.open(encoding="utf-8", newline="") as handle:
-                header = next(csv.reader(handle), None)
+            with self.path.open("rb") as handle:
+                # Decode line by line: only the lines of the header are decoded here. A UTF-8 byte-order
+                # mark is dropped, as Arrow's CSV reader drops it.
+                lines = (line.decode("utf-8-sig" if number == 0 else "utf-8") for number, line in enumerate(handle))
+                header = next(csv.reader(lines), None)
         except UnicodeDecodeError:
-            raise UnusableInputError(f"{self.path}: not UTF-8 text") from None
-        except csv.Error as exc:
-            raise UnusableInputError(f"{self.path}: unreadable CSV header ({exc})") from None
+            raise UnusableInputError(f"{self.path}: not UTF-8 text in the header line") from None
+        except csv.Error:
+            raise UnusableInputError(f"{self.path}: unreadable CSV header line") from None
+        except OSError as exc:
+            raise UnusableInputError(f"{self.path}: cannot read the data file ({exc.strerror})") from None
         if not header:
             raise UnusableInputError(f"{self.path}: empty file, expected a CSV header line")
         return header
@@ -134,8 +148,10 @@ class DataReader:
     def _csv_batches(self) -> Iterator[Batch]:
         read_options = pacsv.ReadOptions(use_threads=False, block_size=self._block_size)
         parse_options = pacsv.ParseOptions(newlines_in_values=True)
+        # Read as bytes and decode here, so that invalid UTF-8 is reported with its row (Arrow's own
+        # conversion error names neither the row nor the column).
         convert_options = pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in self.columns},
+            column_types={name: pa.binary() for name in self.columns},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
@@ -144,13 +160,26 @@ class DataReader:
             reader = pacsv.open_csv(
                 self.path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
             )
-            for record_batch in reader:
+            for raw_batch in reader:
+                record_batch = self._decode(raw_batch, offset)
                 yield from self._rebatch(record_batch, offset)
                 offset += record_batch.num_rows
         except pa.ArrowException as exc:
             raise UnusableInputError(
                 f"{self.path}: unreadable CSV after data row {offset} ({_arrow_reason(exc)})"
             ) from None
+
+    def _decode(self, raw_batch: pa.RecordBatch, offset: int) -> pa.RecordBatch:
+        columns = []
+        for position, column in enumerate(raw_batch.columns, start=1):
+            try:
+                columns.append(column.cast(pa.string()))
+            except pa.ArrowInvalid:
+                row = _first_invalid_utf8(column)
+                raise UnusableInputError(
+                    f"{self.path}: data row {offset + row + 1}, column {position}: not UTF-8 text"
+                ) from None
+        return pa.RecordBatch.from_arrays(columns, names=raw_batch.schema.names)
 
     def _rebatch(self, record_batch: pa.RecordBatch, offset: int) -> Iterator[Batch]:
         if self._batch_rows is None:
@@ -177,21 +206,30 @@ class DataReader:
 
     def _jsonl_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
-            with self.path.open(encoding="utf-8") as handle:
-                for line_number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise UnusableInputError(
-                            f"{self.path}: line {line_number}: not valid JSON ({exc.msg})"
-                        ) from None
-                    if not isinstance(record, dict):
-                        raise UnusableInputError(f"{self.path}: line {line_number}: expected a JSON object")
-                    yield line_number, record
-        except UnicodeDecodeError:
-            raise UnusableInputError(f"{self.path}: not UTF-8 text") from None
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise UnusableInputError(f"{self.path}: cannot read the data file ({exc.strerror})") from None
+        with handle:
+            for line_number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise UnusableInputError(f"{self.path}: line {line_number}: not UTF-8 text") from None
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line, object_pairs_hook=_unique_keys)
+                except _DuplicateKeyError:
+                    raise UnusableInputError(
+                        f"{self.path}: line {line_number}: a key appears more than once in one object"
+                    ) from None
+                except json.JSONDecodeError as exc:
+                    raise UnusableInputError(f"{self.path}: line {line_number}: not valid JSON ({exc.msg})") from None
+                except (RecursionError, ValueError):
+                    raise UnusableInputError(f"{self.path}: line {line_number}: unreadable JSON") from None
+                if not isinstance(record, dict):
+                    raise UnusableInputError(f"{self.path}: line {line_number}: expected a JSON object")
+                yield line_number, record
 
     def _jsonl_batches(self) -> Iterator[Batch]:
         names = list(self.columns)
@@ -200,9 +238,11 @@ class DataReader:
         offset = 0
         size = self._batch_rows or JSONL_BATCH_ROWS
         for line_number, record in self._jsonl_records():
-            for key in record:
+            for position, key in enumerate(record, start=1):
                 if key not in known:
-                    raise UnusableInputError(f"{self.path}: line {line_number}: key {key!r} is not a known column")
+                    raise UnusableInputError(
+                        f"{self.path}: line {line_number}: key {position} of the object is not a declared column"
+                    )
             rows.append(record)
             if len(rows) == size:
                 yield _jsonl_batch(rows, names, offset)
@@ -210,6 +250,31 @@ class DataReader:
                 rows = []
         if rows:
             yield _jsonl_batch(rows, names, offset)
+
+
+class _DuplicateKeyError(Exception):
+    """A JSON object with the same key twice: the last value would hide the first from the scan."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKeyError
+        found[key] = value
+    return found
+
+
+def _first_invalid_utf8(column: pa.Array) -> int:
+    """Index of the first value of a binary column that is not UTF-8 (found only after a failed cast)."""
+    for index, value in enumerate(column.to_pylist()):
+        if value is None:
+            continue
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return index
+    return 0
 
 
 def _jsonl_batch(rows: list[dict[str, Any]], names: list[str], offset: int) -> Batch:

@@ -51,6 +51,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings
+from azure.storage.blob._shared.base_client import parse_connection_str
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scripts.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
@@ -62,7 +63,6 @@ from .scanner import ScanReport, scan_file
 
 PUBLISHED_FORMAT = "secure-ml-platform/published-dataset/v1"
 CONNECTION_STRING_ENV = "DATASET_STORAGE_CONNECTION_STRING"
-EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
 HASH_CHUNK = 4 << 20
 ABANDONED = "abandoned"
 """The ``kind`` tag of a data blob quarantined by a publish that lost the commit point."""
@@ -106,24 +106,38 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
+_EMULATOR_ONLY = (
+    "connection string: accepted only for a local emulator (a BlobEndpoint on 127.0.0.1, ::1 or localhost);"
+    " real accounts have shared keys disabled, use --account with Entra ID"
+)
+
+
+def _host(endpoint: str) -> str | None:
+    """The host a request to ``endpoint`` goes to, parsed as the SDK's transport would (scheme optional)."""
+    try:
+        return urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname
+    except ValueError:
+        return None
+
+
 def emulator_endpoint(connection_string: str) -> str:
-    """The blob endpoint of a connection string, refused unless it is on a loopback host."""
-    pairs: dict[str, str] = {}
-    for part in connection_string.split(";"):
-        if "=" in part:
-            key, value = part.split("=", 1)
-            pairs[key.strip().lower()] = value.strip()
-    if pairs.get("usedevelopmentstorage", "").lower() == "true":
-        if "developmentstorageproxyuri" in pairs:
-            raise UnusableInputError("connection string: DevelopmentStorageProxyUri is not supported")
-        return EMULATOR_BLOB_ENDPOINT
-    endpoint = pairs.get("blobendpoint")
-    if endpoint and _is_loopback(urlsplit(endpoint).hostname):
-        return endpoint
-    raise UnusableInputError(
-        "connection string: accepted only for a local emulator (a BlobEndpoint on 127.0.0.1, ::1 or localhost);"
-        " real accounts have shared keys disabled, use --account with Entra ID"
-    )
+    """The blob endpoint the SDK will use for a connection string, refused unless it is on a loopback host.
+
+    Emulator-ness is decided from what azure-storage-blob itself makes of the string
+    (``_shared/base_client.parse_connection_str``, the function ``from_connection_string`` calls): keys
+    are matched upper-cased but not trimmed, ``UseDevelopmentStorage`` counts only as exactly ``true``,
+    and otherwise the endpoint is ``BlobEndpoint`` or ``https://<AccountName>.blob.<EndpointSuffix>``.
+    Reading the string in any other way (trimming, ignoring case of values) lets a string that looks like
+    the emulator send an account key to a real account. The secondary endpoint, if any, must be on a
+    loopback host too: the client sends the same credential there when it reads from the secondary.
+    """
+    try:
+        primary, secondary, _ = parse_connection_str(connection_string, None, "blob")
+    except (ValueError, KeyError, AttributeError):
+        raise UnusableInputError("connection string: malformed (expected Key=Value pairs separated by ';')") from None
+    if not _is_loopback(_host(primary)) or (secondary and not _is_loopback(_host(secondary))):
+        raise UnusableInputError(_EMULATOR_ONLY)
+    return primary
 
 
 def principal_from_token(token: str) -> tuple[str, str | None, str | None]:
@@ -156,6 +170,10 @@ def connect(
     if connection_string:
         emulator_endpoint(connection_string)
         client = BlobServiceClient.from_connection_string(connection_string, **client_options)
+        # Belt and braces: the hosts of the client actually built, primary and secondary.
+        if not all(_is_loopback(_host(host)) for host in (client.primary_hostname, client.secondary_hostname) if host):
+            client.close()
+            raise UnusableInputError(_EMULATOR_ONLY)
         user = getpass.getuser()
         return client, Publisher(principal=f"{user}@{socket.gethostname()}", method="emulator-connection-string")
     if not account_url:

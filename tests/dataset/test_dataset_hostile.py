@@ -179,7 +179,7 @@ def test_a_folder_where_a_file_is_expected_exits_2(tmp_path: Path, data: Path, w
         names = f"{folder}: is a folder, not an output file"
     else:
         argv = [str(folder), "--out", str(tmp_path / "out" / "a.csv")]
-        names = f"{folder}: data file not found"
+        names = f"{folder}: is a folder, not a data file"
     _assert_refused(*_cli("anonymize", *argv, "--manifest", str(manifest)), names=names)
     assert list(folder.iterdir()) == [] and list((tmp_path / "out").iterdir()) == []
 
