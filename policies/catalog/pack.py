@@ -79,11 +79,26 @@ def _resource_validation(
     return validate
 
 
+_VIEWS: list[tuple[Sequence[PolicyResource], Suppressions | None, StackView]] = []
+"""The last stack view built (at most one): every stack policy of a run is handed the same resources, which are
+converted and indexed once instead of once per rule."""
+
+
+def stack_view(resources: Sequence[PolicyResource], suppressions: Suppressions | None) -> StackView:
+    """The :class:`StackView` of ``resources``, reused while the same resource list is checked."""
+    for seen, seen_suppressions, view in _VIEWS:
+        if seen is resources and seen_suppressions is suppressions:
+            return view
+    view = StackView([res_from_policy_resource(r) for r in resources], suppressions)
+    _VIEWS[:] = [(resources, suppressions, view)]
+    return view
+
+
 def _stack_validation(
     rule: StackRule, suppressions: Suppressions | None, on_suppressed: OnSuppressed | None
 ) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        view = StackView([res_from_policy_resource(r) for r in args.resources], suppressions)
+        view = stack_view(args.resources, suppressions)
         for urn, message in rule.run(view):
             _report(rule, urn, message, report_violation, suppressions, on_suppressed)
 
