@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_policy import Severity
 
+from policies.catalog import azure
 from policies.catalog.values import MISSING, UNKNOWN, get, show
 from scripts.arm import ARM_TYPES, NON_ARM_TYPES
 
@@ -58,9 +59,20 @@ class Mappings:
 AZURE_NATIVE = "azure-native"
 """The package of the provider whose resources the catalog judges."""
 
-KNOWN_TYPES: frozenset[str] = frozenset(ARM_TYPES) | frozenset(NON_ARM_TYPES)
-"""Every custom resource type the catalog knows: the azure-native types of the blueprint (``scripts.arm``) and
-the dynamic traffic step."""
+
+def _catalog_types() -> frozenset[str]:
+    """The azure-native type tokens the catalog's facts name (``policies.catalog.azure``), alone or in groups."""
+    found: set[str] = set()
+    for value in vars(azure).values():
+        members = value if isinstance(value, tuple | list | set | frozenset | dict) else (value,)
+        found.update(v for v in members if isinstance(v, str) and v.startswith(f"{AZURE_NATIVE}:"))
+    return frozenset(found)
+
+
+KNOWN_TYPES: frozenset[str] = frozenset(ARM_TYPES) | frozenset(NON_ARM_TYPES) | _catalog_types()
+"""Every custom resource type the catalog knows: the azure-native types of the blueprint (``scripts.arm``), the
+dynamic traffic step, and the types the rules are written for that the blueprint itself does not create (an API
+Management global policy, a standalone NSG rule)."""
 
 _BY_FOLDED = {token.casefold(): token for token in KNOWN_TYPES}
 
