@@ -197,7 +197,7 @@ def _validate_plan(document: Any, source: str) -> list[dict[str, Any]]:
         seen.add(r["urn"])
         if not isinstance(r["inputs"], dict):
             raise GateError(f"{where}: key 'inputs' must be an object (found {_kind(r['inputs'])})")
-        if not isinstance(r.get("parent") or "", str):
+        if r.get("parent") is not None and not isinstance(r["parent"], str):
             raise GateError(f"{where}: key 'parent' must be a URN (found {_kind(r['parent'])})")
         dependencies = r.get("dependencies", [])
         if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
