@@ -11,7 +11,6 @@ largest run (cProfile). Not part of the test run.
 from __future__ import annotations
 
 import argparse
-import copy
 import cProfile
 import io
 import json
@@ -41,14 +40,23 @@ def _grows(resource: dict[str, Any]) -> bool:
     return any(component in chain for component in GROWING_COMPONENTS)
 
 
-def _rename(value: Any, old: dict[str, str], suffix: str) -> Any:
-    """``value`` with every copied URN replaced by its copy's URN."""
+NAME_INPUTS = ("workspaceName", "endpointName")
+"""Inputs naming a copied workspace or endpoint: each copy gets names of its own, as a new team would."""
+
+
+def _rename(value: Any, old: dict[str, str], names: list[str], suffix: str) -> Any:
+    """``value`` with every copied URN replaced by its copy's URN, and every workspace or endpoint name (also
+    inside resource IDs and scopes) by its copy's name."""
     if isinstance(value, str):
-        return old.get(value, value)
+        if value in old:
+            return old[value]
+        for name in names:
+            value = value.replace(name, name + suffix)
+        return value
     if isinstance(value, list):
-        return [_rename(v, old, suffix) for v in value]
+        return [_rename(v, old, names, suffix) for v in value]
     if isinstance(value, dict):
-        return {k: _rename(v, old, suffix) for k, v in value.items()}
+        return {k: _rename(v, old, names, suffix) for k, v in value.items()}
     return value
 
 
@@ -58,6 +66,11 @@ def grow(plan: dict[str, Any], size: int) -> dict[str, Any]:
     growing = [r for r in base if _grows(r)]
     if not growing:
         raise SystemExit("the plan has no workspace resources to copy")
+    names = sorted(
+        {r["inputs"][k] for r in growing for k in NAME_INPUTS if isinstance(r["inputs"].get(k), str)},
+        key=len,
+        reverse=True,
+    )
     resources = list(base)
     copy_no = 0
     while len(resources) < size:
@@ -67,12 +80,12 @@ def grow(plan: dict[str, Any], size: int) -> dict[str, Any]:
         for r in growing:
             if len(resources) >= size:
                 break
-            twin = copy.deepcopy(r)
+            twin = dict(r)
             twin["urn"] = renamed[r["urn"]]
             twin["name"] = r["name"] + suffix
             twin["parent"] = renamed.get(r.get("parent") or "", r.get("parent"))
             twin["dependencies"] = [renamed.get(d, d) for d in r.get("dependencies", [])]
-            twin["inputs"] = _rename(r["inputs"], renamed, suffix)
+            twin["inputs"] = _rename(r["inputs"], renamed, names, suffix)
             resources.append(twin)
     return {**plan, "resources": resources[:size] if size >= len(base) else base}
 

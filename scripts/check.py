@@ -57,7 +57,7 @@ from policies.catalog.governance import (
     load_enforcement,
     load_suppressions,
 )
-from policies.catalog.model import Rule, canonical_type, unknown_type
+from policies.catalog.model import ResourceRule, Rule, canonical_type, unknown_type
 from policies.catalog.pack import PACK_NAME, build_policies, rule_url
 from policies.catalog.values import PLAN_UNKNOWN, ShapeError
 from scripts import kql_check
@@ -280,13 +280,19 @@ def evaluate(
     policies = build_policies(stack_name, enforcement, suppressions, suppressed, rules)
     live = [p for p in policies if p.enforcement_level != EnforcementLevel.DISABLED]
     prepared = [(r, unknown_checking_proxy(_engine_props(r["inputs"]))) for r in resources]
-    options = [_options(r) for r in resources]
+    # One argument object per resource, handed to every resource policy (as the engine hands each resource to
+    # the pack), so the pack converts its properties once; only the resources of a rule's types are visited.
+    resource_args = [
+        (r, ResourceValidationArgs(r["type"], props, r["urn"], r["name"], _options(r), None)) for r, props in prepared
+    ]
     for policy in live:
         if not isinstance(policy, ResourceValidationPolicy):
             continue
         rule = RULES_BY_ID[policy.name]
-        for (resource, props), opts in zip(prepared, options, strict=True):
-            args = ResourceValidationArgs(resource["type"], props, resource["urn"], resource["name"], opts, None)
+        assert isinstance(rule, ResourceRule)
+        for resource, args in resource_args:
+            if not rule.applies_to(resource["type"]):
+                continue
 
             def report_violation(
                 message: str, urn: str | None = None, *, _rule: Rule = rule, _urn: str = resource["urn"]

@@ -36,9 +36,22 @@ def rule_url(rule: Rule) -> str:
     return f"{RULES_DOC}#{rule.id.lower()}"
 
 
+_CONVERTED: dict[int, tuple[ResourceValidationArgs, Res]] = {}
+"""Resources already converted, by the identity of their argument object (kept alive here, so an identity is never
+reused while cached): every resource policy handed the same object converts it once."""
+_MAX_CONVERTED = 250_000
+
+
 def res_from_args(args: ResourceValidationArgs) -> Res:
+    seen = _CONVERTED.get(id(args))
+    if seen is not None and seen[0] is args:
+        return seen[1]
     parent = getattr(args.opts, "parent", None)
-    return Res(args.resource_type, args.urn, args.name, plain(args.props), parent or None)
+    res = Res(args.resource_type, args.urn, args.name, plain(args.props), parent or None)
+    if len(_CONVERTED) >= _MAX_CONVERTED:
+        _CONVERTED.clear()
+    _CONVERTED[id(args)] = (args, res)
+    return res
 
 
 def res_from_policy_resource(resource: PolicyResource) -> Res:
