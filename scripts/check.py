@@ -308,7 +308,7 @@ def evaluate(
                     f"{source}: resource {resource['urn']}: rule {rule.id} cannot read its inputs "
                     f"({type(exc).__name__}): a property holds a value of an unexpected kind"
                 ) from None
-    policy_resources = _policy_resources(prepared)
+    stack_args = StackValidationArgs(_policy_resources(prepared))
     for policy in live:
         if not isinstance(policy, StackValidationPolicy):
             continue
@@ -318,7 +318,7 @@ def evaluate(
             add(_rule, urn or "", message)
 
         try:
-            policy.validate(StackValidationArgs(policy_resources), report_stack)
+            policy.validate(stack_args, report_stack)
         except ShapeError as exc:
             raise GateError(f"{source}: {_shape_culprit(resources, exc.path)}{exc} (rule {rule.id})") from None
         except _UNREADABLE as exc:

@@ -4,6 +4,7 @@ the same file the same way."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,21 +37,16 @@ def rule_url(rule: Rule) -> str:
     return f"{RULES_DOC}#{rule.id.lower()}"
 
 
-_CONVERTED: dict[int, tuple[ResourceValidationArgs, Res]] = {}
-"""Resources already converted, by the identity of their argument object (kept alive here, so an identity is never
-reused while cached): every resource policy handed the same object converts it once."""
-_MAX_CONVERTED = 250_000
+_CONVERTED: weakref.WeakKeyDictionary[ResourceValidationArgs, Res] = weakref.WeakKeyDictionary()
+"""Resources already converted, by their argument object (an entry lives as long as that object): every resource
+policy handed the same object converts it once."""
 
 
 def res_from_args(args: ResourceValidationArgs) -> Res:
-    seen = _CONVERTED.get(id(args))
-    if seen is not None and seen[0] is args:
-        return seen[1]
-    parent = getattr(args.opts, "parent", None)
-    res = Res(args.resource_type, args.urn, args.name, plain(args.props), parent or None)
-    if len(_CONVERTED) >= _MAX_CONVERTED:
-        _CONVERTED.clear()
-    _CONVERTED[id(args)] = (args, res)
+    res = _CONVERTED.get(args)
+    if res is None:
+        parent = getattr(args.opts, "parent", None)
+        res = _CONVERTED[args] = Res(args.resource_type, args.urn, args.name, plain(args.props), parent or None)
     return res
 
 
@@ -92,18 +88,17 @@ def _resource_validation(
     return validate
 
 
-_VIEWS: list[tuple[Sequence[PolicyResource], Suppressions | None, StackView]] = []
-"""The last stack view built (at most one): every stack policy of a run is handed the same resources, which are
-converted and indexed once instead of once per rule."""
+_VIEWS: weakref.WeakKeyDictionary[StackValidationArgs, dict[int, StackView]] = weakref.WeakKeyDictionary()
+"""Stack views built, by the argument object they were built from (an entry lives as long as that object): every
+stack policy handed the same object converts and indexes the stack once instead of once per rule."""
 
 
-def stack_view(resources: Sequence[PolicyResource], suppressions: Suppressions | None) -> StackView:
-    """The :class:`StackView` of ``resources``, reused while the same resource list is checked."""
-    for seen, seen_suppressions, view in _VIEWS:
-        if seen is resources and seen_suppressions is suppressions:
-            return view
-    view = StackView([res_from_policy_resource(r) for r in resources], suppressions)
-    _VIEWS[:] = [(resources, suppressions, view)]
+def stack_view(args: StackValidationArgs, suppressions: Suppressions | None) -> StackView:
+    """The :class:`StackView` of ``args.resources`` with ``suppressions``, built once per argument object."""
+    views = _VIEWS.setdefault(args, {})
+    view = views.get(id(suppressions))
+    if view is None or view.suppressions is not suppressions:
+        view = views[id(suppressions)] = StackView([res_from_policy_resource(r) for r in args.resources], suppressions)
     return view
 
 
@@ -111,7 +106,7 @@ def _stack_validation(
     rule: StackRule, suppressions: Suppressions | None, on_suppressed: OnSuppressed | None
 ) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        view = stack_view(args.resources, suppressions)
+        view = stack_view(args, suppressions)
         for urn, message in rule.run(view):
             _report(rule, urn, message, report_violation, suppressions, on_suppressed)
 
