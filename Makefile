@@ -61,8 +61,9 @@ format: $(VENV)/.synced ## Apply ruff's formatting and safe fixes
 test: env lint ## Run the whole test suite (after lint)
 	$(PY) -m pytest
 
-bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces
+bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces; gate rules over 1,000-100,000 resources
 	$(PY) -m scripts.bench_plan
+	$(PY) -m scripts.bench_gate
 
 bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presidio
 	$(UV) venv --quiet --allow-existing $(TOOLS)/presidio --python $(PYTHON)

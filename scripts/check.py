@@ -57,11 +57,12 @@ from policies.catalog.governance import (
     load_enforcement,
     load_suppressions,
 )
-from policies.catalog.model import Rule
+from policies.catalog.model import ResourceRule, Rule, canonical_type, unknown_type
 from policies.catalog.pack import PACK_NAME, build_policies, rule_url
-from policies.catalog.values import PLAN_UNKNOWN
+from policies.catalog.values import PLAN_UNKNOWN, ShapeError
 from scripts import kql_check
 from scripts.arm_export import ExportError, dumps, export_with_urns, resource_lines
+from scripts.safeload import InputError, read_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -150,26 +151,83 @@ def _options(resource: dict[str, Any]) -> PolicyResourceOptions:
 
 
 def read_plan(path: Path) -> dict[str, Any]:
+    """The plan document at ``path``: read with the fail-closed JSON reader (size cap, strict UTF-8, no duplicate
+    keys, bounded nesting), then checked for the shape of a plan (:func:`prepare_plan`)."""
     try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise GateError(f"{path}: cannot read the plan: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise GateError(f"{path}: not a JSON plan: {exc}") from None
-    return document if isinstance(document, dict) else {}
+        document = read_json(path, what="plan")
+    except InputError as exc:
+        raise GateError(str(exc)) from None
+    return prepare_plan(document, str(path))
 
 
-def _validate_plan(document: dict[str, Any], source: str) -> list[dict[str, Any]]:
+_RESOURCE_STRINGS = ("urn", "type", "name")
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message (never the value itself)."""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def _validate_plan(document: Any, source: str) -> list[dict[str, Any]]:
+    """The resources of a plan document; GateError naming the resource and key for anything not shaped like a
+    plan: a security gate that cannot read a resource must not pass it."""
+    if not isinstance(document, dict):
+        raise GateError(f"{source}: not a plan document (expected an object, found {_kind(document)})")
     resources = document.get("resources")
-    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
-        raise GateError(f"{source}: not a plan document (expected a 'resources' list)")
+    if not isinstance(resources, list):
+        raise GateError(f"{source}: not a plan document (expected a 'resources' list, found {_kind(resources)})")
     if not resources:
         raise GateError(f"{source}: the plan has no resources; a gate that sees nothing cannot pass")
+    seen: set[str] = set()
     for i, r in enumerate(resources):
-        missing = [k for k in ("urn", "type", "name", "inputs") if k not in r]
+        if not isinstance(r, dict):
+            raise GateError(f"{source}: resources[{i}] must be an object (found {_kind(r)})")
+        missing = [k for k in (*_RESOURCE_STRINGS, "inputs") if k not in r]
         if missing:
             raise GateError(f"{source}: resources[{i}] lacks {', '.join(missing)}")
+        for key in _RESOURCE_STRINGS:
+            if not isinstance(r[key], str) or not r[key]:
+                found = _kind(r[key])
+                raise GateError(f"{source}: resources[{i}] key '{key}' must be a non-empty string (found {found})")
+        where = f"{source}: resource {r['urn']} (resources[{i}])"
+        if r["urn"] in seen:
+            raise GateError(f"{where}: the URN appears twice; the engine registers each URN once")
+        seen.add(r["urn"])
+        if not isinstance(r["inputs"], dict):
+            raise GateError(f"{where}: key 'inputs' must be an object (found {_kind(r['inputs'])})")
+        if r.get("parent") is not None and not isinstance(r["parent"], str):
+            raise GateError(f"{where}: key 'parent' must be a URN (found {_kind(r['parent'])})")
+        dependencies = r.get("dependencies", [])
+        if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+            raise GateError(f"{where}: key 'dependencies' must be a list of URNs (found {_kind(dependencies)})")
+        if not isinstance(r.get("protect", False), bool):
+            raise GateError(f"{where}: key 'protect' must be a boolean (found {_kind(r['protect'])})")
+        if unknown_type(r["type"]):
+            raise GateError(
+                f"{where}: type {r['type']!r} is an azure-native type the gate has no rules for; a resource no rule "
+                "examined cannot pass (add the type to scripts/arm.py and review the catalog's rules for it)"
+            )
+    outputs = document.get("outputs", {})
+    if not isinstance(outputs, dict):
+        raise GateError(f"{source}: key 'outputs' must be an object (found {_kind(outputs)})")
+    for key in OBJECT_OUTPUTS:
+        if key in outputs and not isinstance(outputs[key], dict):
+            raise GateError(f"{source}: stack output '{key}' must be an object (found {_kind(outputs[key])})")
     return resources
+
+
+OBJECT_OUTPUTS = ("securityOptOuts",)
+"""Stack outputs the gate reads, which are objects (the declared security opt-outs, by key)."""
+
+
+def prepare_plan(document: Any, source: str) -> dict[str, Any]:
+    """``document`` checked for the shape of a plan, with every resource's type token in the catalog's spelling
+    (``policies.catalog.model.canonical_type``): an API-version module or a change of letter case does not take a
+    resource out of the rules' reach, here or in the ARM export and the KQL analysis that read the same plan."""
+    resources = _validate_plan(document, source)
+    return {**document, "resources": [{**r, "type": canonical_type(r["type"])} for r in resources]}
 
 
 def evaluate(
@@ -187,7 +245,8 @@ def evaluate(
     ``stack`` overrides the plan's stack name for enforcement and suppressions; ``rules`` narrows the run.
     """
     started = time.perf_counter()
-    resources = _validate_plan(document, source)
+    document = prepare_plan(document, source)
+    resources = document["resources"]
     stack_name = stack or str(document.get("stack") or "")
     try:
         enforcement = load_enforcement(enforcement_file, known_rules=RULES_BY_ID)
@@ -197,8 +256,7 @@ def evaluate(
     except GovernanceFileError as exc:
         raise GateError(str(exc)) from None
     report = Report(str(document.get("project", "")), stack_name, len(resources), len(rules))
-    opt_outs = document.get("outputs", {}).get("securityOptOuts") or {}
-    opt_outs = opt_outs if isinstance(opt_outs, dict) else {}
+    opt_outs = document.get("outputs", {}).get("securityOptOuts", {})
 
     def level_of(rule: Rule) -> str:
         return enforcement.level(rule.id, stack_name).value
@@ -222,22 +280,35 @@ def evaluate(
     policies = build_policies(stack_name, enforcement, suppressions, suppressed, rules)
     live = [p for p in policies if p.enforcement_level != EnforcementLevel.DISABLED]
     prepared = [(r, unknown_checking_proxy(_engine_props(r["inputs"]))) for r in resources]
+    # One argument object per resource, handed to every resource policy (as the engine hands each resource to
+    # the pack), so the pack converts its properties once; only the resources of a rule's types are visited.
+    resource_args = [
+        (r, ResourceValidationArgs(r["type"], props, r["urn"], r["name"], _options(r), None)) for r, props in prepared
+    ]
     for policy in live:
         if not isinstance(policy, ResourceValidationPolicy):
             continue
         rule = RULES_BY_ID[policy.name]
-        for resource, props in prepared:
-            args = ResourceValidationArgs(
-                resource["type"], props, resource["urn"], resource["name"], _options(resource), None
-            )
+        assert isinstance(rule, ResourceRule)
+        for resource, args in resource_args:
+            if not rule.applies_to(resource["type"]):
+                continue
 
             def report_violation(
                 message: str, urn: str | None = None, *, _rule: Rule = rule, _urn: str = resource["urn"]
             ) -> None:
                 add(_rule, urn or _urn, message)
 
-            policy.validate(args, report_violation)
-    policy_resources = _policy_resources(prepared)
+            try:
+                policy.validate(args, report_violation)
+            except ShapeError as exc:
+                raise GateError(f"{source}: resource {resource['urn']}: {exc} (rule {rule.id})") from None
+            except _UNREADABLE as exc:
+                raise GateError(
+                    f"{source}: resource {resource['urn']}: rule {rule.id} cannot read its inputs "
+                    f"({type(exc).__name__}): a property holds a value of an unexpected kind"
+                ) from None
+    stack_args = StackValidationArgs(_policy_resources(prepared))
     for policy in live:
         if not isinstance(policy, StackValidationPolicy):
             continue
@@ -246,9 +317,33 @@ def evaluate(
         def report_stack(message: str, urn: str | None = None, *, _rule: Rule = rule) -> None:
             add(_rule, urn or "", message)
 
-        policy.validate(StackValidationArgs(policy_resources), report_stack)
+        try:
+            policy.validate(stack_args, report_stack)
+        except ShapeError as exc:
+            raise GateError(f"{source}: {_shape_culprit(resources, exc.path)}{exc} (rule {rule.id})") from None
+        except _UNREADABLE as exc:
+            raise GateError(
+                f"{source}: rule {rule.id} cannot read the stack ({type(exc).__name__}): a resource property holds "
+                "a value of an unexpected kind"
+            ) from None
     report.seconds = time.perf_counter() - started
     return report
+
+
+_UNREADABLE = (TypeError, AttributeError, ValueError, KeyError, IndexError)
+"""What a rule raises when a property holds a value of another kind than the provider's schema allows."""
+
+
+def _shape_culprit(resources: list[dict[str, Any]], path: str) -> str:
+    """``resource URN: `` for the first resource whose inputs hold a non-object at ``path`` (a stack rule's
+    :class:`ShapeError` does not know its resource)."""
+    for r in resources:
+        current: Any = r["inputs"]
+        for key in path.split("."):
+            current = current.get(key) if isinstance(current, dict) else None
+        if current is not None and current != PLAN_UNKNOWN and not isinstance(current, dict):
+            return f"resource {r['urn']}: "
+    return ""
 
 
 def _policy_resources(prepared: list[tuple[dict[str, Any], Any]]) -> list[PolicyResource]:
@@ -931,6 +1026,7 @@ def main(
                 document = make_plan(args.stack)
             except PlanError as exc:
                 raise GateError(str(exc)) from None
+            document = prepare_plan(document, f"plan of stack {args.stack}")
             out = args.out or ROOT / "build" / args.stack
             source = str(write_plan(document, ROOT / "build" / args.stack))
         report = evaluate(

@@ -8,14 +8,18 @@ offline gate both run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pulumi_policy import Severity
 
+from policies.catalog import azure
 from policies.catalog.values import MISSING, UNKNOWN, get, show
+from scripts.arm import ARM_TYPES, NON_ARM_TYPES
 
 if TYPE_CHECKING:
     from policies.catalog.governance import Suppressions
@@ -48,6 +52,63 @@ class Mappings:
     """PSRule for Azure rule name."""
 
 
+# ---------------------------------------------------------------------------------------------
+# Type tokens as the rules see them
+# ---------------------------------------------------------------------------------------------
+
+AZURE_NATIVE = "azure-native"
+"""The package of the provider whose resources the catalog judges."""
+
+
+def _catalog_types() -> frozenset[str]:
+    """The azure-native type tokens the catalog's facts name (``policies.catalog.azure``), alone or in groups."""
+    found: set[str] = set()
+    for value in vars(azure).values():
+        members = value if isinstance(value, tuple | list | set | frozenset | dict) else (value,)
+        found.update(v for v in members if isinstance(v, str) and v.startswith(f"{AZURE_NATIVE}:"))
+    return frozenset(found)
+
+
+KNOWN_TYPES: frozenset[str] = frozenset(ARM_TYPES) | frozenset(NON_ARM_TYPES) | _catalog_types()
+"""Every custom resource type the catalog knows: the azure-native types of the blueprint (``scripts.arm``), the
+dynamic traffic step, and the types the rules are written for that the blueprint itself does not create (an API
+Management global policy, a standalone NSG rule)."""
+
+_BY_FOLDED = {token.casefold(): token for token in KNOWN_TYPES}
+
+_API_VERSION_MODULE = re.compile(r"/v\d{8}(?:preview|privatepreview|beta)?$", re.IGNORECASE)
+"""The API-version suffix of an azure-native module: ``storage/v20230101`` or ``storage/v20150501preview``
+(each resource of the SDK carries such aliases; ``pulumi package add azure-native storage v20230101`` generates a
+resource with that token)."""
+
+
+@lru_cache(maxsize=4096)
+def canonical_type(token: str) -> str:
+    """The catalog's spelling of a type token, so that no spelling of a known type escapes the rules.
+
+    A Pulumi type token is ``package:module:Type``. An azure-native token may name an explicit API version in its
+    module (``azure-native:storage/v20230101:StorageAccount``): it is the same Azure resource type, so the
+    version is dropped. A token that differs from a known one only in letter case is that known type: the
+    provider looks types up by exact token (its resource map) and would reject the variant, so judging it as the
+    known type is never more lenient. Any other token is returned unchanged (see :func:`unknown_type`).
+    """
+    parts = token.split(":")
+    if len(parts) != 3:
+        return token
+    package, module, member = parts
+    if package.casefold() == AZURE_NATIVE:
+        package, module = AZURE_NATIVE, _API_VERSION_MODULE.sub("", module)
+    candidate = f"{package}:{module}:{member}"
+    return _BY_FOLDED.get(candidate.casefold(), candidate)
+
+
+def unknown_type(token: str) -> bool:
+    """Whether ``token`` is an azure-native type the catalog does not know (after :func:`canonical_type`): a
+    resource no rule was written for, which a fail-closed gate must refuse rather than pass unexamined."""
+    canonical = canonical_type(token)
+    return canonical.split(":", 1)[0] == AZURE_NATIVE and canonical not in KNOWN_TYPES
+
+
 @dataclass(frozen=True)
 class Res:
     """One resource as a rule sees it: type token, URN, logical name, plain properties, graph links."""
@@ -58,6 +119,9 @@ class Res:
     props: dict[str, Any]
     parent: str | None = None
     dependencies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", canonical_type(self.type))
 
     @property
     def type_chain(self) -> list[str]:
@@ -111,7 +175,7 @@ class ResourceRule(Rule):
     check: ResourceCheck
 
     def applies_to(self, resource_type: str) -> bool:
-        return not self.types or resource_type in self.types
+        return not self.types or canonical_type(resource_type) in self.types
 
     def run(self, res: Res) -> list[str]:
         if not self.applies_to(res.type):
@@ -147,13 +211,39 @@ class StackView:
         self.suppressions = suppressions
         """The run's suppressions (read by the suppression audit rule)."""
         self.by_urn = {r.urn: r for r in self.resources}
+        self._by_type: dict[str, list[Res]] = {}
         self._dependents: dict[str, list[Res]] = {}
         for r in self.resources:
+            self._by_type.setdefault(r.type, []).append(r)
             for d in r.dependencies:
                 self._dependents.setdefault(d, []).append(r)
+        self._of_type: dict[tuple[str, ...], list[Res]] = {}
+        self._position = {r.urn: i for i, r in enumerate(self.resources)}
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[StackView], Any]) -> Any:
+        """An index a rule builds once per stack (``build(self)``), kept under ``key``: lookups instead of a scan
+        of the stack per resource."""
+        if key not in self._memo:
+            self._memo[key] = build(self)
+        return self._memo[key]
+
+    def in_order(self, found: Iterable[Res]) -> list[Res]:
+        """``found`` without repeats, in stack order (the order a scan of the stack would have met them in)."""
+        unique = {r.urn: r for r in found}
+        return sorted(unique.values(), key=lambda r: self._position[r.urn])
 
     def of_type(self, *tokens: str) -> list[Res]:
-        return [r for r in self.resources if r.type in tokens]
+        """Resources of the given types, in stack order (an index: no scan per call)."""
+        found = self._of_type.get(tokens)
+        if found is None:
+            if len(tokens) == 1:
+                found = self._by_type.get(tokens[0], [])
+            else:
+                wanted = set(tokens)
+                found = [r for r in self.resources if r.type in wanted]
+            self._of_type[tokens] = found
+        return list(found)
 
     def deps(self, res: Res, *tokens: str) -> list[Res]:
         """Resources of the given types that ``res`` depends on."""

@@ -4,6 +4,7 @@ the same file the same way."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,9 +37,17 @@ def rule_url(rule: Rule) -> str:
     return f"{RULES_DOC}#{rule.id.lower()}"
 
 
+_CONVERTED: weakref.WeakKeyDictionary[ResourceValidationArgs, Res] = weakref.WeakKeyDictionary()
+"""Resources already converted, by their argument object (an entry lives as long as that object): every resource
+policy handed the same object converts it once."""
+
+
 def res_from_args(args: ResourceValidationArgs) -> Res:
-    parent = getattr(args.opts, "parent", None)
-    return Res(args.resource_type, args.urn, args.name, plain(args.props), parent or None)
+    res = _CONVERTED.get(args)
+    if res is None:
+        parent = getattr(args.opts, "parent", None)
+        res = _CONVERTED[args] = Res(args.resource_type, args.urn, args.name, plain(args.props), parent or None)
+    return res
 
 
 def res_from_policy_resource(resource: PolicyResource) -> Res:
@@ -79,11 +88,25 @@ def _resource_validation(
     return validate
 
 
+_VIEWS: weakref.WeakKeyDictionary[StackValidationArgs, dict[int, StackView]] = weakref.WeakKeyDictionary()
+"""Stack views built, by the argument object they were built from (an entry lives as long as that object): every
+stack policy handed the same object converts and indexes the stack once instead of once per rule."""
+
+
+def stack_view(args: StackValidationArgs, suppressions: Suppressions | None) -> StackView:
+    """The :class:`StackView` of ``args.resources`` with ``suppressions``, built once per argument object."""
+    views = _VIEWS.setdefault(args, {})
+    view = views.get(id(suppressions))
+    if view is None or view.suppressions is not suppressions:
+        view = views[id(suppressions)] = StackView([res_from_policy_resource(r) for r in args.resources], suppressions)
+    return view
+
+
 def _stack_validation(
     rule: StackRule, suppressions: Suppressions | None, on_suppressed: OnSuppressed | None
 ) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        view = StackView([res_from_policy_resource(r) for r in args.resources], suppressions)
+        view = stack_view(args, suppressions)
         for urn, message in rule.run(view):
             _report(rule, urn, message, report_violation, suppressions, on_suppressed)
 

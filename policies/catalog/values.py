@@ -68,15 +68,32 @@ def plain(value: Any) -> Any:
     return value
 
 
+class ShapeError(Exception):
+    """A property holds a list, string, number or boolean where the rule reads an object: the rule cannot judge the
+    resource (the gate's exit status 2, an error under CrossGuard), which must never read as "not set"."""
+
+    def __init__(self, path: str, found: Any) -> None:
+        kind = "a list" if isinstance(found, list) else "a string" if isinstance(found, str) else "a scalar"
+        super().__init__(f"input {path} must be an object (found {kind})")
+        self.path = path
+
+
 def get(props: Any, path: str) -> Any:
-    """The value at a dotted ``path``: :data:`MISSING` if any step is absent, :data:`UNKNOWN` if unknown."""
+    """The value at a dotted ``path``: :data:`MISSING` if any step is absent (or null), :data:`UNKNOWN` if unknown;
+    :class:`ShapeError` if a step that must be an object holds anything else."""
     current = props
+    done: list[str] = []
     for key in path.split("."):
         if current is UNKNOWN:
             return UNKNOWN
-        if not isinstance(current, dict) or key not in current:
+        if current is None or current is MISSING:
+            return MISSING
+        if not isinstance(current, dict):
+            raise ShapeError(".".join(done) or "(the properties)", current)
+        if key not in current:
             return MISSING
         current = current[key]
+        done.append(key)
     return current
 
 

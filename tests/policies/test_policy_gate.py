@@ -105,7 +105,7 @@ def test_prod_violation_fails_and_writes_reports(prod: dict[str, Any], tmp_path:
     ("content", "message"),
     [
         ({"project": "p", "stack": "dev", "resources": [], "outputs": {}}, "the plan has no resources"),
-        ("{not json", "not a JSON plan"),
+        ("{not json", "the plan is not valid JSON"),
         ({"stack": "dev"}, "not a plan document"),
     ],
 )
@@ -118,7 +118,7 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main([]) == 2
     assert main(["dev", "--plan", str(tmp_path / "plan.json")]) == 2
     assert main(["--plan", str(tmp_path / "missing.json")]) == 2
-    assert "cannot read the plan" in capsys.readouterr().err
+    assert "missing.json: no such plan" in capsys.readouterr().err
 
 
 def test_a_suppression_silences_one_finding(prod: dict[str, Any], tmp_path: Path) -> None:

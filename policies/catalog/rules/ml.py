@@ -249,7 +249,11 @@ def _grants(stack: StackView, guid: str, principals: set[str]) -> list[Res] | No
     """Role assignments of ``guid`` (or of an unknown role) to one of the identities ``principals`` (URNs);
     None if one of them has an unknown scope, so that coverage cannot be told yet."""
     found = []
-    for assignment in stack.of_type(azure.ROLE_ASSIGNMENT):
+    # The assignments that depend on one of the identities: looked up along dependencies, not by a scan.
+    candidates = (
+        a for urn in principals if (i := stack.by_urn.get(urn)) for a in stack.dependents(i, azure.ROLE_ASSIGNMENT)
+    )
+    for assignment in stack.in_order(candidates):
         if _guid(assignment) not in (guid, UNKNOWN):
             continue
         if not {i.urn for i in stack.deps(assignment, azure.IDENTITY)} & principals:

@@ -142,13 +142,72 @@ def _definition(stack: StackView, assignment: Res) -> Definition | str | None:
     guid = azure.role_guid(role)
     if guid in BUILT_IN:
         return BUILT_IN[guid]
-    for definition in stack.of_type(azure.ROLE_DEFINITION):
-        if guid and str(definition.props.get("roleDefinitionId", "")).lower() == guid:
-            return _custom(definition)
+    if guid:
+        defined = stack.memo("serving_access.definitions", _definitions).get(guid)
+        if defined is not None:
+            return _custom(defined)
     if role is UNKNOWN:
         custom = stack.deps(assignment, azure.ROLE_DEFINITION)
         return _custom(custom[0]) if custom else None
     return f"role {guid or repr(role)}, which the gate does not know,"
+
+
+def _definitions(stack: StackView) -> dict[str, Res]:
+    """Custom role definitions by their lowercased role definition ID (the first one, in stack order)."""
+    found: dict[str, Res] = {}
+    for definition in stack.of_type(azure.ROLE_DEFINITION):
+        found.setdefault(str(definition.props.get("roleDefinitionId", "")).lower(), definition)
+    return found
+
+
+_WORKSPACES = "/providers/microsoft.machinelearningservices/workspaces/"
+
+
+@dataclass(frozen=True)
+class _Endpoints:
+    """The stack's online endpoints, indexed the ways a role assignment scope can reach them."""
+
+    all: list[Res]
+    by_group: dict[str, list[Res]]
+    """By lowercased resource group name."""
+    by_workspace: dict[str, list[Res]]
+    """By lowercased workspace name."""
+
+
+def _endpoints(stack: StackView) -> _Endpoints:
+    endpoints = stack.of_type(azure.ONLINE_ENDPOINT)
+    by_group: dict[str, list[Res]] = {}
+    by_workspace: dict[str, list[Res]] = {}
+    for e in endpoints:
+        by_group.setdefault(str(e.props.get("resourceGroupName", "")).lower(), []).append(e)
+        by_workspace.setdefault(str(e.props.get("workspaceName", "")).lower(), []).append(e)
+    return _Endpoints(endpoints, by_group, by_workspace)
+
+
+def _reached_by(scope: str, index: _Endpoints, stack: StackView) -> list[Res]:
+    """The endpoints for which :func:`_reaches` holds, found through the index instead of by trying each one."""
+    scope = scope.rstrip("/").lower()
+    parts = scope.split("/")
+    if scope == "" or "/providers/microsoft.management/managementgroups/" in scope:
+        return list(index.all)
+    if len(parts) == 3 and parts[1] == "subscriptions":
+        return list(index.all)
+    if len(parts) == 5 and parts[3] == "resourcegroups":
+        return list(index.by_group.get(parts[4], []))
+    # Workspaces whose marker occurs in the scope: every prefix of the text after each ".../workspaces/".
+    starts, at = [], scope.find(_WORKSPACES)
+    while at != -1:
+        starts.append(at + len(_WORKSPACES))
+        at = scope.find(_WORKSPACES, at + 1)
+    names = index.by_workspace.keys()
+    candidates: set[str] = set()
+    for start in starts:
+        if len(scope) - start < len(names):
+            candidates |= {scope[start:end] for end in range(start, len(scope) + 1)} & names
+        else:
+            candidates |= {name for name in names if scope.startswith(name, start)}
+    found = (e for workspace in candidates for e in index.by_workspace[workspace] if _reaches(scope, e))
+    return stack.in_order(found)
 
 
 def _reaches(scope: str, endpoint: Res) -> bool:
@@ -180,21 +239,26 @@ def _gateway(assignment: Res) -> bool:
 
 
 def _serving_access(stack: StackView) -> Iterator[tuple[str, str]]:
-    endpoints = stack.of_type(azure.ONLINE_ENDPOINT)
-    if not endpoints:
+    index = _endpoints(stack)
+    if not index.all:
         return
     platform = _platform_identities(stack)
     for assignment in stack.of_type(azure.ROLE_ASSIGNMENT):
         scope = assignment.props.get("scope")
         if isinstance(scope, str):
-            reached = [e for e in endpoints if _reaches(scope, e)]
+            reached = _reached_by(scope, index, stack)
         else:
-            reached = [
-                e
-                for e in endpoints
-                if e in stack.deps(assignment, azure.ONLINE_ENDPOINT)
-                or any(w.urn in e.dependencies for w in stack.deps(assignment, azure.ML_WORKSPACE))
-            ]
+            # The endpoints it depends on, and those that depend on a workspace it depends on.
+            reached = stack.in_order(
+                [
+                    *stack.deps(assignment, azure.ONLINE_ENDPOINT),
+                    *(
+                        e
+                        for w in stack.deps(assignment, azure.ML_WORKSPACE)
+                        for e in stack.dependents(w, azure.ONLINE_ENDPOINT)
+                    ),
+                ]
+            )
         if not reached:
             continue
         definition = _definition(stack, assignment)
