@@ -1,0 +1,200 @@
+"""``python -m scripts.assess``: attack a candidate model and judge it against thresholds.
+
+Exit 0: every threshold met; 1: a threshold missed; 2: the input cannot be judged (see scripts/cli.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scripts.assess.evasion import DEFAULT_BUDGETS, EvasionResult, run_evasion
+from scripts.assess.extraction import DEFAULT_QUERIES, ExtractionResult, run_extraction
+from scripts.assess.sample import load_sample
+from scripts.assess.target import Counted, load_target
+from scripts.cli import EXIT_FOUND, EXIT_OK
+
+ATTACKS = ("evasion", "extraction")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What a model must withstand to pass."""
+
+    evasion_budget: float = 0.05
+    """Perturbation budget (RMS fraction of each feature's range) at which evasion success is judged."""
+    max_evasion_success: float = 0.5
+    """Largest share of records an attacker may flip within evasion_budget."""
+    fidelity_target: float = 0.9
+    """Surrogate fidelity that counts as a stolen model."""
+    min_queries_to_fidelity: int = 1000
+    """Fewest queries the extraction may need to reach fidelity_target."""
+
+
+def judge(
+    thresholds: Thresholds, evasion: EvasionResult | None, extraction: ExtractionResult | None
+) -> list[dict[str, Any]]:
+    """One finding per threshold checked: its name, the measured value, the limit and whether it passed."""
+    findings: list[dict[str, Any]] = []
+    if evasion is not None:
+        rate = evasion.success_at(thresholds.evasion_budget)
+        findings.append(
+            {
+                "id": "evasion-success",
+                "passed": rate <= thresholds.max_evasion_success,
+                "measured": rate,
+                "limit": thresholds.max_evasion_success,
+                "message": f"{evasion.attack} fooled the model on {rate:.1%} of {evasion.records} records within a "
+                f"budget of {thresholds.evasion_budget} (at most {thresholds.max_evasion_success:.1%} allowed)",
+            }
+        )
+    if extraction is not None:
+        needed = extraction.queries_to_target
+        passed = needed is None or needed >= thresholds.min_queries_to_fidelity
+        shown = f"{needed} queries" if needed is not None else f"more than {max(extraction.queries)} queries"
+        findings.append(
+            {
+                "id": "extraction-cost",
+                "passed": passed,
+                "measured": needed,
+                "limit": thresholds.min_queries_to_fidelity,
+                "message": f"a surrogate reached {thresholds.fidelity_target:.0%} fidelity after {shown} "
+                f"(at least {thresholds.min_queries_to_fidelity} required)",
+            }
+        )
+    return findings
+
+
+def _number(value: float) -> float | None:
+    return None if math.isinf(value) else round(value, 6)
+
+
+def result_document(
+    *,
+    model: Path,
+    seed: int,
+    rows: int,
+    thresholds: Thresholds,
+    evasion: EvasionResult | None,
+    extraction: ExtractionResult | None,
+    findings: list[dict[str, Any]],
+    queries: int,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "model": str(model),
+        "seed": seed,
+        "sampleRows": rows,
+        "queries": queries,
+        "thresholds": {
+            "evasionBudget": thresholds.evasion_budget,
+            "maxEvasionSuccess": thresholds.max_evasion_success,
+            "fidelityTarget": thresholds.fidelity_target,
+            "minQueriesToFidelity": thresholds.min_queries_to_fidelity,
+        },
+        "passed": all(f["passed"] for f in findings),
+        "findings": findings,
+    }
+    if evasion is not None:
+        document["evasion"] = {
+            "attack": evasion.attack,
+            "records": evasion.records,
+            "queries": evasion.queries,
+            "budgets": list(evasion.budgets),
+            "successRate": [round(s, 6) for s in evasion.success],
+            "distances": [_number(d) for d in evasion.distances],
+            "whiteBox": evasion.white_box,
+        }
+    if extraction is not None:
+        document["extraction"] = {
+            "surrogate": extraction.surrogate,
+            "queries": list(extraction.queries),
+            "fidelity": [round(f, 6) for f in extraction.fidelity],
+            "fidelityTarget": extraction.target_fidelity,
+            "queriesToTarget": extraction.queries_to_target,
+            "evaluatedOn": extraction.evaluated_on,
+            "totalQueries": extraction.total_queries,
+        }
+    return document
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("expected a number from 0 to 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m scripts.assess", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True)
+    model = commands.add_parser("model", help="attack a model file (ONNX)")
+    model.add_argument("--model", type=Path, required=True, help="the candidate model (.onnx)")
+    model.add_argument("--sample", type=Path, required=True, help="sample spec (YAML): data file, label, features")
+    model.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    model.add_argument("--rows", type=_positive, default=1000, help="sample rows used (default 1000)")
+    model.add_argument("--attacks", default=",".join(ATTACKS), help="comma-separated: evasion,extraction")
+    model.add_argument("--evasion-records", type=_positive, default=50, help="records attacked by evasion")
+    model.add_argument("--evasion-budget", type=_fraction, default=Thresholds.evasion_budget)
+    model.add_argument("--max-evasion-success", type=_fraction, default=Thresholds.max_evasion_success)
+    model.add_argument("--fidelity-target", type=_fraction, default=Thresholds.fidelity_target)
+    model.add_argument("--min-queries-to-fidelity", type=_positive, default=Thresholds.min_queries_to_fidelity)
+    model.add_argument("--out", type=Path, default=Path("build/assess"), help="folder for assessment.json")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    unknown = sorted(set(attacks) - set(ATTACKS))
+    if unknown or not attacks:
+        parser().error(f"--attacks: expected some of {', '.join(ATTACKS)}")
+    thresholds = Thresholds(
+        args.evasion_budget, args.max_evasion_success, args.fidelity_target, args.min_queries_to_fidelity
+    )
+    sample = load_sample(args.sample, seed=args.seed, rows=args.rows)
+    target = Counted(load_target(args.model))
+    if target.nb_features != sample.x.shape[1]:
+        from scripts.safeload import InputError
+
+        raise InputError(f"{args.sample}: {sample.x.shape[1]} features, but {args.model} takes {target.nb_features}")
+    budgets = tuple(sorted({*DEFAULT_BUDGETS, thresholds.evasion_budget}))
+    evasion = (
+        run_evasion(target, sample, seed=args.seed, records=args.evasion_records, budgets=budgets)
+        if "evasion" in attacks
+        else None
+    )
+    queries = tuple(sorted({*DEFAULT_QUERIES, thresholds.min_queries_to_fidelity}))
+    extraction = (
+        run_extraction(target, sample, seed=args.seed, queries=queries, target_fidelity=thresholds.fidelity_target)
+        if "extraction" in attacks
+        else None
+    )
+    findings = judge(thresholds, evasion, extraction)
+    document = result_document(
+        model=args.model,
+        seed=args.seed,
+        rows=int(sample.x.shape[0]),
+        thresholds=thresholds,
+        evasion=evasion,
+        extraction=extraction,
+        findings=findings,
+        queries=target.queries,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "assessment.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    for finding in findings:
+        print(f"{'PASS' if finding['passed'] else 'FAIL'} {finding['id']}: {finding['message']}")
+    print(f"{target.queries} queries; report: {args.out / 'assessment.json'}", file=sys.stderr)
+    return EXIT_OK if document["passed"] else EXIT_FOUND
