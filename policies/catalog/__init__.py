@@ -20,6 +20,7 @@ from policies.catalog.rules import (
     plan_facts,
     serving,
     serving_access,
+    stealing,
     storage,
     vault,
 )
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     *serving.RULES,
     *serving_access.RULES,
     *gateway_headers.RULES,
+    *stealing.RULES,
     *vault.RULES,
     *network.RULES,
     *data.RULES,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policies.catalog.rules.stealing import RECORDS_FILE, RecordsError, parse_records
+from scripts.assess.budget import Limits, budget, stolen_unnoticed
 from scripts.assess.evasion import DEFAULT_BUDGETS, EvasionResult, run_evasion
 from scripts.assess.extraction import DEFAULT_QUERIES, ExtractionResult, run_extraction
 from scripts.assess.sample import load_sample
@@ -129,6 +131,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _budgets(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected whole numbers separated by commas") from None
+    if not values or min(values) < 1 or max(values) > 1_000_000:
+        raise argparse.ArgumentTypeError("expected budgets from 1 to 1000000")
+    return values
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -150,12 +162,144 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--max-evasion-success", type=_fraction, default=Thresholds.max_evasion_success)
     model.add_argument("--fidelity-target", type=_fraction, default=Thresholds.fidelity_target)
     model.add_argument("--min-queries-to-fidelity", type=_positive, default=Thresholds.min_queries_to_fidelity)
+    model.add_argument(
+        "--extraction-queries",
+        type=_budgets,
+        default=DEFAULT_QUERIES,
+        help="comma-separated query budgets of the extraction (default 50,...,5000); reach past what one caller "
+        "may make unnoticed (see the budget command)",
+    )
     model.add_argument("--out", type=Path, default=Path("build/assess"), help="folder for assessment.json")
+    cost = commands.add_parser("budget", help="compare a stack's gateway limits with a measured extraction cost")
+    cost.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<stack>.yaml")
+    cost.add_argument("--assessment", type=Path, required=True, help="assessment.json of the model (extraction)")
+    cost.add_argument("--project-dir", type=Path, default=Path("."), help="project root (default: here)")
+    record = commands.add_parser("record", help="write a model's measured extraction cost to the records file")
+    record.add_argument("--assessment", type=Path, required=True, help="assessment.json of the model")
+    record.add_argument("--model-ref", required=True, help="the reference deployments name: azureml:<name>:<version>")
+    record.add_argument("--report-location", required=True, help="where the reviewed assessment.json is kept")
+    record.add_argument("--records", type=Path, default=RECORDS_FILE, help="records file (policies/assessments.yaml)")
     return root
+
+
+def record_main(args: argparse.Namespace) -> int:
+    """Add or replace one model's record, keeping the file's header comment; the gate reads it."""
+    import re
+
+    import yaml
+
+    from scripts.safeload import InputError, read_text
+
+    if not re.fullmatch(r"azureml:[A-Za-z0-9][A-Za-z0-9_.-]{0,254}:[0-9]+", args.model_ref):
+        raise InputError("--model-ref: expected azureml:<name>:<version>, as a deployment's model names it")
+    needed, target, largest = measured_cost(args.assessment)
+    text = read_text(args.records, what="records file")
+    try:
+        records = parse_records(yaml.safe_load(text), str(args.records))
+    except (RecordsError, yaml.YAMLError) as exc:
+        raise InputError(f"{args.records}: cannot be read ({type(exc).__name__})") from None
+    document = {
+        model: {
+            "fidelityTarget": r.fidelity_target,
+            "queriesToTarget": r.queries_to_target,
+            "maxQueries": r.max_queries,
+        }
+        for model, r in records.items()
+    }
+    old = yaml.safe_load(text)["models"]
+    for model, entry in document.items():
+        if isinstance(old.get(model), dict) and "report" in old[model]:
+            entry["report"] = old[model]["report"]
+    document[args.model_ref] = {
+        "fidelityTarget": target,
+        "queriesToTarget": needed,
+        "maxQueries": largest,
+        "report": args.report_location,
+    }
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    body = yaml.safe_dump({"models": dict(sorted(document.items()))}, sort_keys=False, default_flow_style=False)
+    args.records.write_text(header + body, encoding="utf-8")
+    print(f"recorded {args.model_ref}: {needed} queries to {target:.0%} fidelity (tried up to {largest})")
+    return EXIT_OK
+
+
+def stack_limits(stack: str, root: Path) -> Limits:
+    """The per-caller limits of the stack's gateway, validated as the program validates them."""
+    from components.config import ConfigError
+    from scripts.azure_mgmt import UsageError
+    from scripts.kill_switch import load_settings
+    from scripts.safeload import InputError
+
+    try:
+        gateway = load_settings(stack, root).gateway
+    except UsageError as exc:
+        raise InputError(str(exc)) from None
+    except ConfigError as exc:
+        raise InputError(str(exc).splitlines()[0] + " (run the offline plan for every problem)") from None
+    return Limits(
+        rate_calls=gateway.rate_limit.calls,
+        rate_period_seconds=gateway.rate_limit.renewal_period_seconds,
+        quota_calls=gateway.quota.calls,
+        quota_period_seconds=gateway.quota.renewal_period_seconds,
+        alert_threshold=gateway.caller_volume_threshold,
+    )
+
+
+def measured_cost(path: Path) -> tuple[int | None, float, int]:
+    """queriesToTarget, fidelityTarget and the largest budget tried, from an assessment.json."""
+    from scripts.safeload import InputError, mapping, read_json
+
+    document = mapping(read_json(path, what="assessment report"), str(path), "assessment report")
+    extraction = document.get("extraction")
+    if not isinstance(extraction, dict):
+        raise InputError(f"{path}: the assessment report has no extraction result")
+    needed = extraction.get("queriesToTarget")
+    target = extraction.get("fidelityTarget")
+    queries = extraction.get("queries")
+    valid_needed = needed is None or (isinstance(needed, int) and not isinstance(needed, bool) and needed > 0)
+    if not valid_needed or not isinstance(target, float) or not isinstance(queries, list) or not queries:
+        raise InputError(f"{path}: extraction.queriesToTarget, fidelityTarget or queries is missing or malformed")
+    if not all(isinstance(q, int) and not isinstance(q, bool) for q in queries):
+        raise InputError(f"{path}: extraction.queries must be whole numbers")
+    return needed, target, max(queries)
+
+
+def budget_main(args: argparse.Namespace) -> int:
+    limits = stack_limits(args.stack, args.project_dir)
+    needed, target, largest = measured_cost(args.assessment)
+    found = budget(limits)
+    hours = found.quota_period_seconds / 3600
+    print(f"one caller, stack {args.stack}:")
+    print(f"  {found.before_alert} queries per 15 minutes before the caller-volume alert fires")
+    print(f"  {found.before_quota} queries before the quota stops the caller ({hours:g} h period)")
+    print(f"  {found.unnoticed_per_quota_period} queries per quota period without any alert")
+    if needed is None:
+        print(f"  the extraction did not reach {target:.0%} fidelity within {largest} queries")
+    else:
+        print(f"  the extraction reached {target:.0%} fidelity after {needed} queries")
+    if stolen_unnoticed(needed, limits):
+        print(
+            f"FAIL stealing-budget: one caller copies the model to {target:.0%} fidelity within a quota period "
+            "without an alert; lower gateway.quota.calls or gateway.callerVolumeThreshold below "
+            f"{needed} queries per period, or release a model that costs more to copy"
+        )
+        return EXIT_FOUND
+    if needed is None and largest < found.unnoticed_per_quota_period:
+        print(
+            f"FAIL stealing-budget: the extraction tried only {largest} queries, fewer than the "
+            f"{found.unnoticed_per_quota_period} one caller may make unnoticed; the cost is not measured far enough"
+        )
+        return EXIT_FOUND
+    print("PASS stealing-budget: stealing the model takes more queries than one caller may make unnoticed")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "budget":
+        return budget_main(args)
+    if args.command == "record":
+        return record_main(args)
     attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
     unknown = sorted(set(attacks) - set(ATTACKS))
     if unknown or not attacks:
@@ -175,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         if "evasion" in attacks
         else None
     )
-    queries = tuple(sorted({*DEFAULT_QUERIES, thresholds.min_queries_to_fidelity}))
+    queries = tuple(sorted({*args.extraction_queries, thresholds.min_queries_to_fidelity}))
     extraction = (
         run_extraction(target, sample, seed=args.seed, queries=queries, target_fidelity=thresholds.fidelity_target)
         if "extraction" in attacks
