@@ -17,11 +17,12 @@ from policies.catalog.rules.stealing import RECORDS_FILE, RecordsError, parse_re
 from scripts.assess.budget import Limits, budget, stolen_unnoticed
 from scripts.assess.evasion import DEFAULT_BUDGETS, EvasionResult, run_evasion
 from scripts.assess.extraction import DEFAULT_QUERIES, ExtractionResult, run_extraction
+from scripts.assess.membership import MembershipResult, run_membership
 from scripts.assess.sample import load_sample
 from scripts.assess.target import Counted, load_target
 from scripts.cli import EXIT_FOUND, EXIT_OK
 
-ATTACKS = ("evasion", "extraction")
+ATTACKS = ("evasion", "extraction", "membership")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,15 @@ class Thresholds:
     """Surrogate fidelity that counts as a stolen model."""
     min_queries_to_fidelity: int = 1000
     """Fewest queries the extraction may need to reach fidelity_target."""
+    max_membership_advantage: float = 0.1
+    """Largest membership-inference advantage (true-positive minus false-positive rate) allowed."""
 
 
 def judge(
-    thresholds: Thresholds, evasion: EvasionResult | None, extraction: ExtractionResult | None
+    thresholds: Thresholds,
+    evasion: EvasionResult | None,
+    extraction: ExtractionResult | None,
+    membership: MembershipResult | None = None,
 ) -> list[dict[str, Any]]:
     """One finding per threshold checked: its name, the measured value, the limit and whether it passed."""
     findings: list[dict[str, Any]] = []
@@ -69,6 +75,18 @@ def judge(
                 f"(at least {thresholds.min_queries_to_fidelity} required)",
             }
         )
+    if membership is not None:
+        findings.append(
+            {
+                "id": "membership-advantage",
+                "passed": membership.advantage <= thresholds.max_membership_advantage,
+                "measured": round(membership.advantage, 6),
+                "limit": thresholds.max_membership_advantage,
+                "message": f"membership inference told training records from held-out ones with an advantage of "
+                f"{membership.advantage:.2f} on {membership.records} of each (at most "
+                f"{thresholds.max_membership_advantage:.2f} allowed)",
+            }
+        )
     return findings
 
 
@@ -86,6 +104,7 @@ def result_document(
     extraction: ExtractionResult | None,
     findings: list[dict[str, Any]],
     queries: int,
+    membership: MembershipResult | None = None,
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "model": str(model),
@@ -97,6 +116,7 @@ def result_document(
             "maxEvasionSuccess": thresholds.max_evasion_success,
             "fidelityTarget": thresholds.fidelity_target,
             "minQueriesToFidelity": thresholds.min_queries_to_fidelity,
+            "maxMembershipAdvantage": thresholds.max_membership_advantage,
         },
         "passed": all(f["passed"] for f in findings),
         "findings": findings,
@@ -120,6 +140,16 @@ def result_document(
             "queriesToTarget": extraction.queries_to_target,
             "evaluatedOn": extraction.evaluated_on,
             "totalQueries": extraction.total_queries,
+        }
+    if membership is not None:
+        document["membership"] = {
+            "attack": membership.attack,
+            "records": membership.records,
+            "advantage": round(membership.advantage, 6),
+            "truePositiveRate": round(membership.true_positive_rate, 6),
+            "falsePositiveRate": round(membership.false_positive_rate, 6),
+            "baselineAdvantage": round(membership.baseline_advantage, 6),
+            "queries": membership.queries,
         }
     return document
 
@@ -156,7 +186,13 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--sample", type=Path, required=True, help="sample spec (YAML): data file, label, features")
     model.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     model.add_argument("--rows", type=_positive, default=1000, help="sample rows used (default 1000)")
-    model.add_argument("--attacks", default=",".join(ATTACKS), help="comma-separated: evasion,extraction")
+    model.add_argument(
+        "--attacks",
+        default=None,
+        help="comma-separated: evasion,extraction,membership (default: all; membership only with --members)",
+    )
+    model.add_argument("--members", type=Path, help="sample spec of training records (for membership inference)")
+    model.add_argument("--max-membership-advantage", type=_fraction, default=Thresholds.max_membership_advantage)
     model.add_argument("--evasion-records", type=_positive, default=50, help="records attacked by evasion")
     model.add_argument("--evasion-budget", type=_fraction, default=Thresholds.evasion_budget)
     model.add_argument("--max-evasion-success", type=_fraction, default=Thresholds.max_evasion_success)
@@ -300,12 +336,21 @@ def main(argv: list[str] | None = None) -> int:
         return budget_main(args)
     if args.command == "record":
         return record_main(args)
-    attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    if args.attacks is None:
+        attacks = [a for a in ATTACKS if a != "membership" or args.members is not None]
+    else:
+        attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
     unknown = sorted(set(attacks) - set(ATTACKS))
     if unknown or not attacks:
         parser().error(f"--attacks: expected some of {', '.join(ATTACKS)}")
+    if "membership" in attacks and args.members is None:
+        parser().error("--attacks membership needs --members (a sample spec of training records)")
     thresholds = Thresholds(
-        args.evasion_budget, args.max_evasion_success, args.fidelity_target, args.min_queries_to_fidelity
+        args.evasion_budget,
+        args.max_evasion_success,
+        args.fidelity_target,
+        args.min_queries_to_fidelity,
+        args.max_membership_advantage,
     )
     sample = load_sample(args.sample, seed=args.seed, rows=args.rows)
     target = Counted(load_target(args.model))
@@ -325,7 +370,12 @@ def main(argv: list[str] | None = None) -> int:
         if "extraction" in attacks
         else None
     )
-    findings = judge(thresholds, evasion, extraction)
+    membership = (
+        run_membership(target, load_sample(args.members, seed=args.seed), sample, seed=args.seed)
+        if "membership" in attacks and args.members is not None
+        else None
+    )
+    findings = judge(thresholds, evasion, extraction, membership)
     document = result_document(
         model=args.model,
         seed=args.seed,
@@ -335,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         extraction=extraction,
         findings=findings,
         queries=target.queries,
+        membership=membership,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "assessment.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -64,3 +64,11 @@ def robust(folder: Path) -> tuple[Path, Path]:
     x, y = dataset(4.0)
     model = LogisticRegression(C=0.01).fit(x[:600], y[:600])
     return to_onnx_file(model, x, folder / "robust.onnx"), write_sample(folder, x[600:], y[600:], 4.0)
+
+
+def members(folder: Path, separation: float) -> Path:
+    """The sample spec of the 600 training records of :func:`weak` or :func:`robust` (same seed)."""
+    x, y = dataset(separation)
+    sub = folder / "members"
+    sub.mkdir(exist_ok=True)
+    return write_sample(sub, x[:600], y[:600], separation)
