@@ -6,7 +6,6 @@ Exit 0: every threshold met; 1: a threshold missed; 2: the input cannot be judge
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from scripts.assess.budget import Limits, budget, stolen_unnoticed
 from scripts.assess.evasion import DEFAULT_BUDGETS, EvasionResult, run_evasion
 from scripts.assess.extraction import DEFAULT_QUERIES, ExtractionResult, run_extraction
 from scripts.assess.membership import MembershipResult, run_membership
+from scripts.assess.reports import write_reports
 from scripts.assess.sample import load_sample
 from scripts.assess.target import Counted, load_target
 from scripts.cli import EXIT_FOUND, EXIT_OK
@@ -387,9 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         queries=target.queries,
         membership=membership,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "assessment.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    written = write_reports(document, args.out)
     for finding in findings:
         print(f"{'PASS' if finding['passed'] else 'FAIL'} {finding['id']}: {finding['message']}")
-    print(f"{target.queries} queries; report: {args.out / 'assessment.json'}", file=sys.stderr)
+    print(f"{target.queries} queries; wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     return EXIT_OK if document["passed"] else EXIT_FOUND

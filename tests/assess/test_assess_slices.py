@@ -208,6 +208,10 @@ def test_command_fails_a_weak_model(weak_model: tuple[Path, Path], tmp_path: Pat
     assert [f["id"] for f in report["findings"]] == ["evasion-success"]
     assert report["findings"][0]["measured"] > 0.5
     assert report["evasion"]["records"] == 10 and report["evasion"]["budgets"] == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+    sarif = json.loads((tmp_path / "assessment.sarif").read_text(encoding="utf-8"))
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["evasion-success"]
+    assert (tmp_path / "evasion.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "extraction.png").exists()
 
 
 def test_command_passes_a_robust_model_and_fails_its_extraction_cost(
