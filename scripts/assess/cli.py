@@ -192,12 +192,14 @@ def parser() -> argparse.ArgumentParser:
         help="comma-separated: evasion,extraction,membership (default: all; membership only with --members)",
     )
     model.add_argument("--members", type=Path, help="sample spec of training records (for membership inference)")
-    model.add_argument("--max-membership-advantage", type=_fraction, default=Thresholds.max_membership_advantage)
+    model.add_argument("--max-membership-advantage", type=_fraction)
     model.add_argument("--evasion-records", type=_positive, default=50, help="records attacked by evasion")
-    model.add_argument("--evasion-budget", type=_fraction, default=Thresholds.evasion_budget)
-    model.add_argument("--max-evasion-success", type=_fraction, default=Thresholds.max_evasion_success)
-    model.add_argument("--fidelity-target", type=_fraction, default=Thresholds.fidelity_target)
-    model.add_argument("--min-queries-to-fidelity", type=_positive, default=Thresholds.min_queries_to_fidelity)
+    model.add_argument("--evasion-budget", type=_fraction)
+    model.add_argument("--max-evasion-success", type=_fraction)
+    model.add_argument("--fidelity-target", type=_fraction)
+    model.add_argument("--min-queries-to-fidelity", type=_positive)
+    model.add_argument("--stack", help="take the thresholds from this stack's deployment (with --deployment)")
+    model.add_argument("--deployment", help="ENDPOINT/DEPLOYMENT in the stack whose assessment thresholds apply")
     model.add_argument(
         "--extraction-queries",
         type=_budgets,
@@ -257,6 +259,49 @@ def record_main(args: argparse.Namespace) -> int:
     args.records.write_text(header + body, encoding="utf-8")
     print(f"recorded {args.model_ref}: {needed} queries to {target:.0%} fidelity (tried up to {largest})")
     return EXIT_OK
+
+
+def stack_thresholds(stack: str, deployment: str, root: Path) -> Thresholds:
+    """The assessment thresholds of ``endpoint/deployment`` in the stack file."""
+    from components.config import ConfigError
+    from scripts.azure_mgmt import UsageError
+    from scripts.kill_switch import load_settings
+    from scripts.safeload import InputError
+
+    try:
+        settings = load_settings(stack, root)
+    except UsageError as exc:
+        raise InputError(str(exc)) from None
+    except ConfigError as exc:
+        raise InputError(str(exc).splitlines()[0] + " (run the offline plan for every problem)") from None
+    endpoint_name, _, deployment_name = deployment.partition("/")
+    for workspace in settings.workspaces:
+        for endpoint in workspace.endpoints:
+            for candidate in endpoint.deployments:
+                if endpoint.name == endpoint_name and candidate.name == deployment_name:
+                    a = candidate.assessment
+                    return Thresholds(
+                        a.evasion_budget,
+                        a.max_evasion_success,
+                        a.fidelity_target,
+                        a.min_queries_to_fidelity,
+                        a.max_membership_advantage,
+                    )
+    raise InputError(f"stacks/Pulumi.{stack}.yaml: no deployment {deployment} (expected ENDPOINT/DEPLOYMENT)")
+
+
+def resolve_thresholds(args: argparse.Namespace) -> Thresholds:
+    """Each threshold from its option if given, else from the stack's deployment, else the default."""
+    if (args.stack is None) != (args.deployment is None):
+        parser().error("--stack and --deployment go together")
+    base = stack_thresholds(args.stack, args.deployment, Path(".")) if args.stack is not None else Thresholds()
+    return Thresholds(
+        base.evasion_budget if args.evasion_budget is None else args.evasion_budget,
+        base.max_evasion_success if args.max_evasion_success is None else args.max_evasion_success,
+        base.fidelity_target if args.fidelity_target is None else args.fidelity_target,
+        base.min_queries_to_fidelity if args.min_queries_to_fidelity is None else args.min_queries_to_fidelity,
+        base.max_membership_advantage if args.max_membership_advantage is None else args.max_membership_advantage,
+    )
 
 
 def stack_limits(stack: str, root: Path) -> Limits:
@@ -345,13 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         parser().error(f"--attacks: expected some of {', '.join(ATTACKS)}")
     if "membership" in attacks and args.members is None:
         parser().error("--attacks membership needs --members (a sample spec of training records)")
-    thresholds = Thresholds(
-        args.evasion_budget,
-        args.max_evasion_success,
-        args.fidelity_target,
-        args.min_queries_to_fidelity,
-        args.max_membership_advantage,
-    )
+    thresholds = resolve_thresholds(args)
     sample = load_sample(args.sample, seed=args.seed, rows=args.rows)
     target = Counted(load_target(args.model))
     if target.nb_features != sample.x.shape[1]:
