@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from policies.catalog.rules.stealing import RECORDS_FILE, RecordsError, parse_records
 from scripts.assess.budget import Limits, budget, stolen_unnoticed
 from scripts.assess.evasion import DEFAULT_BUDGETS, EvasionResult, run_evasion
 from scripts.assess.extraction import DEFAULT_QUERIES, ExtractionResult, run_extraction
+from scripts.assess.live import EndpointTarget
 from scripts.assess.membership import MembershipResult, run_membership
 from scripts.assess.reports import write_reports
-from scripts.assess.sample import load_sample
-from scripts.assess.target import Counted, load_target
+from scripts.assess.sample import Sample, load_sample
+from scripts.assess.target import Counted, Target, load_target
 from scripts.cli import EXIT_FOUND, EXIT_OK
 
 ATTACKS = ("evasion", "extraction", "membership")
@@ -96,7 +99,7 @@ def _number(value: float) -> float | None:
 
 def result_document(
     *,
-    model: Path,
+    model: Path | str,
     seed: int,
     rows: int,
     thresholds: Thresholds,
@@ -181,8 +184,8 @@ def _positive(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m scripts.assess", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
-    model = commands.add_parser("model", help="attack a model file (ONNX)")
-    model.add_argument("--model", type=Path, required=True, help="the candidate model (.onnx)")
+    common = argparse.ArgumentParser(add_help=False)
+    model = common
     model.add_argument("--sample", type=Path, required=True, help="sample spec (YAML): data file, label, features")
     model.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     model.add_argument("--rows", type=_positive, default=1000, help="sample rows used (default 1000)")
@@ -208,6 +211,15 @@ def parser() -> argparse.ArgumentParser:
         "may make unnoticed (see the budget command)",
     )
     model.add_argument("--out", type=Path, default=Path("build/assess"), help="folder for assessment.json")
+    model.add_argument("--shadow", type=Path, help="shadow model file (.onnx): how many evasions transfer to it")
+    model.add_argument("--shadow-url", help="shadow deployment's scoring URL (same scope): transferability")
+    target = commands.add_parser("model", parents=[common], help="attack a model file (ONNX)")
+    target.add_argument("--model", type=Path, required=True, help="the candidate model (.onnx)")
+    live = commands.add_parser("endpoint", parents=[common], help="attack a live scoring URL (Entra token)")
+    live.add_argument("--url", required=True, help="scoring URL of the endpoint or the gateway's model API")
+    live.add_argument("--scope", default="https://ml.azure.com/.default", help="token scope (gateway: its jwtAudience)")
+    live.add_argument("--classes", type=_positive, required=True, help="number of classes the model answers")
+    live.add_argument("--max-request-bytes", type=_positive, default=65_536, help="largest request body (gateway)")
     cost = commands.add_parser("budget", help="compare a stack's gateway limits with a measured extraction cost")
     cost.add_argument("--stack", required=True, help="stack name: reads stacks/Pulumi.<stack>.yaml")
     cost.add_argument("--assessment", type=Path, required=True, help="assessment.json of the model (extraction)")
@@ -375,6 +387,52 @@ def budget_main(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+TRANSFER_NOTE = (
+    "Share of the adversarial records that fool the live model and also fool the shadow. Low transfer is what "
+    "makes the shadow useful: an input crafted against the live model that the shadow still answers correctly "
+    "shows up as a disagreement between the two, which the platform can watch for; high transfer means the "
+    "shadow fails with the live model and adds no detection."
+)
+
+
+def transferability(evasion: EvasionResult, sample: Sample, shadow: Counted) -> dict[str, Any]:
+    """How many of the evasions that fooled the live model also fool the shadow (against the true class)."""
+    shadow.attack("transferability")
+    count = int(evasion.adversarial.shape[0])
+    if count == 0:
+        return {"adversarial": 0, "transferred": 0, "rate": None, "note": TRANSFER_NOTE}
+    fooled = shadow.predict(evasion.adversarial) != sample.y[evasion.fooled]
+    clean = shadow.predict(sample.x[evasion.fooled]) == sample.y[evasion.fooled]
+    return {
+        "adversarial": count,
+        "transferred": int(np.sum(fooled)),
+        "rate": round(float(np.mean(fooled)), 6),
+        "shadowCorrectOnOriginals": int(np.sum(clean)),
+        "note": TRANSFER_NOTE,
+    }
+
+
+def _target(args: argparse.Namespace, sample: Sample, *, shadow: bool = False) -> Target:
+    """The model file or scoring URL the command names (its shadow with ``shadow``)."""
+    path = args.shadow if shadow else getattr(args, "model", None)
+    url = args.shadow_url if shadow else getattr(args, "url", None)
+    if path is not None:
+        return load_target(path)
+    if url is None:
+        from scripts.safeload import InputError
+
+        raise InputError("no model: give --model, --url or, for the shadow, --shadow or --shadow-url")
+    columns = [f.name for f in sample.spec.features]
+    classes = getattr(args, "classes", None) or int(sample.y.max()) + 1
+    return EndpointTarget(
+        url,
+        scope=getattr(args, "scope", "https://ml.azure.com/.default"),
+        columns=columns,
+        nb_classes=classes,
+        max_request_bytes=getattr(args, "max_request_bytes", 65_536),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "budget":
@@ -392,11 +450,11 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--attacks membership needs --members (a sample spec of training records)")
     thresholds = resolve_thresholds(args)
     sample = load_sample(args.sample, seed=args.seed, rows=args.rows)
-    target = Counted(load_target(args.model))
+    target = Counted(_target(args, sample))
     if target.nb_features != sample.x.shape[1]:
         from scripts.safeload import InputError
 
-        raise InputError(f"{args.sample}: {sample.x.shape[1]} features, but {args.model} takes {target.nb_features}")
+        raise InputError(f"{args.sample}: {sample.x.shape[1]} features, but the model takes {target.nb_features}")
     budgets = tuple(sorted({*DEFAULT_BUDGETS, thresholds.evasion_budget}))
     evasion = (
         run_evasion(target, sample, seed=args.seed, records=args.evasion_records, budgets=budgets)
@@ -414,9 +472,13 @@ def main(argv: list[str] | None = None) -> int:
         if "membership" in attacks and args.members is not None
         else None
     )
+    transfer = None
+    if evasion is not None and (args.shadow is not None or args.shadow_url is not None):
+        shadow = Counted(_target(args, sample, shadow=True))
+        transfer = transferability(evasion, sample, shadow)
     findings = judge(thresholds, evasion, extraction, membership)
     document = result_document(
-        model=args.model,
+        model=str(getattr(args, "model", None) or args.url),
         seed=args.seed,
         rows=int(sample.x.shape[0]),
         thresholds=thresholds,
@@ -426,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         queries=target.queries,
         membership=membership,
     )
+    if transfer is not None:
+        document["transferability"] = transfer
     written = write_reports(document, args.out)
     for finding in findings:
         print(f"{'PASS' if finding['passed'] else 'FAIL'} {finding['id']}: {finding['message']}")
