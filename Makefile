@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help env plan plan-all preflight test lint format bench bench-dataset assess clean
+.PHONY: help env plan plan-all preflight test lint format bench bench-dataset bench-assess assess clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presi
 	$(UV) venv --quiet --allow-existing $(TOOLS)/presidio --python $(PYTHON)
 	$(UV) pip install --quiet -p $(TOOLS)/presidio/bin/python -r scripts/bench-requirements.txt
 	$(PY) -m scripts.bench_dataset --presidio-python $(TOOLS)/presidio/bin/python
+
+bench-assess: $(VENV)/.synced-assess ## Assessment wall time on a 20-feature classifier, 1,000 samples, against ART called directly
+	$(PY) -m scripts.assess.bench
 
 assess: $(VENV)/.synced-assess ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml
 	$(PY) -m scripts.assess model --model $(MODEL) --sample $(SAMPLE)
