@@ -109,6 +109,14 @@ def main() -> int:
     from scripts.assess.cli import main as assess
 
     evasion_records = 50
+    with warnings.catch_warnings():  # both sides start with the libraries imported: imports are not attacks
+        warnings.simplefilter("ignore", UserWarning)
+        import art.attacks.evasion
+        import art.attacks.inference.membership_inference
+        import matplotlib.pyplot
+        import onnxruntime
+        import sklearn.ensemble
+    del art, matplotlib, onnxruntime, sklearn
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         onnx, sample, members = _setup(folder)
