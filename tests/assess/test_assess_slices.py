@@ -236,3 +236,23 @@ def test_command_cannot_judge_bad_input(
     assert _cli(robust_model[0], tmp_path / "none.yaml", tmp_path) == 2
     assert _cli(*robust_model, tmp_path, "--attacks", "poison") == 2
     assert not (tmp_path / "assessment.json").exists()
+
+
+def test_parquet_samples_read_like_csv(robust_model: tuple[Path, Path], tmp_path: Path) -> None:
+    import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    spec_path = robust_model[1]
+    pq.write_table(pa_csv.read_csv(spec_path.parent / "sample.csv"), tmp_path / "sample.parquet")
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    spec["data"] = "sample.parquet"
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    from_csv = load_sample(spec_path, seed=1, rows=50)
+    from_parquet = load_sample(tmp_path / "spec.yaml", seed=1, rows=50)
+    assert np.array_equal(from_csv.x, from_parquet.x) and np.array_equal(from_csv.y, from_parquet.y)
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(main, ["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("model", "endpoint", "budget", "record"))
