@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help env plan plan-all preflight test lint format bench bench-dataset clean
+.PHONY: help env plan plan-all preflight test lint format bench bench-dataset bench-assess assess clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,12 @@ $(UV):
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+# The model assessment's attack libraries (dependency group "assess"): for tests and assessments, never
+# for `make plan`. Re-synced whenever the base environment is, since a plain sync removes the group.
+$(VENV)/.synced-assess: $(VENV)/.synced
+	$(UV) sync --frozen --group assess --python $(PYTHON)
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -47,7 +53,7 @@ preflight: $(VENV)/.synced ## Check the signed-in Azure identity may deploy the 
 
 CHECKOV := $(UV) tool run --from checkov==3.3.30 checkov --skip-download --compact --quiet
 
-lint: $(VENV)/.synced ## ruff (lint + format check), mypy, and checkov on the pipeline templates
+lint: $(VENV)/.synced-assess ## ruff (lint + format check), mypy, and checkov on the pipeline templates
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -58,7 +64,7 @@ format: $(VENV)/.synced ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: env lint ## Run the whole test suite (after lint)
+test: env $(VENV)/.synced-assess lint ## Run the whole test suite (after lint)
 	$(PY) -m pytest
 
 bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces; gate rules over 1,000-100,000 resources
@@ -69,6 +75,12 @@ bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presi
 	$(UV) venv --quiet --allow-existing $(TOOLS)/presidio --python $(PYTHON)
 	$(UV) pip install --quiet -p $(TOOLS)/presidio/bin/python -r scripts/bench-requirements.txt
 	$(PY) -m scripts.bench_dataset --presidio-python $(TOOLS)/presidio/bin/python
+
+bench-assess: $(VENV)/.synced-assess ## Assessment wall time on a 20-feature classifier, 1,000 samples, against ART called directly
+	$(PY) -m scripts.assess.bench
+
+assess: $(VENV)/.synced-assess ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml
+	$(PY) -m scripts.assess model --model $(MODEL) --sample $(SAMPLE)
 
 clean: ## Remove generated files and environments
 	rm -rf build $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -413,6 +413,23 @@ _MODEL = r"^azureml:[A-Za-z0-9][A-Za-z0-9_.-]{0,254}:[0-9]+$"
 
 
 @dataclass(frozen=True, config=_CONFIG)
+class AssessmentThresholds:
+    """What a model must withstand in the assessment before release (python -m scripts.assess; see
+    docs/model-assessment.md)."""
+
+    evasion_budget: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """Perturbation budget (RMS change per feature, as a fraction of its range) at which evasion is judged."""
+    max_evasion_success: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Largest share of correctly classified records an evasion attack may flip within evasionBudget."""
+    fidelity_target: Annotated[float, Field(gt=0, le=1)] = 0.9
+    """Agreement with the model at which a surrogate counts as a stolen copy."""
+    min_queries_to_fidelity: Annotated[int, Field(ge=1)] = 1_000
+    """Fewest queries a surrogate may need to reach fidelityTarget."""
+    max_membership_advantage: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """Largest membership-inference advantage (true-positive minus false-positive rate) allowed."""
+
+
+@dataclass(frozen=True, config=_CONFIG)
 class DeploymentSettings:
     """One deployment of a model behind an online endpoint."""
 
@@ -430,6 +447,8 @@ class DeploymentSettings:
     """Percent of live traffic; the live deployments of an endpoint add up to 100."""
     mirror: Annotated[int, Field(ge=0, le=50)] = 0
     """Percent of live traffic copied to this shadow deployment (its answers are discarded)."""
+    assessment: AssessmentThresholds = AssessmentThresholds()
+    """Thresholds the model must meet in the assessment before this deployment may name it."""
 
     @model_validator(mode="after")
     def _shadow_or_live(self) -> DeploymentSettings:
