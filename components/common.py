@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, monitor, network, storage
+from pulumi_azure_native import authorization, keyvault, monitor, network, privatedns, storage
 
 from components import naming
 from policies.catalog import diagnostics
@@ -321,6 +321,36 @@ def private_storage_account(
         tags=dict(tags),
         opts=child(parent, depends_on=list(depends_on)),
     )
+
+
+def linked_private_zone(
+    name: str,
+    parent: pulumi.Resource,
+    ctx: Context,
+    zone_name: str,
+    vnet_id: pulumi.Input[str],
+    tags: Mapping[str, str],
+) -> pulumi.Output[str]:
+    """A private DNS zone ``name`` linked to the VNet (``name``-link, no auto-registration); its resource ID."""
+    zone = privatedns.PrivateZone(
+        name,
+        resource_group_name=ctx.resource_group_name,
+        private_zone_name=zone_name,
+        location="global",
+        tags=dict(tags),
+        opts=child(parent),
+    )
+    privatedns.VirtualNetworkLink(
+        f"{name}-link",
+        resource_group_name=ctx.resource_group_name,
+        private_zone_name=zone.name,
+        location="global",
+        virtual_network=privatedns.SubResourceArgs(id=vnet_id),
+        registration_enabled=False,
+        tags=dict(tags),
+        opts=child(parent),
+    )
+    return zone.id
 
 
 def customer_key_encryption(

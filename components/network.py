@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import pulumi
-from pulumi_azure_native import network, privatedns
+from pulumi_azure_native import network
 
-from components.common import Context, PrivateLinkTarget, child, diagnostic_setting
+from components.common import Context, PrivateLinkTarget, child, diagnostic_setting, linked_private_zone
 from components.config import NetworkSettings
 from components.regions import CLOUDS
 
@@ -228,25 +228,8 @@ class Network(pulumi.ComponentResource):
                 # The hub owns the zone and links it to its spokes.
                 self.dns_zone_ids[key] = pulumi.Output.from_input(hub_zone)
                 continue
-            zone = privatedns.PrivateZone(
-                f"{name}-dns-{key}",
-                resource_group_name=ctx.resource_group_name,
-                private_zone_name=zone_name,
-                location="global",
-                tags=tags,
-                opts=child(self),
-            )
-            privatedns.VirtualNetworkLink(
-                f"{name}-dns-{key}-link",
-                resource_group_name=ctx.resource_group_name,
-                private_zone_name=zone.name,
-                location="global",
-                virtual_network=privatedns.SubResourceArgs(id=self.vnet_id),
-                registration_enabled=False,
-                tags=tags,
-                opts=child(self),
-            )
-            self.dns_zone_ids[key] = zone.id
+            zone_id = linked_private_zone(f"{name}-dns-{key}", self, ctx, zone_name, self.vnet_id, tags)
+            self.dns_zone_ids[key] = zone_id
         self.register_outputs({"vnetId": self.vnet_id, "subnetIds": self.subnet_ids, "dnsZoneIds": self.dns_zone_ids})
 
     def private_link_target(self) -> PrivateLinkTarget:

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import pulumi
-from pulumi_azure_native import monitor, privatedns
+from pulumi_azure_native import monitor
 
-from components.common import Context, PrivateEndpoint, PrivateLinkTarget, child
+from components.common import Context, PrivateEndpoint, PrivateLinkTarget, child, linked_private_zone
 
 GROUP_ID = "azuremonitor"
 """Private-link sub-resource of Microsoft.Insights/privateLinkScopes."""
@@ -95,25 +95,8 @@ class PrivateTelemetry(pulumi.ComponentResource):
             if hub_zone is not None:
                 zone_ids[key] = hub_zone
                 continue
-            zone = privatedns.PrivateZone(
-                f"{name}-dns-{key}",
-                resource_group_name=ctx.resource_group_name,
-                private_zone_name=zone_name,
-                location="global",
-                tags=tags,
-                opts=child(self),
-            )
-            privatedns.VirtualNetworkLink(
-                f"{name}-dns-{key}-link",
-                resource_group_name=ctx.resource_group_name,
-                private_zone_name=zone.name,
-                location="global",
-                virtual_network=privatedns.SubResourceArgs(id=args.vnet_id),
-                registration_enabled=False,
-                tags=tags,
-                opts=child(self),
-            )
-            zone_ids[key] = zone.id
+            zone_id = linked_private_zone(f"{name}-dns-{key}", self, ctx, zone_name, args.vnet_id, tags)
+            zone_ids[key] = zone_id
         # The scope's ID, once both resources are in it: the endpoint (whose DNS records Azure derives from the
         # scope's resources) is created only after them.
         scope_with_resources = pulumi.Output.all(self.scope.id, *(r.id for r in scoped)).apply(lambda ids: ids[0])
