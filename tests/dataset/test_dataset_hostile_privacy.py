@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 from scripts.dataset.anonymize import anonymize_file
 from scripts.dataset.detectors import Analyzer, normalize
+from scripts.dataset.emulator import DEV_ACCOUNT_KEY
 from scripts.dataset.errors import UnusableInputError
 from scripts.dataset.manifest import PiiType, load_manifest
 from scripts.dataset.storage import connect, emulator_endpoint
 
 EMULATOR_ONLY = "connection string: accepted only for a local emulator"
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+KEY = DEV_ACCOUNT_KEY  # any well-formed key: what matters is which endpoint the client would use
 
 
 # --------------------------------------------------------------------------- connection strings
