@@ -568,6 +568,10 @@ class GatewaySettings:
     102,400, the largest max-size validate-content accepts."""
     caller_volume_threshold: Annotated[int, Field(ge=1)] = 1_000
     """Calls by one caller in 15 minutes that raise the model-stealing alert."""
+    quota_volume_percent: Annotated[int, Field(ge=1, le=99)] = 50
+    """Share of quota.calls (percent) one caller may make within the quota's period before the patient-extraction
+    alert fires; a caller who spreads calls evenly stays under callerVolumeThreshold. A quota period over two days
+    is watched in two-day windows (the longest a log search alert queries) with the share scaled to the window."""
     throttled_threshold: Annotated[int, Field(ge=1)] = 50
     """429 answers in 15 minutes that raise an alert."""
     error_threshold: Annotated[int, Field(ge=1)] = 100
@@ -579,6 +583,15 @@ class GatewaySettings:
     """Average endpoint latency (ms over 15 minutes) that raises an alert."""
     suspended: ReasonedSwitch = OFF
     """Kill switch: answer 503 to every call."""
+
+    def quota_volume_alert(self) -> tuple[int, int]:
+        """Window (seconds) and threshold of the per-caller quota-volume alert: the quota's period, at most the
+        two days a log search alert may query (learn.microsoft.com/azure/azure-monitor/alerts/
+        alerts-create-log-alert-rule, "Override query time range"), and quotaVolumePercent of the calls the
+        quota allows in that window."""
+        seconds = min(self.quota.renewal_period_seconds, 2 * 86_400)
+        share = self.quota.calls * self.quota_volume_percent * seconds // (100 * self.quota.renewal_period_seconds)
+        return seconds, max(1, share)
 
 
 @dataclass(frozen=True)

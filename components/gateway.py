@@ -340,6 +340,17 @@ class Gateway(pulumi.ComponentResource):
             logs(f"| summarize calls = count() by caller\n| where calls > {cfg.caller_volume_threshold}"),
             window="PT15M",
         )
+        seconds, threshold = cfg.quota_volume_alert()
+        window = iso_duration(seconds)
+        log_alert(
+            f"{name}-quota-volume",
+            self,
+            ctx,
+            f"A caller made more than {threshold} scoring calls in {window} "
+            f"({cfg.quota_volume_percent}% of its quota; patient model extraction?)",
+            logs(f"| summarize calls = count() by caller\n| where calls > {threshold}"),
+            window=window,
+        )
         log_alert(
             f"{name}-throttled",
             self,
@@ -377,6 +388,15 @@ class Gateway(pulumi.ComponentResource):
                 window="PT1H",
                 query_time_range=NEW_CALLER_LOOKBACK,
             )
+
+
+def iso_duration(seconds: int) -> str:
+    """An ISO 8601 duration such as P1D, PT12H or P1DT1H30M."""
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
+    return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
 def _private_address(addresses: Sequence[str] | None) -> str:

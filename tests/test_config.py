@@ -292,6 +292,8 @@ BAD_CONFIG = [
     ),
     ("missing-jwt-audience", _set("gateway.jwtAudience", _DELETE), "gateway.jwtAudience", "required key is missing"),
     ("request-size-too-big", _set("gateway.maxRequestBytes", 102_401), "gateway.maxRequestBytes", "at most 102400"),
+    ("quota-volume-zero", _set("gateway.quotaVolumePercent", 0), "gateway.quotaVolumePercent", "at least 1"),
+    ("quota-volume-whole", _set("gateway.quotaVolumePercent", 100), "gateway.quotaVolumePercent", "at most 99"),
     ("opt-out-without-reason", _set("locks", False), "secure-ml:locks:", "needs a written reason"),
     (
         "opt-out-short-reason",
@@ -411,6 +413,16 @@ def test_image_build_compute_defaults_to_the_first_cluster():
     values["workspaces"][0]["computeClusters"] = []
     del values["workspaces"][0]["imageBuildCompute"]
     assert config.validate(values, "dev").workspaces[0].image_builder is None
+
+
+def test_quota_volume_alert_watches_the_quota_period_within_two_days():
+    values = stack_values("dev")
+    assert config.validate(values, "dev").gateway.quota_volume_alert() == (86_400, 5_000)
+    values["gateway"]["quotaVolumePercent"] = 80
+    assert config.validate(values, "dev").gateway.quota_volume_alert() == (86_400, 8_000)
+    # a weekly quota is watched in two-day windows, the share scaled to the window: 70,000 * 2/7 * 80%
+    values["gateway"]["quota"] = {"calls": 70_000, "renewalPeriodSeconds": 604_800}
+    assert config.validate(values, "dev").gateway.quota_volume_alert() == (172_800, 16_000)
 
 
 def test_prod_rate_limit_maximum_is_higher_than_dev():

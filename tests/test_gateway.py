@@ -280,13 +280,27 @@ def gateway_alerts(p: Plan) -> dict[str, dict]:
 
 def test_anomaly_alerts_with_configured_thresholds(dev_plan: Plan, prod_plan: Plan):
     dev = gateway_alerts(dev_plan)
-    assert set(dev) == {"caller-volume", "throttled", "errors", "new-caller"}
+    assert set(dev) == {"caller-volume", "quota-volume", "throttled", "errors", "new-caller"}
     volume = dev["caller-volume"]["criteria"]["allOf"][0]
     assert "| summarize calls = count() by caller\n| where calls > 500" in volume["query"]
     assert '| extend caller = tostring(BackendRequestHeaders["x-caller-id"])\n' in volume["query"]
     assert f'| where _ResourceId =~ "{dev_plan.outputs["gatewayId"]}"' in volume["query"]
     assert dev["caller-volume"]["windowSize"] == "PT15M"
+    # the patient caller: half the daily quota (10,000) by one caller within the quota's day
+    quota_volume = dev["quota-volume"]
+    assert quota_volume["criteria"]["allOf"][0]["query"].endswith(
+        '| extend caller = tostring(BackendRequestHeaders["x-caller-id"])\n'
+        "| summarize calls = count() by caller\n| where calls > 5000"
+    )
+    assert f'| where _ResourceId =~ "{dev_plan.outputs["gatewayId"]}"' in quota_volume["criteria"]["allOf"][0]["query"]
+    assert (quota_volume["windowSize"], quota_volume["evaluationFrequency"]) == ("P1D", "PT5M")
+    assert "overrideQueryTimeRange" not in quota_volume
+    assert quota_volume["displayName"] == (
+        "A caller made more than 5000 scoring calls in P1D (50% of its quota; patient model extraction?)"
+    )
     prod = gateway_alerts(prod_plan)
+    assert prod["quota-volume"]["windowSize"] == "P1D"
+    assert prod["quota-volume"]["criteria"]["allOf"][0]["query"].endswith("| where calls > 100000")
     assert prod["throttled"]["criteria"]["allOf"][0]["threshold"] == 100
     assert "| where ResponseCode == 429" in prod["throttled"]["criteria"]["allOf"][0]["query"]
     assert prod["errors"]["criteria"]["allOf"][0]["threshold"] == 200

@@ -106,7 +106,9 @@ def test_the_logged_caller_is_the_backend_header_and_every_alert_reads_it(prod_p
         for r in prod_plan.of_type("azure-native:monitor:ScheduledQueryRule")
         if r["name"].startswith("mlsec-prod-gw-")
     }
-    assert sorted(queries) == [f"mlsec-prod-gw-{a}" for a in ("caller-volume", "errors", "new-caller", "throttled")]
+    assert sorted(queries) == [
+        f"mlsec-prod-gw-{a}" for a in ("caller-volume", "errors", "new-caller", "quota-volume", "throttled")
+    ]
     for query in queries.values():
         assert f'| extend caller = tostring(BackendRequestHeaders["{CALLER_HEADER}"])\n' in query
         assert "| where RequestHeaders" not in query and "(RequestHeaders" not in query

@@ -6,6 +6,13 @@ command and the gate never disagree; its docstring gives the formulas and their 
 
 from __future__ import annotations
 
-from policies.catalog.rules.stealing import ALERT_WINDOW_SECONDS, Budget, Limits, budget, stolen_unnoticed
+from policies.catalog.rules.stealing import (
+    ALERT_WINDOW_SECONDS,
+    Budget,
+    Limits,
+    budget,
+    period_reach,
+    stolen_unnoticed,
+)
 
-__all__ = ["ALERT_WINDOW_SECONDS", "Budget", "Limits", "budget", "stolen_unnoticed"]
+__all__ = ["ALERT_WINDOW_SECONDS", "Budget", "Limits", "budget", "period_reach", "stolen_unnoticed"]

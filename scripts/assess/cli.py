@@ -329,12 +329,14 @@ def stack_limits(stack: str, root: Path) -> Limits:
         raise InputError(str(exc)) from None
     except ConfigError as exc:
         raise InputError(str(exc).splitlines()[0] + " (run the offline plan for every problem)") from None
+    window, threshold = gateway.quota_volume_alert()
     return Limits(
         rate_calls=gateway.rate_limit.calls,
         rate_period_seconds=gateway.rate_limit.renewal_period_seconds,
         quota_calls=gateway.quota.calls,
         quota_period_seconds=gateway.quota.renewal_period_seconds,
         alert_threshold=gateway.caller_volume_threshold,
+        period_alert=(threshold, window),
     )
 
 
@@ -364,6 +366,10 @@ def budget_main(args: argparse.Namespace) -> int:
     hours = found.quota_period_seconds / 3600
     print(f"one caller, stack {args.stack}:")
     print(f"  {found.before_alert} queries per 15 minutes before the caller-volume alert fires")
+    if found.before_period_alert is not None and limits.period_alert is not None:
+        window_hours = limits.period_alert[1] / 3600
+        print(f"  {found.before_period_alert} queries per {window_hours:g} h before the quota-volume alert fires")
+    print(f"  {found.before_any_alert} queries before the first alert fires")
     print(f"  {found.before_quota} queries before the quota stops the caller ({hours:g} h period)")
     print(f"  {found.unnoticed_per_quota_period} queries per quota period without any alert")
     if needed is None:
@@ -373,8 +379,8 @@ def budget_main(args: argparse.Namespace) -> int:
     if stolen_unnoticed(needed, limits):
         print(
             f"FAIL stealing-budget: one caller copies the model to {target:.0%} fidelity within a quota period "
-            "without an alert; lower gateway.quota.calls or gateway.callerVolumeThreshold below "
-            f"{needed} queries per period, or release a model that costs more to copy"
+            "without an alert; lower gateway.quota.calls, gateway.quotaVolumePercent or gateway.callerVolumeThreshold "
+            f"below {needed} queries per period, or release a model that costs more to copy"
         )
         return EXIT_FOUND
     if needed is None and largest < found.unnoticed_per_quota_period:

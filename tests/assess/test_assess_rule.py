@@ -40,14 +40,29 @@ def test_the_shipped_records_file_is_readable_and_empty() -> None:
 
 
 def test_a_model_copied_within_the_dev_quota_fails(dev_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _findings(dev_plan.document, _record(10_000), monkeypatch) == [
+    # the quota-volume alert fires above 5,000 calls by one caller in a day (half the quota)
+    assert _findings(dev_plan.document, _record(5_000), monkeypatch) == [
         (
             "mlsec-dev-fraud-score-blue",
-            "azureml:fraud-model:3 is copied to 90% fidelity with 10000 queries, and one caller may make 10000 per "
+            "azureml:fraud-model:3 is copied to 90% fidelity with 5000 queries, and one caller may make 5000 per "
             "quota period (86400 s) without an alert",
         )
     ]
-    assert _findings(dev_plan.document, _record(10_001), monkeypatch) == []
+    assert _findings(dev_plan.document, _record(5_001), monkeypatch) == []
+
+
+def test_without_the_quota_volume_alert_the_whole_quota_goes_unnoticed(
+    dev_plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = copy.deepcopy(dev_plan.document)
+    document["resources"] = [r for r in document["resources"] if r["name"] != "mlsec-dev-gw-quota-volume"]
+    found = _findings(document, _record(10_000), monkeypatch)
+    assert [name for name, _ in found] == ["mlsec-dev-fraud-score-blue"] * 2
+    assert found[0][1].startswith("no enabled quota-volume alert")
+    assert found[1][1] == (
+        "azureml:fraud-model:3 is copied to 90% fidelity with 10000 queries, and one caller may make 10000 per "
+        "quota period (86400 s) without an alert"
+    )
 
 
 def test_a_lower_quota_makes_the_same_model_pass(dev_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,15 +71,19 @@ def test_a_lower_quota_makes_the_same_model_pass(dev_plan: Plan, monkeypatch: py
     policy["inputs"]["value"] = policy["inputs"]["value"].replace(
         'quota-by-key calls="10000"', 'quota-by-key calls="1500"'
     )
+    # the quota-volume alert follows the quota (half of it), as the gateway writes it from the stack
+    (alert,) = [r for r in document["resources"] if r["name"] == "mlsec-dev-gw-quota-volume"]
+    criterion = alert["inputs"]["criteria"]["allOf"][0]
+    criterion["query"] = criterion["query"].replace("where calls > 5000", "where calls > 750")
     assert _findings(document, _record(2_000), monkeypatch) == []
     assert _findings(dev_plan.document, _record(2_000), monkeypatch) != []
 
 
 def test_an_extraction_that_stopped_short_proves_nothing(dev_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _findings(dev_plan.document, _record(None, 5_000), monkeypatch) == [
+    assert _findings(dev_plan.document, _record(None, 4_999), monkeypatch) == [
         (
             "mlsec-dev-fraud-score-blue",
-            "azureml:fraud-model:3's extraction tried only 5000 queries, fewer than the 10000 one caller may make "
+            "azureml:fraud-model:3's extraction tried only 4999 queries, fewer than the 5000 one caller may make "
             "per quota period without an alert",
         )
     ]

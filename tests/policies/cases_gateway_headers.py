@@ -26,7 +26,10 @@ FROM_CLIENT = (
     '<value>@(context.Request.Headers.GetValueOrDefault("x-caller-id", ""))</value></set-header>'
 )
 NO_DEPLOYMENT = '<set-header name="azureml-model-deployment" exists-action="delete" />'
-GW_ALERTS = "mlsec-dev-gw-caller-volume, mlsec-dev-gw-errors, mlsec-dev-gw-new-caller, mlsec-dev-gw-throttled"
+GW_ALERTS = (
+    "mlsec-dev-gw-caller-volume, mlsec-dev-gw-errors, mlsec-dev-gw-new-caller, mlsec-dev-gw-quota-volume, "
+    "mlsec-dev-gw-throttled"
+)
 FORGEABLE = "a client could choose its own identity"
 CHOSEN = (
     "passes the client's azureml-model-deployment header on: a caller can target any deployment, the shadow "

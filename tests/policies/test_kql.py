@@ -202,10 +202,10 @@ def test_the_shipped_plans_queries(stack: str, request: pytest.FixtureRequest) -
     """Every alert query of the shipped plans binds cleanly, once the tripwire compares status codes as strings;
     written with numbers, it is the one finding."""
     document = request.getfixturevalue(f"{stack}_plan").document
-    assert len(_queries(document)) == 12
+    assert len(_queries(document)) == 13
     clean = _scan(_pinned(document, DENIED_FIXED))
     assert clean.findings == []
-    assert clean.kql is not None and (clean.kql.queries, clean.kql.rules, clean.kql.errors) == (12, 12, 0)
+    assert clean.kql is not None and (clean.kql.queries, clean.kql.rules, clean.kql.errors) == (13, 13, 0)
     as_built = _scan(_pinned(document, DENIED_AS_BUILT))
     assert [(f.rule, f.level, f.urn.rsplit("::", 1)[1], f.message, f.source) for f in as_built.findings] == [
         (
@@ -242,7 +242,7 @@ def test_a_query_the_plan_does_not_know_is_not_analyzable(dev_plan: Any, value: 
             f"criteria.allOf[0].query is {what}: not analyzable, so the gate cannot vouch for this alert",
         )
     ]
-    assert report.kql is not None and (report.kql.queries, report.kql.not_analyzable, report.kql.errors) == (12, 1, 0)
+    assert report.kql is not None and (report.kql.queries, report.kql.not_analyzable, report.kql.errors) == (13, 1, 0)
 
 
 @pytest.fixture
@@ -273,7 +273,7 @@ def test_a_bad_query_fails_the_gate_in_every_report(dev_fixture: Path, tmp_path:
         "mandatory",
         message,
     )
-    assert report["kql"]["scan"]["errors"] == 1 and report["kql"]["scan"]["queries"] == 12
+    assert report["kql"]["scan"]["errors"] == 1 and report["kql"]["scan"]["queries"] == 13
     assert {
         "id": RULE_ID,
         "name": kql_check.RULE_NAME,
@@ -328,7 +328,7 @@ def test_without_the_library_the_gate_exits_2(
         ("console.log('{}')", "the KQL analyzer returned no results list"),
         (
             "console.log(JSON.stringify({library: {version: '1'}, results: []}))",
-            "the KQL analyzer answered for 0 queries, not the 12 it was given",
+            "the KQL analyzer answered for 0 queries, not the 13 it was given",
         ),
     ],
 )
