@@ -79,8 +79,8 @@ bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presi
 bench-assess: $(VENV)/.synced-assess ## Assessment wall time on a 20-feature classifier, 1,000 samples, against ART called directly
 	$(PY) -m scripts.assess.bench
 
-assess: $(VENV)/.synced-assess ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml
-	$(PY) -m scripts.assess model --model $(MODEL) --sample $(SAMPLE)
+assess: $(VENV)/.synced-assess ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml [ASSESS_ARGS=...]
+	$(PY) -m scripts.assess model --model $(MODEL) --sample $(SAMPLE) $(ASSESS_ARGS)
 
 clean: ## Remove generated files and environments
 	rm -rf build $(VENV) $(TOOLS) node_modules .pytest_cache .mypy_cache .ruff_cache

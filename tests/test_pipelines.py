@@ -24,7 +24,7 @@ def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_expected_workflows_exist():
-    assert [p.name for p in WORKFLOWS] == ["deploy.yml", "pull-request.yml", "pulumi-up.yml"]
+    assert [p.name for p in WORKFLOWS] == ["assess.yml", "deploy.yml", "pull-request.yml", "pulumi-up.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -54,19 +54,52 @@ def test_least_permissions_timeouts_and_no_stored_credentials(path: Path):
 
 def test_pull_requests_run_tests_gate_with_sarif_and_previews_with_the_policy_pack():
     pr = _load(ROOT / ".github" / "workflows" / "pull-request.yml")
-    runs = {name: "\n".join(s.get("run", "") for s in job["steps"]) for name, job in pr["jobs"].items()}
+    runs = {name: "\n".join(s.get("run", "") for s in job.get("steps", [])) for name, job in pr["jobs"].items()}
     assert "make test" in runs["test"]
     assert "make plan STACK=${{ matrix.stack }}" in runs["policy-gate"]
     upload = [s for s in pr["jobs"]["policy-gate"]["steps"] if "upload-sarif" in s.get("uses", "")]
     assert upload[0]["with"]["sarif_file"] == "build/${{ matrix.stack }}/policy-report.sarif"
     assert "--policy-pack policies/mlsec" in runs["preview"]
     assert pr["jobs"]["preview"]["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    # the candidate model is assessed before any preview
+    assert pr["jobs"]["assess"]["uses"] == "./.github/workflows/assess.yml"
+    assert pr["jobs"]["preview"]["needs"] == ["test", "policy-gate", "assess"]
+
+
+def test_the_assessment_job_attacks_the_candidate_and_reports_to_code_scanning():
+    workflow = _load(ROOT / ".github" / "workflows" / "assess.yml")
+    assert workflow["on"] == {"workflow_call": ""}
+    job = workflow["jobs"]["assess"]
+    assert job["permissions"] == {"contents": "read", "security-events": "write"}  # no id-token: no cloud access
+    assert job["env"]["ASSESS_MODEL"] == "${{ vars.ASSESS_MODEL || 'models/candidate.onnx' }}"
+    assert job["env"]["ASSESS_SAMPLE"] == "${{ vars.ASSESS_SAMPLE || 'models/candidate.sample.yaml' }}"
+    steps = job["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    assess = steps[names.index("Assess the candidate model")]["run"]
+    assert 'make assess MODEL="${ASSESS_MODEL}" SAMPLE="${ASSESS_SAMPLE}" ASSESS_ARGS="${args}"' in assess
+    assert 'args="--seed 0 --out build/assess"' in assess
+    budget = steps[names.index("Stealing budget against each stack's gateway")]["run"]
+    assert "for stack in dev prod; do" in budget
+    assert '-m scripts.assess budget --stack "${stack}" --assessment build/assess/assessment.json' in budget
+    upload = steps[names.index("Upload findings to code scanning")]
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"] == {"sarif_file": "build/assess/assessment.sarif", "category": "model-assessment"}
+    assert upload["if"] == "always() && hashFiles('build/assess/assessment.sarif') != ''"
+    # the steps that can fail (exit 1 or 2) come before the uploads and carry no continue-on-error
+    assert names.index("Assess the candidate model") < names.index("Stealing budget against each stack's gateway")
+    assert names.index("Stealing budget against each stack's gateway") < names.index(upload["name"])
+    assert not any("continue-on-error" in s for s in steps)
+    assert "continue-on-error" not in job
 
 
 def test_main_deploys_dev_then_prod_through_environments():
     deploy = _load(ROOT / ".github" / "workflows" / "deploy.yml")
     assert deploy["on"] == {"push": {"branches": ["main"]}}
     assert deploy["jobs"]["prod"]["needs"] == "dev"
+    # the candidate model is assessed before the first deployment
+    assert deploy["jobs"]["assess"]["uses"] == "./.github/workflows/assess.yml"
+    assert deploy["jobs"]["dev"]["needs"] == "assess"
+    assert list(deploy["jobs"]) == ["assess", "dev", "prod"]
     assert [deploy["jobs"][j]["with"]["stack"] for j in ("dev", "prod")] == ["dev", "prod"]
     up = _load(ROOT / ".github" / "workflows" / "pulumi-up.yml")
     job = up["jobs"]["up"]
@@ -84,8 +117,27 @@ def test_main_deploys_dev_then_prod_through_environments():
 def test_azure_devops_pipeline_mirrors_the_github_one():
     pipeline = _load(ADO[0])
     stages = {s["stage"]: s for s in pipeline["stages"]}
-    assert list(stages) == ["verify", "preview", "dev", "prod"]
+    assert list(stages) == ["verify", "assess", "preview", "dev", "prod"]
     assert stages["prod"]["dependsOn"] == "dev"
+    # the assessment runs after the checks and blocks the preview and the first deployment
+    assert stages["assess"]["dependsOn"] == "verify"
+    assert stages["preview"]["dependsOn"] == ["verify", "assess"]
+    assert stages["dev"]["dependsOn"] == ["verify", "assess"]
+    assert "condition" not in stages["assess"]
+    (job,) = stages["assess"]["jobs"]
+    scripts = [s["script"] for s in job["steps"] if "script" in s]
+    assert 'make assess MODEL="${ASSESS_MODEL:-models/candidate.onnx}"' in scripts[0]
+    assert 'SAMPLE="${ASSESS_SAMPLE:-models/candidate.sample.yaml}" ASSESS_ARGS="${args}"' in scripts[0]
+    assert '-m scripts.assess budget --stack "${stack}" --assessment build/assess/assessment.json' in scripts[1]
+    assert all(s.startswith("set -euo pipefail\n") for s in scripts)
+    tasks = {s["task"]: s for s in job["steps"] if "task" in s}
+    assert tasks["PublishTestResults@2"]["inputs"]["testResultsFiles"] == "build/assess/assessment.junit.xml"
+    # the SARIF viewer of Azure DevOps reads the CodeAnalysisLogs artifact
+    assert tasks["PublishPipelineArtifact@1"]["inputs"] == {
+        "targetPath": "build/assess",
+        "artifact": "CodeAnalysisLogs",
+    }
+    assert tasks["PublishPipelineArtifact@1"]["condition"] == "always()"
     assert [j["environment"] for j in stages["dev"]["jobs"]] == ["secure-ml-dev"]
     assert [j["environment"] for j in stages["prod"]["jobs"]] == ["secure-ml-prod"]
     steps = _load(ADO[1])["steps"]
