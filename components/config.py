@@ -542,6 +542,13 @@ def gateway_zones(sku: str, zone_redundant: bool) -> tuple[str, ...] | None:
     return GATEWAY_ZONES if zone_redundant and sku == "Premium" else None
 
 
+LOG_ALERT_WINDOWS = tuple(60 * m for m in (5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880))
+"""Window sizes (seconds) a log search alert accepts: Azure answers any other windowSize with "Supported
+granularities are: 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880" (minutes;
+github.com/Azure/azure-rest-api-specs/issues/21258). Two days is also the longest time range a log search
+alert queries (learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule)."""
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class GatewaySettings:
     """API Management in front of every online endpoint."""
@@ -570,8 +577,9 @@ class GatewaySettings:
     """Calls by one caller in 15 minutes that raise the model-stealing alert."""
     quota_volume_percent: Annotated[int, Field(ge=1, le=99)] = 50
     """Share of quota.calls (percent) one caller may make within the quota's period before the patient-extraction
-    alert fires; a caller who spreads calls evenly stays under callerVolumeThreshold. A quota period over two days
-    is watched in two-day windows (the longest a log search alert queries) with the share scaled to the window."""
+    alert fires; a caller who spreads calls evenly stays under callerVolumeThreshold. The alert's window is the
+    longest Azure accepts within the period (1 to 6 hours, 1 day or 2 days, the longest a log search alert
+    queries), with the share scaled to the window."""
     throttled_threshold: Annotated[int, Field(ge=1)] = 50
     """429 answers in 15 minutes that raise an alert."""
     error_threshold: Annotated[int, Field(ge=1)] = 100
@@ -585,12 +593,12 @@ class GatewaySettings:
     """Kill switch: answer 503 to every call."""
 
     def quota_volume_alert(self) -> tuple[int, int]:
-        """Window (seconds) and threshold of the per-caller quota-volume alert: the quota's period, at most the
-        two days a log search alert may query (learn.microsoft.com/azure/azure-monitor/alerts/
-        alerts-create-log-alert-rule, "Override query time range"), and quotaVolumePercent of the calls the
-        quota allows in that window."""
-        seconds = min(self.quota.renewal_period_seconds, 2 * 86_400)
-        share = self.quota.calls * self.quota_volume_percent * seconds // (100 * self.quota.renewal_period_seconds)
+        """Window (seconds) and threshold of the per-caller quota-volume alert: the longest window Azure accepts
+        within the quota's period (LOG_ALERT_WINDOWS), and quotaVolumePercent of the calls the quota allows in
+        that window."""
+        period = self.quota.renewal_period_seconds
+        seconds = max(w for w in LOG_ALERT_WINDOWS if w <= period)  # periods are at least an hour
+        share = self.quota.calls * self.quota_volume_percent * seconds // (100 * period)
         return seconds, max(1, share)
 
 

@@ -423,6 +423,9 @@ def test_quota_volume_alert_watches_the_quota_period_within_two_days():
     # a weekly quota is watched in two-day windows, the share scaled to the window: 70,000 * 2/7 * 80%
     values["gateway"]["quota"] = {"calls": 70_000, "renewalPeriodSeconds": 604_800}
     assert config.validate(values, "dev").gateway.quota_volume_alert() == (172_800, 16_000)
+    # Azure accepts windows of 6 hours, not 12: a 12-hour quota is watched in 6-hour windows, 4,000 * 6/12 * 80%
+    values["gateway"]["quota"] = {"calls": 4_000, "renewalPeriodSeconds": 43_200}
+    assert config.validate(values, "dev").gateway.quota_volume_alert() == (21_600, 1_600)
 
 
 def test_prod_rate_limit_maximum_is_higher_than_dev():

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from components import config
+from policies.catalog.rules import stealing
 from scripts.assess.__main__ import main
 from scripts.assess.budget import Budget, Limits, budget, period_reach, stolen_unnoticed
 from scripts.cli import run
@@ -167,3 +169,8 @@ def test_malformed_reports_cannot_be_judged(tmp_path: Path, document: dict[str, 
 def test_an_unknown_stack_cannot_be_judged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _budget(_report(tmp_path, 100), "nosuchstack") == 2
     assert "stacks/Pulumi.nosuchstack.yaml: no such stack file" in capsys.readouterr().err
+
+
+def test_the_gate_and_the_gateway_know_the_same_alert_windows() -> None:
+    assert stealing.LOG_ALERT_WINDOWS == config.LOG_ALERT_WINDOWS
+    assert config.LOG_ALERT_WINDOWS[-1] == 2 * 86_400  # the longest time range a log search alert queries

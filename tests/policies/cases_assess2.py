@@ -51,6 +51,15 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         "P3D",
         [("mlsec-dev-fraud-score-blue", NO_PERIOD_ALERT)],
     ),
+    # a window Azure refuses (it accepts 6 hours, 1 day and 2 days, not 12 hours) never runs
+    (
+        "MLSEC-EPT-030",
+        "dev",
+        "mlsec-dev-gw-quota-volume",
+        "windowSize",
+        "PT12H",
+        [("mlsec-dev-fraud-score-blue", NO_PERIOD_ALERT)],
+    ),
     # dev: a day spans at most two quota periods of 10,000 calls, so a threshold of 20,000 never fires
     (
         "MLSEC-EPT-030",

@@ -3,7 +3,8 @@
 The gateway limits every caller with ``rate-limit-by-key`` (a sliding window of at most 300 s) and
 ``quota-by-key`` (calls per renewal period); the caller-volume alert fires when one caller makes more than a
 threshold of calls in 15 minutes, and the quota-volume alert when one caller makes more than a share of the
-quota within the quota's period (at most two days, the longest a log search alert queries), which catches
+quota within the longest window Azure accepts within the quota's period (LOG_ALERT_WINDOWS: at most two
+days, the longest a log search alert queries), which catches
 the patient caller who spreads calls evenly under the 15-minute threshold. The measured cost of copying a
 model - the queries a surrogate needed to reach the fidelity target, from ``python -m scripts.assess`` -
 reaches the gate through a reviewed records file, ``policies/assessments.yaml``, keyed by the model reference
@@ -52,6 +53,11 @@ from policies.catalog.values import MISSING, UNKNOWN, get
 
 ALERT_WINDOW_SECONDS = 900
 """Window of the caller-volume alert (components/gateway.py: PT15M)."""
+LOG_ALERT_WINDOWS = tuple(60 * m for m in (5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880))
+"""Window sizes (seconds) a log search alert accepts: Azure answers any other windowSize with "Supported
+granularities are: 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880" (minutes;
+github.com/Azure/azure-rest-api-specs/issues/21258); the gateway derives its alert window from the same list
+(components/config.py)."""
 RECORDS_FILE = Path(__file__).resolve().parents[2] / "assessments.yaml"
 """The reviewed extraction records (policies/assessments.yaml)."""
 
@@ -190,8 +196,8 @@ def _volume_alerts(stack: StackView) -> list[tuple[Any, int, int]] | Any:
         seconds = duration_seconds(window) if isinstance(window, str) else None
         if get(rule.props, "enabled") is False or seconds is None:
             continue
-        if not ALERT_WINDOW_SECONDS <= seconds <= ALERT_TIME_RANGE_LIMIT or not seconds.is_integer():
-            continue
+        if seconds not in LOG_ALERT_WINDOWS or not ALERT_WINDOW_SECONDS <= seconds <= ALERT_TIME_RANGE_LIMIT:
+            continue  # a window Azure refuses never runs
         override = get(rule.props, "overrideQueryTimeRange")
         if override is UNKNOWN:
             return UNKNOWN
