@@ -73,8 +73,17 @@ def test_the_assessment_job_attacks_the_candidate_and_reports_to_code_scanning()
     assert job["permissions"] == {"contents": "read", "security-events": "write"}  # no id-token: no cloud access
     assert job["env"]["ASSESS_MODEL"] == "${{ vars.ASSESS_MODEL || 'models/candidate.onnx' }}"
     assert job["env"]["ASSESS_SAMPLE"] == "${{ vars.ASSESS_SAMPLE || 'models/candidate.sample.yaml' }}"
+    assert job["env"]["ASSESS_REQUIRED"] == "${{ vars.ASSESS_REQUIRED }}"
     steps = job["steps"]
     names = [s.get("name", s.get("uses", "")) for s in steps]
+    # no candidate in the change: a visible warning and nothing to assess, or a failure when it is required
+    find = steps[names.index("Find the candidate model")]
+    assert find["id"] == "candidate"
+    assert 'if [ -f "${ASSESS_MODEL}" ]; then' in find["run"]
+    assert 'elif [ "${ASSESS_REQUIRED}" = "true" ]; then' in find["run"] and "exit 2" in find["run"]
+    assert names.index("Find the candidate model") < names.index("Assess the candidate model")
+    for name in ("Assess the candidate model", "Stealing budget against each stack's gateway"):
+        assert steps[names.index(name)]["if"] == "steps.candidate.outputs.present == 'true'"
     assess = steps[names.index("Assess the candidate model")]["run"]
     assert 'make assess MODEL="${ASSESS_MODEL}" SAMPLE="${ASSESS_SAMPLE}" ASSESS_ARGS="${args}"' in assess
     assert 'args="--seed 0 --out build/assess"' in assess
@@ -126,9 +135,13 @@ def test_azure_devops_pipeline_mirrors_the_github_one():
     assert "condition" not in stages["assess"]
     (job,) = stages["assess"]["jobs"]
     scripts = [s["script"] for s in job["steps"] if "script" in s]
-    assert 'make assess MODEL="${ASSESS_MODEL:-models/candidate.onnx}"' in scripts[0]
-    assert 'SAMPLE="${ASSESS_SAMPLE:-models/candidate.sample.yaml}" ASSESS_ARGS="${args}"' in scripts[0]
-    assert '-m scripts.assess budget --stack "${stack}" --assessment build/assess/assessment.json' in scripts[1]
+    assert 'if [ -f "${model}" ]; then' in scripts[0] and "exit 2" in scripts[0]
+    assert "##vso[task.setvariable variable=candidatePresent]true" in scripts[0]
+    assert 'make assess MODEL="${ASSESS_MODEL:-models/candidate.onnx}"' in scripts[1]
+    assert 'SAMPLE="${ASSESS_SAMPLE:-models/candidate.sample.yaml}" ASSESS_ARGS="${args}"' in scripts[1]
+    assert '-m scripts.assess budget --stack "${stack}" --assessment build/assess/assessment.json' in scripts[2]
+    present = "and(succeeded(), eq(variables['candidatePresent'], 'true'))"
+    assert [s.get("condition") for s in job["steps"] if "script" in s] == [None, present, present]
     assert all(s.startswith("set -euo pipefail\n") for s in scripts)
     tasks = {s["task"]: s for s in job["steps"] if "task" in s}
     assert tasks["PublishTestResults@2"]["inputs"]["testResultsFiles"] == "build/assess/assessment.junit.xml"
@@ -137,7 +150,7 @@ def test_azure_devops_pipeline_mirrors_the_github_one():
         "targetPath": "build/assess",
         "artifact": "CodeAnalysisLogs",
     }
-    assert tasks["PublishPipelineArtifact@1"]["condition"] == "always()"
+    assert tasks["PublishPipelineArtifact@1"]["condition"] == "and(always(), eq(variables['candidatePresent'], 'true'))"
     assert [j["environment"] for j in stages["dev"]["jobs"]] == ["secure-ml-dev"]
     assert [j["environment"] for j in stages["prod"]["jobs"]] == ["secure-ml-prod"]
     steps = _load(ADO[1])["steps"]
