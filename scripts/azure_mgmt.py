@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -142,6 +144,42 @@ def build_pipeline(
             BearerTokenCredentialPolicy(credential, scope_of(arm)),
         ],
     )
+
+
+@contextmanager
+def quiet_identity_warnings() -> Iterator[None]:
+    """Keep azure-identity from logging every credential it tried: the one-line reason is printed instead."""
+    logger = logging.getLogger("azure.identity")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def signed_in(
+    arm: str,
+    login_host: str,
+    credential: TokenCredential | None = None,
+    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
+) -> Iterator[Pipeline[HttpRequest, HttpResponse]]:
+    """An ARM pipeline signed in with ``credential``, else with DefaultAzureCredential for the cloud's
+    authority, whose attempts are not logged one by one and which is closed afterwards."""
+    owned = credential is None
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential(authority=login_host)
+    try:
+        with quiet_identity_warnings() if owned else nullcontext(), build_pipeline(arm, credential, transport) as pipe:
+            yield pipe
+    finally:
+        if owned:
+            close = getattr(credential, "close", None)
+            if callable(close):
+                close()
 
 
 def get_request(url: str, user_agent: str, headers: Mapping[str, str] | None = None) -> HttpRequest:

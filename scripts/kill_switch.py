@@ -57,13 +57,13 @@ from scripts.azure_mgmt import (
     ArmClient,
     ArmError,
     UsageError,
-    build_pipeline,
     no_token_reason,
     parse_resource_id,
     read_stack_config,
     request_failure,
     scope_of,
     shown,
+    signed_in,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -425,27 +425,16 @@ def main(
         return 0
 
     print(f"{verb} {len(apis)} model API(s) of stack {args.stack} on {where}:")
-    owned = credential is None
-    if credential is None:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(authority=CLOUDS[settings.cloud].login_host)
     done = "suspended (answers 503)" if suspend else "resumed (normal policy)"
     outcomes: list[Outcome] = []
-    try:
-        with build_pipeline(arm, credential, transport) as pipeline:
-            client = ArmClient(pipeline, USER_AGENT, HINTS)
-            for outcome in apply_all(client, arm, target, apis, policy_xml, suspend):
-                outcomes.append(outcome)
-                if outcome.error is None:
-                    print(f"  {outcome.api}: {done}, verified", flush=True)
-                else:
-                    print(f"error: {outcome.api}: {outcome.error}", file=sys.stderr, flush=True)
-    finally:
-        if owned:
-            close = getattr(credential, "close", None)
-            if callable(close):
-                close()
+    with signed_in(arm, CLOUDS[settings.cloud].login_host, credential, transport) as pipeline:
+        client = ArmClient(pipeline, USER_AGENT, HINTS)
+        for outcome in apply_all(client, arm, target, apis, policy_xml, suspend):
+            outcomes.append(outcome)
+            if outcome.error is None:
+                print(f"  {outcome.api}: {done}, verified", flush=True)
+            else:
+                print(f"error: {outcome.api}: {outcome.error}", file=sys.stderr, flush=True)
 
     failed = [o.api for o in outcomes if o.error is not None]
     if len(failed) < len(outcomes):

@@ -35,7 +35,6 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,12 +53,12 @@ from scripts.azure_mgmt import (
     ArmError,
     ArmStatusError,
     UsageError,
-    build_pipeline,
     no_token_reason,
     request_failure,
+    signed_in,
 )
 from scripts.safeload import InputError, read_json
-from scripts.verify_deployment import quiet_identity_warnings, resolve_cloud
+from scripts.verify_deployment import resolve_cloud
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -623,16 +622,8 @@ def main(
         return 2
 
     arm = ARM_ENDPOINTS[cloud]
-    owned = credential is None
-    if credential is None:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(authority=CLOUDS[cloud].login_host)
     try:
-        with (
-            quiet_identity_warnings() if owned else nullcontext(),
-            build_pipeline(arm, credential, transport) as pipeline,
-        ):
+        with signed_in(arm, CLOUDS[cloud].login_host, credential, transport) as pipeline:
             reader = Arm(ArmClient(pipeline, USER_AGENT, HINTS), arm)
             subscription = choose_subscription(reader, subscription)
             scope, permissions = read_permissions(reader, subscription, args.resource_group)
@@ -646,11 +637,6 @@ def main(
     except (CannotJudgeError, ArmError) as exc:
         print(f"error: cannot judge the permissions: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if owned:
-            close = getattr(credential, "close", None)
-            if callable(close):
-                close()
 
     findings = evaluate(needs, permissions)
     print("\n".join(report(args.stack, scope, findings, providers)))

@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -57,12 +55,12 @@ from scripts.azure_mgmt import (
     ArmStatusError,
     ResourceId,
     UsageError,
-    build_pipeline,
     no_token_reason,
     parse_resource_id,
     read_stack_config,
     request_failure,
     shown,
+    signed_in,
 )
 from scripts.kill_switch import is_suspended
 
@@ -530,18 +528,6 @@ def resolve_cloud(args: argparse.Namespace) -> str:
     return value
 
 
-@contextmanager
-def quiet_identity_warnings() -> Iterator[None]:
-    """Keep azure-identity from logging every credential it tried: the one-line reason is printed instead."""
-    logger = logging.getLogger("azure.identity")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m scripts.verify_deployment",
@@ -586,16 +572,8 @@ def main(
         "subscription": data.subscription,
         "resourceGroup": data.resource_group,
     }
-    owned = credential is None
-    if credential is None:
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(authority=CLOUDS[cloud].login_host)
     try:
-        with (
-            quiet_identity_warnings() if owned else nullcontext(),
-            build_pipeline(arm, credential, transport) as pipeline,
-        ):
+        with signed_in(arm, CLOUDS[cloud].login_host, credential, transport) as pipeline:
             rows = verify(Reader(ArmClient(pipeline, USER_AGENT, HINTS), arm), deployment)
     except NoCredentialError as exc:
         result = "FAILED" if args.require_credentials else "SKIPPED"
@@ -606,11 +584,6 @@ def main(
         else:
             print(f"skipped, nothing checked: {exc}")
         return 1 if args.require_credentials else 0
-    finally:
-        if owned:
-            close = getattr(credential, "close", None)
-            if callable(close):
-                close()
 
     if args.json:
         print(json.dumps({**about, "result": overall(rows), "checks": [asdict(r) for r in rows]}, indent=2))

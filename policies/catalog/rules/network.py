@@ -106,7 +106,8 @@ NSG_MANAGEMENT_PORTS = ResourceRule(
 )
 
 
-def _group_ids(endpoint: Res) -> list[Any]:
+def group_ids(endpoint: Res) -> list[Any]:
+    """The sub-resources (groupIds) a private endpoint connects to; [UNKNOWN] while they are unknown."""
     found: list[Any] = []
     for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
         connections = endpoint.props.get(key)
@@ -121,7 +122,7 @@ def _group_ids(endpoint: Res) -> list[Any]:
 def _private_endpoints(stack: StackView) -> Iterator[tuple[str, str]]:
     for res in stack.of_type(*azure.PRIVATE_LINK_GROUPS):
         group = azure.PRIVATE_LINK_GROUPS[res.type]
-        groups = [g for pe in stack.dependents(res, azure.PRIVATE_ENDPOINT) for g in _group_ids(pe)]
+        groups = [g for pe in stack.dependents(res, azure.PRIVATE_ENDPOINT) for g in group_ids(pe)]
         if group not in groups and UNKNOWN not in groups:
             kind = res.type.rsplit(":", 1)[-1]
             yield res.urn, f"{kind} {res.name} has no private endpoint for {group}"

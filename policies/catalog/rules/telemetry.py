@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pulumi_policy import Severity
 
 from policies.catalog import azure
-from policies.catalog.model import Mappings, Res, ResourceRule, StackRule, StackView, Threat, expect
+from policies.catalog.model import Mappings, Res, ResourceRule, StackRule, StackView, Threat, expect, field_check
+from policies.catalog.rules.network import group_ids
 from policies.catalog.values import UNKNOWN, as_list, get, show
 
 PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
@@ -55,10 +56,6 @@ LAW_PUBLIC_ACCESS = ResourceRule(
 )
 
 
-def _appi_query(res: Res) -> Iterator[str]:
-    yield from expect(res.props, "publicNetworkAccessForQuery", ["Disabled"])
-
-
 APPI_PUBLIC_QUERY = ResourceRule(
     id="MLSEC-MON-002",
     name="Application Insights blocks queries from public networks",
@@ -72,12 +69,8 @@ APPI_PUBLIC_QUERY = ResourceRule(
     mappings=Mappings(azure_policy=_APPI_POLICY),
     opt_out=_PRIVATE_LINK,
     types=(azure.APP_INSIGHTS,),
-    check=_appi_query,
+    check=field_check("publicNetworkAccessForQuery", "Disabled"),
 )
-
-
-def _appi_ingestion(res: Res) -> Iterator[str]:
-    yield from expect(res.props, "publicNetworkAccessForIngestion", ["Disabled"])
 
 
 APPI_PUBLIC_INGESTION = ResourceRule(
@@ -96,20 +89,8 @@ APPI_PUBLIC_INGESTION = ResourceRule(
     mappings=Mappings(azure_policy=_APPI_POLICY),
     opt_out=_APPI_INGESTION,
     types=(azure.APP_INSIGHTS,),
-    check=_appi_ingestion,
+    check=field_check("publicNetworkAccessForIngestion", "Disabled"),
 )
-
-
-def _group_ids(endpoint: Res) -> list[object]:
-    found: list[object] = []
-    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
-        connections = endpoint.props.get(key)
-        if connections is UNKNOWN:
-            return [UNKNOWN]
-        for connection in as_list(connections):
-            groups = connection.get("groupIds") if isinstance(connection, dict) else None
-            found += groups if isinstance(groups, list) else [UNKNOWN]
-    return found
 
 
 def _scope_problems(stack: StackView, scope: Res) -> list[str]:
@@ -121,7 +102,7 @@ def _scope_problems(stack: StackView, scope: Res) -> list[str]:
     exclusions = get(scope.props, "accessModeSettings.exclusions")
     if exclusions is not UNKNOWN and as_list(exclusions):
         problems.append("accessModeSettings.exclusions overrides the access modes for some private endpoints")
-    groups = [g for pe in stack.dependents(scope, azure.PRIVATE_ENDPOINT) for g in _group_ids(pe)]
+    groups = [g for pe in stack.dependents(scope, azure.PRIVATE_ENDPOINT) for g in group_ids(pe)]
     if GROUP_ID not in groups and UNKNOWN not in groups:
         problems.append(f"it has no private endpoint for {GROUP_ID}")
     return problems
