@@ -43,13 +43,13 @@ env: $(VENV)/.synced node_modules/.installed ## Create the pinned, locked enviro
 
 plan: $(VENV)/.synced node_modules/.installed ## Plan the STACK (default dev) offline, then run the policy gate on it
 	$(PY) -m scripts.plan $(STACK)
-	$(PY) -m scripts.check --plan build/$(STACK)/plan.json
+	$(PY) -m scripts.gate --plan build/$(STACK)/plan.json
 
 plan-all: $(VENV)/.synced ## Plan every stack in stacks/
 	@for f in stacks/Pulumi.*.yaml; do s=$${f#stacks/Pulumi.}; $(PY) -m scripts.plan $${s%.yaml} --quiet; done
 
 preflight: $(VENV)/.synced ## Check the signed-in Azure identity may deploy the STACK's plan (after make plan)
-	$(PY) -m scripts.preflight $(STACK)
+	$(PY) -m scripts.ops.preflight $(STACK)
 
 CHECKOV := $(UV) tool run --from checkov==3.3.30 checkov --skip-download --compact --quiet
 
@@ -68,16 +68,16 @@ test: env $(VENV)/.synced-assess lint ## Run the whole test suite (after lint)
 	$(PY) -m pytest
 
 bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces; gate rules over 1,000-100,000 resources
-	$(PY) -m scripts.bench_plan
-	$(PY) -m scripts.bench_gate
+	$(PY) -m scripts.bench.plan
+	$(PY) -m scripts.bench.gate
 
 bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presidio
 	$(UV) venv --quiet --allow-existing $(TOOLS)/presidio --python $(PYTHON)
-	$(UV) pip install --quiet -p $(TOOLS)/presidio/bin/python -r scripts/bench-requirements.txt
-	$(PY) -m scripts.bench_dataset --presidio-python $(TOOLS)/presidio/bin/python
+	$(UV) pip install --quiet -p $(TOOLS)/presidio/bin/python -r scripts/bench/presidio-requirements.txt
+	$(PY) -m scripts.bench.dataset --presidio-python $(TOOLS)/presidio/bin/python
 
 bench-assess: $(VENV)/.synced-assess ## Assessment wall time on a 20-feature classifier, 1,000 samples, against ART called directly
-	$(PY) -m scripts.assess.bench
+	$(PY) -m scripts.bench.assess
 
 assess: $(VENV)/.synced-assess ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml [ASSESS_ARGS=...]
 	$(PY) -m scripts.assess model --model $(MODEL) --sample $(SAMPLE) $(ASSESS_ARGS)

@@ -1,6 +1,6 @@
 """The API Management policy in front of every model endpoint, generated from config.
 
-Kept free of Pulumi so that the gateway component and the kill switch (scripts/kill_switch.py)
+Kept free of Pulumi so that the gateway component and the kill switch (scripts/ops/kill_switch.py)
 render byte-identical XML from the same settings.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.plan import make_plan
+from scripts.plan.cli import make_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 

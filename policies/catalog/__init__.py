@@ -1,7 +1,7 @@
 """The rule catalog: every rule of the secure ML platform, in a stable order.
 
 ``RULES`` is what both runners use: the CrossGuard pack (``policies/mlsec``) and the offline gate
-(``python -m scripts.check``) build their pulumi-policy objects from it with
+(``python -m scripts.gate``) build their pulumi-policy objects from it with
 :func:`policies.catalog.pack.build_policies`.
 """
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from policies.catalog import RULES
 from policies.catalog.governance import load_enforcement
 from policies.catalog.model import ResourceRule, Rule
-from scripts.safeload import read_text
-from scripts.safewrite import write_text
+from scripts.common.paths import ROOT
+from scripts.common.safeload import read_text
+from scripts.common.safewrite import write_text
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES_MD = ROOT / "docs" / "RULES.md"
 
 
@@ -74,6 +73,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from scripts import cli
+    from scripts.common import cli
 
     sys.exit(cli.run(main))

@@ -16,7 +16,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from policies.catalog.model import StackRule, StackView, Threat
-from scripts.safeload import InputError, read_yaml
+from scripts.common.safeload import InputError, read_yaml
 
 POLICIES_DIR = Path(__file__).resolve().parent.parent
 ENFORCEMENT_FILE = POLICIES_DIR / "enforcement.yaml"
@@ -38,7 +38,7 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    """The file as a mapping, read strictly (:mod:`scripts.safeload`): a duplicate key, an alias bomb, deep
+    """The file as a mapping, read strictly (:mod:`scripts.common.safeload`): a duplicate key, an alias bomb, deep
     nesting, text that is not UTF-8 or a file that is not a regular file is a :class:`GovernanceFileError`."""
     try:
         document = read_yaml(path, what="policy governance file")

@@ -19,7 +19,7 @@ from pulumi_policy import Severity
 
 from policies.catalog import azure
 from policies.catalog.values import MISSING, UNKNOWN, get, show
-from scripts.arm import ARM_TYPES, NON_ARM_TYPES
+from scripts.plan.arm_types import ARM_TYPES, NON_ARM_TYPES
 
 if TYPE_CHECKING:
     from policies.catalog.governance import Suppressions
@@ -70,9 +70,9 @@ def _catalog_types() -> frozenset[str]:
 
 
 KNOWN_TYPES: frozenset[str] = frozenset(ARM_TYPES) | frozenset(NON_ARM_TYPES) | _catalog_types()
-"""Every custom resource type the catalog knows: the azure-native types of the blueprint (``scripts.arm``), the
-dynamic traffic step, and the types the rules are written for that the blueprint itself does not create (an API
-Management global policy, a standalone NSG rule)."""
+"""Every custom resource type the catalog knows: the azure-native types of the blueprint
+(``scripts.plan.arm_types``), the dynamic traffic step, and the types the rules are written for that the
+blueprint itself does not create (an API Management global policy, a standalone NSG rule)."""
 
 _BY_FOLDED = {token.casefold(): token for token in KNOWN_TYPES}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from scripts.assess.cli import main
-from scripts.cli import run
+from scripts.common.cli import run
 
 if __name__ == "__main__":
     sys.exit(run(main))

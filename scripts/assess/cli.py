@@ -1,6 +1,6 @@
 """``python -m scripts.assess``: attack a candidate model and judge it against thresholds.
 
-Exit 0: every threshold met; 1: a threshold missed; 2: the input cannot be judged (see scripts/cli.py).
+Exit 0: every threshold met; 1: a threshold missed; 2: the input cannot be judged (see scripts/common/cli.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from scripts.assess.membership import MembershipResult, run_membership
 from scripts.assess.reports import write_reports
 from scripts.assess.sample import Sample, load_sample
 from scripts.assess.target import Counted, Target, load_target
-from scripts.cli import EXIT_FOUND, EXIT_OK
+from scripts.common.cli import EXIT_FOUND, EXIT_OK
 
 ATTACKS = ("evasion", "extraction", "membership")
 
@@ -238,7 +238,7 @@ def record_main(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from scripts.safeload import InputError, read_text
+    from scripts.common.safeload import InputError, read_text
 
     if not re.fullmatch(r"azureml:[A-Za-z0-9][A-Za-z0-9_.-]{0,254}:[0-9]+", args.model_ref):
         raise InputError("--model-ref: expected azureml:<name>:<version>, as a deployment's model names it")
@@ -276,9 +276,9 @@ def record_main(args: argparse.Namespace) -> int:
 def stack_thresholds(stack: str, deployment: str, root: Path) -> Thresholds:
     """The assessment thresholds of ``endpoint/deployment`` in the stack file."""
     from components.config import ConfigError
-    from scripts.azure_mgmt import UsageError
-    from scripts.kill_switch import load_settings
-    from scripts.safeload import InputError
+    from scripts.common.safeload import InputError
+    from scripts.ops.azure_mgmt import UsageError
+    from scripts.ops.kill_switch import load_settings
 
     try:
         settings = load_settings(stack, root)
@@ -319,9 +319,9 @@ def resolve_thresholds(args: argparse.Namespace) -> Thresholds:
 def stack_limits(stack: str, root: Path) -> Limits:
     """The per-caller limits of the stack's gateway, validated as the program validates them."""
     from components.config import ConfigError
-    from scripts.azure_mgmt import UsageError
-    from scripts.kill_switch import load_settings
-    from scripts.safeload import InputError
+    from scripts.common.safeload import InputError
+    from scripts.ops.azure_mgmt import UsageError
+    from scripts.ops.kill_switch import load_settings
 
     try:
         gateway = load_settings(stack, root).gateway
@@ -342,7 +342,7 @@ def stack_limits(stack: str, root: Path) -> Limits:
 
 def measured_cost(path: Path) -> tuple[int | None, float, int]:
     """queriesToTarget, fidelityTarget and the largest budget tried, from an assessment.json."""
-    from scripts.safeload import InputError, mapping, read_json
+    from scripts.common.safeload import InputError, mapping, read_json
 
     document = mapping(read_json(path, what="assessment report"), str(path), "assessment report")
     extraction = document.get("extraction")
@@ -425,7 +425,7 @@ def _target(args: argparse.Namespace, sample: Sample, *, shadow: bool = False) -
     if path is not None:
         return load_target(path)
     if url is None:
-        from scripts.safeload import InputError
+        from scripts.common.safeload import InputError
 
         raise InputError("no model: give --model, --url or, for the shadow, --shadow or --shadow-url")
     columns = [f.name for f in sample.spec.features]
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     sample = load_sample(args.sample, seed=args.seed, rows=args.rows)
     target = Counted(_target(args, sample))
     if target.nb_features != sample.x.shape[1]:
-        from scripts.safeload import InputError
+        from scripts.common.safeload import InputError
 
         raise InputError(f"{args.sample}: {sample.x.shape[1]} features, but the model takes {target.nb_features}")
     budgets = tuple(sorted({*DEFAULT_BUDGETS, thresholds.evasion_budget}))

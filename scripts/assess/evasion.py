@@ -25,7 +25,7 @@ import numpy as np
 
 from scripts.assess.sample import Sample
 from scripts.assess.target import Counted
-from scripts.safeload import InputError
+from scripts.common.safeload import InputError
 
 DEFAULT_BUDGETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from scripts.safeload import InputError
+from scripts.common.safeload import InputError
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 

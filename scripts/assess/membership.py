@@ -20,7 +20,7 @@ import numpy as np
 
 from scripts.assess.sample import Sample
 from scripts.assess.target import Counted
-from scripts.safeload import InputError
+from scripts.common.safeload import InputError
 
 MAX_RECORDS = 1000
 """Most members (and as many non-members) used."""

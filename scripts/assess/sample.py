@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator
 
-from scripts.safeload import InputError, mapping, read_yaml
+from scripts.common.safeload import InputError, mapping, read_yaml
 
 MAX_SAMPLE_BYTES = 256 * 1024 * 1024
 """Largest data file read for a sample."""

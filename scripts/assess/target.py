@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from scripts.safeload import InputError
+from scripts.common.safeload import InputError
 
 MAX_MODEL_BYTES = 512 * 1024 * 1024
 """Largest model file loaded."""

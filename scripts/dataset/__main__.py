@@ -1,8 +1,8 @@
-"""Entry point for ``python -m scripts.dataset``: exit statuses as for every command (scripts/cli.py)."""
+"""Entry point for ``python -m scripts.dataset``: exit statuses as for every command (scripts/common/cli.py)."""
 
 import sys
 
-from scripts.cli import run
+from scripts.common.cli import run
 
 from .cli import main
 

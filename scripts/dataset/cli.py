@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from scripts.cli import EXIT_CANNOT_JUDGE
-from scripts.safeload import InputError
+from scripts.common.cli import EXIT_CANNOT_JUDGE
+from scripts.common.safeload import InputError
 
 from .errors import EXIT_FINDINGS, EXIT_OK, DatasetError, UnusableInputError
 from .manifest import Zone, load_deny_list, load_manifest
@@ -259,7 +259,7 @@ _COMMANDS = {"scan": _scan, "anonymize": _anonymize, "publish": _publish, "verif
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command. Failures the tool knows are one line on ``err``; anything else propagates to
-    :func:`scripts.cli.run` (the module entry point), which turns it into exit 2."""
+    :func:`scripts.common.cli.run` (the module entry point), which turns it into exit 2."""
     stdout = out or sys.stdout
     stderr = err or sys.stderr
     args = _parser().parse_args(argv)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
-ROOT = Path(__file__).resolve().parents[2]
+from scripts.common.paths import ROOT
+
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
 DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 """The emulator's published development account key (not a secret)."""

@@ -1,6 +1,6 @@
 """Errors that the command line turns into a one-line message and an exit code.
 
-The exit codes mean what they mean for every command of the project (scripts/cli.py): 0 ok, 1 the check
+The exit codes mean what they mean for every command of the project (scripts/common/cli.py): 0 ok, 1 the check
 found something or the request was refused, 2 the tool cannot judge (unusable input, storage or Key Vault
 out of reach).
 """

@@ -23,7 +23,7 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
-from scripts.safeload import InputError, read_bytes
+from scripts.common.safeload import InputError, read_bytes
 
 from .errors import StorageError, UnusableInputError
 

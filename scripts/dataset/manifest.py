@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from scripts.safeload import MAX_CONFIG_BYTES, InputError, mapping, read_text, read_yaml
+from scripts.common.safeload import MAX_CONFIG_BYTES, InputError, mapping, read_text, read_yaml
 
 from .errors import UnusableInputError
 
@@ -249,7 +249,7 @@ def parse_manifest(data: object, origin: str) -> Manifest:
 
 
 def load_manifest(path: str | Path) -> ManifestSource:
-    """Read and validate a manifest. Everything :mod:`scripts.safeload` refuses (a folder, a device or an
+    """Read and validate a manifest. Everything :mod:`scripts.common.safeload` refuses (a folder, a device or an
     endless stream, more than 1 MiB, text that is not UTF-8, duplicate keys, alias bombs, deep nesting) and
     every field that breaks the format is :class:`UnusableInputError` naming the file and the key."""
     manifest_path = Path(path)

@@ -54,7 +54,7 @@ from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings
 from azure.storage.blob._shared.base_client import parse_connection_str
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scripts.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
+from scripts.common.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
 
 from .errors import RefusedError, StorageError, UnusableInputError
 from .manifest import Manifest, ManifestSource, Zone, format_location

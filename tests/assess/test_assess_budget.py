@@ -11,7 +11,7 @@ from components import config
 from policies.catalog.rules import stealing
 from scripts.assess.__main__ import main
 from scripts.assess.budget import Budget, Limits, budget, period_reach, stolen_unnoticed
-from scripts.cli import run
+from scripts.common.cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = Limits(

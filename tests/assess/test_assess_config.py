@@ -12,7 +12,7 @@ import pytest
 from components import config
 from scripts.assess.__main__ import main
 from scripts.assess.cli import Thresholds, parser, resolve_thresholds
-from scripts.cli import run
+from scripts.common.cli import run
 from tests.conftest import stack_values
 
 

@@ -18,8 +18,8 @@ from scripts.assess.__main__ import main
 from scripts.assess.live import EndpointTarget
 from scripts.assess.sample import load_sample
 from scripts.assess.target import OnnxTarget
-from scripts.cli import run
-from scripts.safeload import InputError
+from scripts.common.cli import run
+from scripts.common.safeload import InputError
 from tests.assess.models import dataset, to_onnx_file, weak
 
 TOKEN = "fake-entra-token"

@@ -11,8 +11,8 @@ from scripts.assess.__main__ import main
 from scripts.assess.membership import run_membership
 from scripts.assess.sample import load_sample
 from scripts.assess.target import Counted, load_target
-from scripts.cli import run
-from scripts.safeload import InputError
+from scripts.common.cli import run
+from scripts.common.safeload import InputError
 from tests.assess.models import members, robust, weak
 
 

@@ -15,8 +15,8 @@ from scripts.assess.evasion import run_evasion
 from scripts.assess.extraction import run_extraction
 from scripts.assess.sample import load_sample
 from scripts.assess.target import Counted, OnnxTarget, load_target
-from scripts.cli import run
-from scripts.safeload import InputError
+from scripts.common.cli import run
+from scripts.common.safeload import InputError
 from tests.assess.models import dataset, robust, to_onnx_file, weak, write_sample
 
 QUICK = (50, 100, 200)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from azure.storage.blob import BlobClient  # noqa: E402
 
-from scripts.cli import run  # noqa: E402
+from scripts.common.cli import run  # noqa: E402
 from scripts.dataset.cli import main  # noqa: E402
 
 BARRIER_TIMEOUT = 90.0

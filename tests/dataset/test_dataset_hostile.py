@@ -21,7 +21,7 @@ from dataset_helpers import manifest_document, write_csv, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts.cli import run
+from scripts.common.cli import run
 from scripts.dataset import storage
 from scripts.dataset.cli import main
 from scripts.dataset.emulator import connection_string, free_port
@@ -40,7 +40,7 @@ def _valid() -> dict[str, Any]:
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
-    """The module entry point in-process: scripts.cli.run around the dataset command line."""
+    """The module entry point in-process: scripts.common.cli.run around the dataset command line."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = run(main, list(argv))
@@ -296,7 +296,7 @@ def test_malformed_manifests_derived_from_a_valid_one_exit_2_without_output(body
 
 
 def test_read_bytes_caps_key_files_and_keeps_their_bytes(tmp_path: Path) -> None:
-    from scripts.safeload import InputError, read_bytes
+    from scripts.common.safeload import InputError, read_bytes
 
     raw = tmp_path / "raw.key"
     raw.write_bytes(b"\xff\x00" * 20)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 _NO_SCOPE = "is in no Azure Monitor Private Link Scope (no scoped resource links it)"
 _OPEN = 'accessModeSettings.ingestionAccessMode is "Open" (PrivateOnly required)'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 NOT_SENT = "the subscription's Activity Log is not sent to the platform's Log Analytics workspace"
 UNWATCHED = "no enabled Activity Log alert watches its control plane"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 CMK = "is not encrypted with a customer-managed key"
 

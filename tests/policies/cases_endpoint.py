@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 _NO_SPLIT = (
     "must be empty when the endpoint is created (found {found}): Azure ML refuses a split naming deployments that "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 _API = "mlsec-dev-gw-fraud-score-api"
 _OP = "mlsec-dev-gw-fraud-score-score-op"

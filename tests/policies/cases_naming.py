@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 _R = "MLSEC-NAME-001"
 

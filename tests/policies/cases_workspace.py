@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_cases import DELETE
+from tests.policies.policy_cases import DELETE
 
 _APPROVER_MISSING = (
     "the workspace identity has no Azure AI Enterprise Network Connection Approver role on the {} target, so the "

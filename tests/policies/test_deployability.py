@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_cases import DELETE, NO_SUPPRESSIONS, TODAY, mutate
 
 from components.config import ConfigError
-from scripts.check import evaluate, scan_with_kql
-from scripts.offline import PlanError
-from scripts.plan import make_plan
+from scripts.gate.check import evaluate, scan_with_kql
+from scripts.plan.cli import make_plan
+from scripts.plan.engine import PlanError
+from tests.policies.policy_cases import DELETE, NO_SUPPRESSIONS, TODAY, mutate
 
 # (what Azure or the provider rejects, base plan, resource, input path or None to remove it, value, rule)
 REINTRODUCED: list[tuple[str, str, str, str | None, Any, str]] = [

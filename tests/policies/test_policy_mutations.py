@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_cases import NO_SUPPRESSIONS, TODAY, mutate, with_endpoint_diagnostics
 from test_policy_rules import CASES
 
-from scripts.check import evaluate
+from scripts.gate.check import evaluate
+from tests.policies.policy_cases import NO_SUPPRESSIONS, TODAY, mutate, with_endpoint_diagnostics
 
 MUTATIONS = [c for c in CASES if c[1] == "dev"]
 

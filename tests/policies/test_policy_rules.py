@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from policy_cases import DELETE, mutate, serving_plan, violations, with_endpoint_diagnostics
 
 from policies.catalog import RULES_BY_ID
+from tests.policies.policy_cases import DELETE, mutate, serving_plan, violations, with_endpoint_diagnostics
 
 SUB = "/subscriptions/00000000-0000-4000-8000-000000000000"
 OWNER_ROLE = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"

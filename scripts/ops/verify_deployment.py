@@ -1,0 +1,609 @@
+"""Verify the live posture of a deployed stack: read each protected resource back from Azure and check it.
+
+    python -m scripts.ops.verify_deployment STACK --from-outputs outputs.json
+    python -m scripts.ops.verify_deployment STACK --from-outputs outputs.json --json
+
+Run after ``pulumi up``. The resource IDs come from the JSON of ``pulumi stack output --json``; the script
+signs in with ``DefaultAzureCredential`` (read access is enough) to the Azure Resource Manager endpoint of
+the stack's ``cloud`` (or ``--cloud``) and checks, with pinned API versions:
+
+- the training-data account: public network access Disabled, blob public access and shared key access
+  off, version-level immutability on; its blob service: versioning, blob and container soft delete and
+  the change feed on;
+- the Key Vault: purge protection (unless the stack opts out of it), public network access Disabled,
+  RBAC authorization;
+- each ML workspace: public network access Disabled; each online endpoint: ``authMode`` AADToken and
+  public network access Disabled;
+- diagnostic settings sending logs to the stack's Log Analytics workspace on the blob service, the Key
+  Vault, each ML workspace and the API Management service;
+- the policy of each model API on the gateway: present and equal to the ``gatewayPolicy`` output, apart
+  from whitespace, attribute order and XML escaping.
+
+It prints one row per check (resource, check, expected, found, OK/DRIFT/ERROR), or with ``--json`` the
+same rows as JSON. Without any Azure credential it checks nothing and says "skipped".
+
+Exit status: 0 every check OK, or skipped because no Azure credential is available (1 instead with
+--require-credentials); 1 any check DRIFT or
+ERROR; 2 usage error, with nothing sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError, ClientAuthenticationError
+from azure.core.pipeline.transport import HttpTransport
+from azure.core.rest import HttpRequest, HttpResponse
+
+from components.config import PROJECT, stack_file
+from components.regions import CLOUDS
+from scripts.common.paths import ROOT
+from scripts.ops import azure_mgmt
+from scripts.ops.azure_mgmt import (
+    ARM_ENDPOINTS,
+    ArgumentParser,
+    ArmBodyError,
+    ArmClient,
+    ArmStatusError,
+    ResourceId,
+    UsageError,
+    no_token_reason,
+    parse_resource_id,
+    read_stack_config,
+    request_failure,
+    shown,
+    signed_in,
+)
+from scripts.ops.kill_switch import is_suspended
+
+API_VERSIONS = {
+    "Microsoft.Storage": "2024-01-01",
+    "Microsoft.KeyVault": "2024-11-01",
+    "Microsoft.MachineLearningServices": "2025-12-01",
+    "Microsoft.ApiManagement": "2024-05-01",
+    "Microsoft.Insights": "2021-05-01-preview",
+}
+"""API version of every request, by resource provider: the versions the azure-native provider deploys these
+resources with. Diagnostic settings have no GA version that knows log category groups (``allLogs``)."""
+
+
+def api_version(namespace: str) -> str:
+    """The pinned API version of a resource provider (named in any case, as ARM allows)."""
+    return {key.lower(): value for key, value in API_VERSIONS.items()}[namespace.lower()]
+
+
+USER_AGENT = "secure-ml-verify-deployment"
+
+HINTS = {
+    401: " (sign in again: az login)",
+    403: " (your identity needs read access, for example Reader on the resource group)",
+    404: " (is the stack deployed, and is the --from-outputs file of this stack?)",
+}
+"""What to do about an ARM error answer, by status code."""
+
+OK, DRIFT, ERROR = "OK", "DRIFT", "ERROR"
+
+_SEGMENT = re.compile(r"^[-\w.()]+$")
+"""A name that can go into a request path as it is: no '/', '?', '#', '%' or spaces."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """The outcome of one check."""
+
+    resource: str
+    check: str
+    expected: str
+    found: str
+    result: str
+    """OK, DRIFT or ERROR."""
+    detail: str | None = None
+    """One line more on an ERROR (the request's failure) or a DRIFT (where a policy differs)."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A property of a resource (a path under ``properties``) and the value the blueprint sets."""
+
+    path: str
+    value: bool | str
+
+
+STORAGE_ACCOUNT = (
+    Expect("publicNetworkAccess", "Disabled"),
+    Expect("allowBlobPublicAccess", False),
+    Expect("allowSharedKeyAccess", False),
+    Expect("immutableStorageWithVersioning.enabled", True),
+)
+BLOB_SERVICE = (
+    Expect("isVersioningEnabled", True),
+    Expect("deleteRetentionPolicy.enabled", True),
+    Expect("containerDeleteRetentionPolicy.enabled", True),
+    Expect("changeFeed.enabled", True),
+)
+KEY_VAULT = (
+    Expect("enablePurgeProtection", True),
+    Expect("publicNetworkAccess", "Disabled"),
+    Expect("enableRbacAuthorization", True),
+)
+WORKSPACE = (Expect("publicNetworkAccess", "Disabled"),)
+ONLINE_ENDPOINT = (Expect("authMode", "AADToken"), Expect("publicNetworkAccess", "Disabled"))
+
+PURGE_PROTECTION_OPT_OUT = "keyVault.purgeProtection"
+"""The ``securityOptOuts`` key of a stack that turns purge protection off."""
+IMMUTABILITY_OPT_OUT = "dataStorage.immutability"
+"""The ``securityOptOuts`` key of a stack that turns version-level immutability off (to be torn down)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What is deployed: the stack outputs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The resource IDs and the gateway policy of a deployed stack, from its outputs."""
+
+    log_analytics: ResourceId
+    data_account: ResourceId
+    key_vault: ResourceId
+    workspaces: dict[str, ResourceId]
+    endpoints: dict[str, ResourceId]
+    """Endpoint name (the ID of its API on the gateway) -> endpoint."""
+    gateway: ResourceId
+    gateway_policy: str
+    opt_outs: frozenset[str]
+
+
+def resource_path(rid: ResourceId) -> str:
+    """The ARM path of a resource, such as /subscriptions/.../providers/Microsoft.Storage/storageAccounts/x."""
+    pairs = "/".join(f"{t}/{n}" for t, n in zip(rid.types, rid.names, strict=True))
+    return f"/subscriptions/{rid.subscription}/resourceGroups/{rid.resource_group}/providers/{rid.namespace}/{pairs}"
+
+
+def _resource(path: Path, key: str, value: object, arm_type: str) -> ResourceId:
+    parsed = parse_resource_id(value) if isinstance(value, str) else None
+    if (
+        parsed is None
+        or not parsed.is_a(arm_type)
+        or not all(
+            _SEGMENT.match(part) and part.strip(".")
+            for part in (parsed.subscription, parsed.resource_group, *parsed.names)
+        )
+    ):
+        raise UsageError(f"--from-outputs {path}: {key} is not a {arm_type} ID, found {shown(value)}")
+    return parsed
+
+
+def _required(path: Path, outputs: Mapping[str, Any], key: str) -> object:
+    if key not in outputs:
+        raise UsageError(f"--from-outputs {path}: no {key} output (is this the right stack?)")
+    return outputs[key]
+
+
+def _named(path: Path, outputs: Mapping[str, Any], key: str, arm_type: str) -> dict[str, ResourceId]:
+    value = _required(path, outputs, key)
+    if not isinstance(value, dict):
+        raise UsageError(f"--from-outputs {path}: {key}: expected an object of name to {arm_type} ID")
+    found: dict[str, ResourceId] = {}
+    for name, rid in value.items():
+        if not _SEGMENT.match(name) or not name.strip("."):
+            raise UsageError(f"--from-outputs {path}: {key}: {shown(name)} is not a resource name")
+        found[name] = _resource(path, f"{key}.{name}", rid, arm_type)
+    return found
+
+
+def load_deployment(path: Path) -> Deployment:
+    """The resources to check, from ``pulumi stack output --json``; :class:`UsageError` if they are not there."""
+    outputs = azure_mgmt.read_outputs(path)
+    data_account = _resource(
+        path, "dataAccountId", _required(path, outputs, "dataAccountId"), "Microsoft.Storage/storageAccounts"
+    )
+    deployment = Deployment(
+        log_analytics=_resource(
+            path,
+            "logAnalyticsWorkspaceId",
+            _required(path, outputs, "logAnalyticsWorkspaceId"),
+            "Microsoft.OperationalInsights/workspaces",
+        ),
+        data_account=data_account,
+        key_vault=_resource(path, "keyVaultId", _required(path, outputs, "keyVaultId"), "Microsoft.KeyVault/vaults"),
+        workspaces=_named(path, outputs, "workspaces", "Microsoft.MachineLearningServices/workspaces"),
+        endpoints=_named(path, outputs, "endpoints", "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"),
+        gateway=_resource(path, "gatewayId", _required(path, outputs, "gatewayId"), "Microsoft.ApiManagement/service"),
+        gateway_policy=_policy_output(path, outputs),
+        opt_outs=_opt_outs(path, outputs),
+    )
+    subscription = data_account.subscription.lower()
+    for key, rid in (
+        ("logAnalyticsWorkspaceId", deployment.log_analytics),
+        ("keyVaultId", deployment.key_vault),
+        *((f"workspaces.{name}", rid) for name, rid in deployment.workspaces.items()),
+        *((f"endpoints.{name}", rid) for name, rid in deployment.endpoints.items()),
+        ("gatewayId", deployment.gateway),
+    ):
+        if rid.subscription.lower() != subscription:
+            raise UsageError(
+                f"--from-outputs {path}: {key} is in subscription {rid.subscription}, dataAccountId in "
+                f"{data_account.subscription}: the outputs are not of one stack"
+            )
+    return deployment
+
+
+def _opt_outs(path: Path, outputs: Mapping[str, Any]) -> frozenset[str]:
+    """The config keys of the controls the stack turns off (``securityOptOuts``, absent in older stacks)."""
+    opt_outs = outputs.get("securityOptOuts", {})
+    if not isinstance(opt_outs, dict):
+        raise UsageError(f"--from-outputs {path}: securityOptOuts: expected an object of config key to reason")
+    return frozenset(opt_outs)
+
+
+def _policy_output(path: Path, outputs: Mapping[str, Any]) -> str:
+    policy = _required(path, outputs, "gatewayPolicy")
+    if not isinstance(policy, str) or not policy.strip():
+        raise UsageError(f"--from-outputs {path}: gatewayPolicy: expected the policy XML document")
+    return policy
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading from ARM
+# ---------------------------------------------------------------------------------------------
+
+
+class NoCredentialError(Exception):
+    """No token could be had for the first request: nothing can be checked."""
+
+
+class ReadError(Exception):
+    """A GET that gave no usable document."""
+
+    def __init__(self, found: str, detail: str, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.found = found
+        """Short reason for the table, such as ``HTTP 403 AuthorizationFailed``."""
+        self.detail = detail
+        self.status = status
+
+
+class Reader:
+    """GETs of ARM documents, turning every failure into :class:`ReadError` or :class:`NoCredentialError`."""
+
+    def __init__(self, client: ArmClient, arm: str) -> None:
+        self.client = client
+        self.arm = arm
+        self.first = True
+
+    def read(self, path: str, api_version: str, query: str = "") -> dict[str, Any]:
+        """The JSON object at ``{arm}{path}?api-version=...{query}``."""
+        url = f"{self.arm}{path}?api-version={api_version}{query}"
+        first, self.first = self.first, False
+        try:
+            document = self.client.get_json(url)
+        except ClientAuthenticationError as exc:
+            if first:
+                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
+            raise ReadError("no token", no_token_reason(self.arm, exc)) from None
+        except ArmStatusError as exc:
+            raise ReadError(exc.short, f"GET failed: {exc}", exc.status) from None
+        except ArmBodyError as exc:
+            raise ReadError("not JSON", f"GET failed: {exc}") from None
+        except AzureError as exc:
+            raise ReadError("no answer", request_failure(exc)) from None
+        if not isinstance(document, dict):
+            raise ReadError("not an object", "GET failed: the answer is not a JSON object")
+        return document
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------------
+
+
+def show(value: object) -> str:
+    """A property value as the table shows it: ``true``, ``Disabled``, ``(absent)``."""
+    if value is None:
+        return "(absent)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _lookup(properties: Mapping[str, Any], path: str) -> object:
+    value: object = properties
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def _matches(found: object, expected: bool | str) -> bool:
+    if isinstance(expected, bool):
+        return found is expected
+    return isinstance(found, str) and found.lower() == expected.lower()
+
+
+def property_rows(
+    reader: Reader,
+    resource: str,
+    rid: ResourceId,
+    expects: Sequence[Expect],
+    opted_out: Mapping[str, str] | None = None,
+    child: str = "",
+) -> list[Row]:
+    """One row per expected property of the resource ``rid`` (or its ``child`` path, such as /blobServices/default).
+
+    ``opted_out`` maps a property to the stack's opt-out of it: its row is OK whatever is found.
+    """
+    opted_out = opted_out or {}
+    try:
+        document = reader.read(resource_path(rid) + child, api_version(rid.namespace))
+    except ReadError as failure:
+        return [Row(resource, e.path, show(e.value), failure.found, ERROR, failure.detail) for e in expects]
+    properties = document.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    rows = []
+    for expect in expects:
+        found = _lookup(properties, expect.path)
+        if expect.path in opted_out:
+            rows.append(Row(resource, expect.path, f"any (opted out: {opted_out[expect.path]})", show(found), OK))
+        else:
+            result = OK if _matches(found, expect.value) else DRIFT
+            rows.append(Row(resource, expect.path, show(expect.value), show(found), result))
+    return rows
+
+
+def _enabled_logs(setting: Mapping[str, Any]) -> bool:
+    logs = _lookup(setting, "properties.logs")
+    return isinstance(logs, list) and any(isinstance(log, dict) and log.get("enabled") is True for log in logs)
+
+
+def diagnostic_row(reader: Reader, resource: str, path: str, log_analytics: ResourceId) -> Row:
+    """Whether the resource at ``path`` sends logs to the stack's Log Analytics workspace."""
+    check = "diagnostic settings"
+    expected = f"logs to {log_analytics.name}"
+    try:
+        document = reader.read(
+            f"{path}/providers/Microsoft.Insights/diagnosticSettings", api_version("Microsoft.Insights")
+        )
+    except ReadError as failure:
+        return Row(resource, check, expected, failure.found, ERROR, failure.detail)
+    settings = document.get("value")
+    if not isinstance(settings, list):
+        return Row(resource, check, expected, "no value list", ERROR, "GET failed: the answer has no 'value' list")
+    settings = [s for s in settings if isinstance(s, dict)]
+    if not settings:
+        return Row(resource, check, expected, "none", DRIFT)
+    target = resource_path(log_analytics).lower()
+    to_target = [s for s in settings if str(_lookup(s, "properties.workspaceId") or "").lower() == target]
+    if any(_enabled_logs(s) for s in to_target):
+        return Row(resource, check, expected, expected, OK)
+    if to_target:
+        return Row(resource, check, expected, f"to {log_analytics.name}, no log enabled", DRIFT)
+    destinations: list[str] = []
+    for setting in settings:
+        workspace = str(_lookup(setting, "properties.workspaceId") or "")
+        name = workspace.rsplit("/", 1)[-1] if workspace else "no Log Analytics workspace"
+        # another workspace of the same name is shown by its full ID
+        destinations.append(workspace if name.lower() == log_analytics.name.lower() else name)
+    return Row(resource, check, expected, "to " + ", ".join(sorted(set(destinations))), DRIFT)
+
+
+def canonical_policy(xml: str) -> str:
+    """A policy document without the differences that do not change it.
+
+    Whitespace between and around elements, attribute order, quote style and escaping are normalised
+    (XML canonical form), then every run of whitespace counts as one space.
+    """
+    try:
+        text = ElementTree.canonicalize(xml, strip_text=True)
+    except ElementTree.ParseError:
+        text = xml
+    return " ".join(text.split())
+
+
+def _first_difference(live: str, declared: str) -> str:
+    at = next(
+        (i for i, (a, b) in enumerate(zip(live, declared, strict=False)) if a != b), min(len(live), len(declared))
+    )
+    start = max(0, at - 20)
+    return (
+        f"differs from the gatewayPolicy output at character {at} of the canonical XML: "
+        f"live {live[start : at + 40]!r}, output {declared[start : at + 40]!r}"
+    )
+
+
+def policy_row(reader: Reader, resource: str, gateway: ResourceId, api: str, declared: str) -> Row:
+    """Whether the policy of one model API is the ``gatewayPolicy`` output."""
+    check = f"policy of API {api}"
+    expected = "gatewayPolicy output"
+    try:
+        document = reader.read(
+            f"{resource_path(gateway)}/apis/{api}/policies/policy",
+            api_version("Microsoft.ApiManagement"),
+            "&format=xml",
+        )
+    except ReadError as failure:
+        if failure.status == 404:
+            return Row(resource, check, expected, "missing", DRIFT)
+        return Row(resource, check, expected, failure.found, ERROR, failure.detail)
+    value = _lookup(document, "properties.value")
+    if not isinstance(value, str):
+        return Row(resource, check, expected, "no properties.value", ERROR, "GET failed: no properties.value")
+    if is_suspended(value) and not is_suspended(declared):
+        return Row(resource, check, expected, "suspended (503 return-response)", DRIFT)
+    if is_suspended(declared) and not is_suspended(value):
+        return Row(resource, check, expected, "not suspended", DRIFT)
+    live, wanted = canonical_policy(value), canonical_policy(declared)
+    if live != wanted:
+        return Row(resource, check, expected, "different", DRIFT, _first_difference(live, wanted))
+    return Row(resource, check, expected, "matches", OK)
+
+
+def verify(reader: Reader, deployment: Deployment) -> list[Row]:
+    """Every check, in a fixed order: data account, blob service, Key Vault, workspaces, endpoints, gateway."""
+    law = deployment.log_analytics
+    data = deployment.data_account
+    worm_opt_out = {}
+    if IMMUTABILITY_OPT_OUT in deployment.opt_outs:
+        worm_opt_out["immutableStorageWithVersioning.enabled"] = f"securityOptOuts.{IMMUTABILITY_OPT_OUT}"
+    rows = property_rows(reader, f"storage account {data.name}", data, STORAGE_ACCOUNT, worm_opt_out)
+    blob = f"blob service {data.name}/default"
+    rows += property_rows(reader, blob, data, BLOB_SERVICE, child="/blobServices/default")
+    rows.append(diagnostic_row(reader, blob, f"{resource_path(data)}/blobServices/default", law))
+
+    vault = deployment.key_vault
+    opted_out = {}
+    if PURGE_PROTECTION_OPT_OUT in deployment.opt_outs:
+        opted_out["enablePurgeProtection"] = f"securityOptOuts.{PURGE_PROTECTION_OPT_OUT}"
+    rows += property_rows(reader, f"key vault {vault.name}", vault, KEY_VAULT, opted_out)
+    rows.append(diagnostic_row(reader, f"key vault {vault.name}", resource_path(vault), law))
+
+    for workspace in deployment.workspaces.values():
+        label = f"ML workspace {workspace.name}"
+        rows += property_rows(reader, label, workspace, WORKSPACE)
+        rows.append(diagnostic_row(reader, label, resource_path(workspace), law))
+
+    for endpoint in deployment.endpoints.values():
+        rows += property_rows(reader, f"online endpoint {endpoint.name}", endpoint, ONLINE_ENDPOINT)
+
+    gateway = deployment.gateway
+    label = f"API Management {gateway.name}"
+    rows.append(diagnostic_row(reader, label, resource_path(gateway), law))
+    for api in deployment.endpoints:
+        rows.append(policy_row(reader, label, gateway, api, deployment.gateway_policy))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+COLUMNS = ("RESOURCE", "CHECK", "EXPECTED", "FOUND", "RESULT")
+
+
+def table(rows: Sequence[Row]) -> list[str]:
+    """The rows as aligned text columns under a header line."""
+    cells = [COLUMNS, *((r.resource, r.check, r.expected, r.found, r.result) for r in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS) - 1)]
+    return ["  ".join([*(c.ljust(w) for c, w in zip(line, widths, strict=False)), line[-1]]) for line in cells]
+
+
+def summary(rows: Sequence[Row]) -> str:
+    counts = {result: sum(r.result == result for r in rows) for result in (OK, DRIFT, ERROR)}
+    return f"{len(rows)} checks: {counts[OK]} OK, {counts[DRIFT]} DRIFT, {counts[ERROR]} ERROR"
+
+
+def overall(rows: Sequence[Row]) -> str:
+    """ERROR if any check failed to run, else DRIFT if any drifted, else OK."""
+    results = {r.result for r in rows}
+    return ERROR if ERROR in results else DRIFT if DRIFT in results else OK
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_cloud(args: argparse.Namespace) -> str:
+    """``--cloud``, else the stack file's ``cloud``, else AzurePublicCloud."""
+    known = ", ".join(ARM_ENDPOINTS)
+    if args.cloud is not None:
+        if args.cloud not in ARM_ENDPOINTS:
+            raise UsageError(f"--cloud: expected one of {known}, found {args.cloud!r}")
+        cloud: str = args.cloud
+        return cloud
+    config = read_stack_config(args.stack, args.project_dir)
+    value = config.get(f"{PROJECT}:cloud", config.get("cloud", "AzurePublicCloud"))
+    if not isinstance(value, str) or value not in ARM_ENDPOINTS:
+        raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {shown(value)}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m scripts.ops.verify_deployment",
+        description=(__doc__ or "").splitlines()[0],
+        epilog="Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error.",
+    )
+    parser.add_argument("stack", help="stack name: its cloud is read from stacks/Pulumi.STACK.yaml")
+    parser.add_argument(
+        "--from-outputs", type=Path, metavar="FILE", required=True, help="JSON of `pulumi stack output --json`"
+    )
+    parser.add_argument("--cloud", help=f"Azure cloud ({', '.join(ARM_ENDPOINTS)}); default: the stack file's")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--require-credentials",
+        action="store_true",
+        help="exit 1 instead of skipping when no Azure credential is available (use after pulumi up)",
+    )
+    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    credential: TokenCredential | None = None,
+    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
+) -> int:
+    """Verify the stack; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
+    try:
+        args = _parser().parse_args(argv)
+        cloud = resolve_cloud(args)
+        deployment = load_deployment(args.from_outputs)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    arm = ARM_ENDPOINTS[cloud]
+    data = deployment.data_account
+    about = {
+        "stack": args.stack,
+        "cloud": cloud,
+        "subscription": data.subscription,
+        "resourceGroup": data.resource_group,
+    }
+    try:
+        with signed_in(arm, CLOUDS[cloud].login_host, credential, transport) as pipeline:
+            rows = verify(Reader(ArmClient(pipeline, USER_AGENT, HINTS), arm), deployment)
+    except NoCredentialError as exc:
+        result = "FAILED" if args.require_credentials else "SKIPPED"
+        if args.json:
+            print(json.dumps({**about, "result": result, "reason": str(exc), "checks": []}, indent=2))
+        elif args.require_credentials:
+            print(f"error: no Azure credential, nothing checked: {exc}", file=sys.stderr)
+        else:
+            print(f"skipped, nothing checked: {exc}")
+        return 1 if args.require_credentials else 0
+
+    if args.json:
+        print(json.dumps({**about, "result": overall(rows), "checks": [asdict(r) for r in rows]}, indent=2))
+    else:
+        print(
+            f"Live posture of stack {args.stack} ({cloud}): subscription {data.subscription}, "
+            f"resource group {data.resource_group}"
+        )
+        print()
+        print("\n".join(table(rows)))
+        print()
+        print(summary(rows))
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            if row.detail is not None and (row.resource, row.detail) not in seen:
+                seen.add((row.resource, row.detail))
+                print(f"{row.result.lower()}: {row.resource}: {row.detail}", file=sys.stderr)
+    return 0 if overall(rows) == OK else 1
+
+
+if __name__ == "__main__":
+    from scripts.common import cli
+
+    sys.exit(cli.run(main))
