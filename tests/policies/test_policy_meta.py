@@ -34,7 +34,7 @@ def test_every_rule_has_a_failing_case() -> None:
 
 
 def test_the_suppression_audit_is_tested_and_last() -> None:
-    source = (RULES_MD.parent.parent / "tests" / "policies" / "test_policy_gate.py").read_text()
+    source = (RULES_MD.parent.parent / "tests" / "gate" / "test_policy_gate.py").read_text()
     assert "MLSEC-GOV-001" in source
     assert RULES[-1].id == "MLSEC-GOV-001"
 
