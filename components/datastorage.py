@@ -13,16 +13,17 @@ from components.common import (
     PrivateEndpoint,
     RoleAssignmentSpec,
     child,
-    customer_key_encryption,
     delete_lock,
     diagnostic_setting,
-    encryption_key,
     log_alert,
-    private_storage_account,
-    recoverable_blob_service,
     role_assignments,
 )
-from components.config import PIPELINE_IDENTITIES, DataStorageSettings, ZonePurpose
+from components.storage_account import (
+    customer_key_encryption,
+    encryption_key,
+    private_storage_account,
+    recoverable_blob_service,
+)
 
 WRITES: dict[str, str] = {
     "ingestion": "quarantine",
@@ -39,7 +40,7 @@ READS: dict[str, str] = {"validation": "quarantine", "anonymization": "raw", "cu
 EXPIRING_ZONES = ("quarantine", "raw")
 """Zones whose data expires after ``rawRetentionDays`` (data minimisation)."""
 
-GUARDED_ZONES: tuple[ZonePurpose, ...] = ("raw", "anonymized", "curated", "models")
+GUARDED_ZONES = ("raw", "anonymized", "curated", "models")
 """Zones where a write by anyone but their writer raises the tripwire alert."""
 
 WRITE_OPERATIONS = (
@@ -68,13 +69,48 @@ LIFECYCLE_AGENT = "ObjectLifeCycleAssistant"
 
 
 @dataclass(frozen=True)
+class ZoneArgs:
+    """One data zone: a classified blob container."""
+
+    container: str
+    """Container name."""
+    classification: str
+    """Classification written into the container metadata."""
+    legal_hold: Sequence[str] = ()
+    """Legal-hold tags; any tag freezes every blob in the zone."""
+
+
+@dataclass(frozen=True)
 class DataStorageArgs:
     """Inputs of :class:`DataStorage`."""
 
     ctx: Context
     """Environment context: resource group, tags, diagnostics, alerts, private endpoints, ``lock``."""
-    settings: DataStorageSettings
-    """Retention, zones, pipeline identities and thresholds from the stack config."""
+    zones: Mapping[str, ZoneArgs]
+    """Zone containers by purpose (quarantine, raw, anonymized, curated, models)."""
+    soft_delete_retention_days: int
+    """Days deleted blobs and containers stay recoverable."""
+    change_feed_retention_days: int
+    """Days the change feed is kept."""
+    raw_retention_days: int
+    """Days before raw and quarantine data expire."""
+    cool_after_days: int
+    """Days after which blobs of the other zones move to the cool tier."""
+    cold_after_days: int
+    """Days after which blobs of the other zones move to the cold tier."""
+    immutability_retention_days: int
+    """Version-level WORM retention in days."""
+    immutable: bool
+    """Version-level immutability on the account and the zone containers (off only for a stack that is torn down)."""
+    lock_immutability: bool
+    """Lock the account's immutability policy (irreversible)."""
+    customer_managed_key: bool
+    """Encrypt with a key from the platform Key Vault, through a user-assigned identity."""
+    pipeline_principals: Mapping[str, str]
+    """Existing principal of a pipeline step by step name; a user-assigned identity is created for each step left
+    out."""
+    failed_auth_threshold: int
+    """Failed authorizations in 15 minutes that raise the tripwire alert."""
     key_vault_id: pulumi.Input[str]
     """Resource ID of the platform Key Vault (customer-managed key)."""
     key_vault_uri: pulumi.Input[str]
@@ -103,15 +139,13 @@ class DataStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:data:DataStorage", name, None, opts)
-        ctx, cfg = args.ctx, args.settings
+        ctx, cfg = args.ctx, args
         self._ctx = ctx
         # Version-level immutability, unless the stack turns it off to be torn down (config validation refuses
         # that in prod). An account or container enabled for it cannot be deleted until it is empty, and no
         # version under retention can be deleted, locked or not ("Deletion" and "Scenarios" in
         # https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies).
-        self._immutable = cfg.immutability.enabled
-        if ctx.diagnostic_settings is None:
-            raise ValueError(f"{name}: data storage needs diagnostics in its context")
+        self._immutable = cfg.immutable
         tags = {**ctx.tags, "data-classification": "restricted"}
         rg = ctx.resource_group_name
 
@@ -147,7 +181,7 @@ class DataStorage(pulumi.ComponentResource):
                 enabled=True,
                 immutability_policy=storage.AccountImmutabilityPolicyPropertiesArgs(
                     immutability_period_since_creation_in_days=cfg.immutability_retention_days,
-                    state="Locked" if cfg.immutability_lock.enabled else "Unlocked",
+                    state="Locked" if cfg.lock_immutability else "Unlocked",
                     allow_protected_append_writes=False,
                 ),
             )
@@ -201,13 +235,12 @@ class DataStorage(pulumi.ComponentResource):
                 f"{name}-{container}", container, {"classification": "confidential", "zone": "scratch"}, blob_service
             )
 
-        self._lifecycle(name, cfg)
+        self._lifecycle(name, args)
 
         # Pipeline identities: one per step, each writing exactly one zone.
         self.pipeline_principals = {}
-        configured = cfg.pipeline_identities
-        for step in PIPELINE_IDENTITIES:
-            existing = getattr(configured, step)
+        for step in WRITES:
+            existing = cfg.pipeline_principals.get(step)
             if existing is not None:
                 self.pipeline_principals[step] = pulumi.Output.from_input(existing)
             else:
@@ -286,7 +319,7 @@ class DataStorage(pulumi.ComponentResource):
             opts=child(self, depends_on=[after]),
         )
 
-    def _lifecycle(self, name: str, cfg: DataStorageSettings) -> None:
+    def _lifecycle(self, name: str, cfg: DataStorageArgs) -> None:
         rules = []
         for purpose, zone in cfg.zones.items():
             prefix = storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"], prefix_match=[f"{zone.container}/"])
@@ -340,7 +373,7 @@ class DataStorage(pulumi.ComponentResource):
         )
 
     def _tripwires(self, name: str, args: DataStorageArgs) -> None:
-        cfg = args.settings
+        cfg = args
 
         def alert(
             suffix: str, title: str, severity: int, query: pulumi.Input[str], threshold: int, window: str
