@@ -15,7 +15,6 @@ from components.common import (
     child,
     delete_lock,
     diagnostic_setting,
-    log_alert,
     role_assignments,
 )
 from components.storage_account import (
@@ -24,6 +23,7 @@ from components.storage_account import (
     private_storage_account,
     recoverable_blob_service,
 )
+from components.tripwires import GUARDED_ZONES, data_tripwires
 
 WRITES: dict[str, str] = {
     "ingestion": "quarantine",
@@ -39,33 +39,6 @@ READS: dict[str, str] = {"validation": "quarantine", "anonymization": "raw", "cu
 
 EXPIRING_ZONES = ("quarantine", "raw")
 """Zones whose data expires after ``rawRetentionDays`` (data minimisation)."""
-
-GUARDED_ZONES = ("raw", "anonymized", "curated", "models")
-"""Zones where a write by anyone but their writer raises the tripwire alert."""
-
-WRITE_OPERATIONS = (
-    "PutBlob",
-    "PutBlock",
-    "PutBlockList",
-    "PutBlockFromURL",
-    "AppendBlock",
-    "CopyBlob",
-    "CopyBlobFromURL",
-    "SetBlobMetadata",
-    "SetBlobTags",
-    "SetBlobTier",
-    "DeleteBlob",
-    "UndeleteBlob",
-)
-DESTRUCTIVE_OPERATIONS = (
-    "DeleteBlob",
-    "DeleteContainer",
-    "SetBlobImmutabilityPolicy",
-    "DeleteBlobImmutabilityPolicy",
-    "SetBlobLegalHold",
-)
-LIFECYCLE_AGENT = "ObjectLifeCycleAssistant"
-"""User agent of lifecycle management; its expiry deletes in raw and quarantine are expected."""
 
 
 @dataclass(frozen=True)
@@ -275,7 +248,15 @@ class DataStorage(pulumi.ComponentResource):
             log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
             metric_categories=["Transaction"],
         )
-        self._tripwires(name, args)
+        data_tripwires(
+            name,
+            self,
+            ctx,
+            self.account.name,
+            {purpose: args.zones[purpose].container for purpose in GUARDED_ZONES},
+            self.writers,
+            args.failed_auth_threshold,
+        )
         if ctx.lock:
             delete_lock(name, self, self.account.id, "Training data: versioned, immutable, access-logged")
         self.register_outputs(
@@ -370,62 +351,4 @@ class DataStorage(pulumi.ComponentResource):
             management_policy_name="default",
             policy=storage.ManagementPolicySchemaArgs(rules=rules),
             opts=child(self),
-        )
-
-    def _tripwires(self, name: str, args: DataStorageArgs) -> None:
-        cfg = args
-
-        def alert(
-            suffix: str, title: str, severity: int, query: pulumi.Input[str], threshold: int, window: str
-        ) -> None:
-            log_alert(
-                f"{name}-{suffix}", self, self._ctx, title, query, threshold=threshold, severity=severity, window=window
-            )
-
-        writes = ", ".join(f'"{op}"' for op in WRITE_OPERATIONS)
-        destructive = ", ".join(f'"{op}"' for op in DESTRUCTIVE_OPERATIONS)
-        for purpose in GUARDED_ZONES:
-            container = cfg.zones[purpose].container
-
-            def foreign_writes(values: list[str], container: str = container) -> str:
-                account, writer = values
-                return (
-                    f'StorageBlobLogs\n| where AccountName == "{account}"\n'
-                    f"| where OperationName in ({writes})\n"
-                    f'| where ObjectKey startswith "/{account}/{container}/"\n'
-                    f'| where UserAgentHeader !startswith "{LIFECYCLE_AGENT}"\n'
-                    f'| where RequesterObjectId != "{writer}"'
-                )
-
-            query = pulumi.Output.all(self.account.name, self.writers[purpose]).apply(foreign_writes)
-            alert(
-                f"tripwire-{purpose}", f"Write to {container} by an identity other than its writer", 1, query, 0, "PT5M"
-            )
-        alert(
-            "tripwire-destructive",
-            "Delete or immutability change in training data",
-            1,
-            self.account.name.apply(
-                lambda account: (
-                    f'StorageBlobLogs\n| where AccountName == "{account}"\n'
-                    f"| where OperationName in ({destructive})\n"
-                    f'| where UserAgentHeader !startswith "{LIFECYCLE_AGENT}"'
-                )
-            ),
-            0,
-            "PT5M",
-        )
-        alert(
-            "tripwire-denied",
-            f"More than {cfg.failed_auth_threshold} failed authorizations on training data in 15 minutes",
-            2,
-            self.account.name.apply(
-                # StatusCode is a string column:
-                # learn.microsoft.com/azure/azure-monitor/reference/tables/storagebloblogs
-                lambda account: (
-                    f'StorageBlobLogs\n| where AccountName == "{account}"\n| where StatusCode in ("401", "403")'
-                )
-            ),
-            cfg.failed_auth_threshold,
-            "PT15M",
         )

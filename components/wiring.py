@@ -13,6 +13,7 @@ import pulumi
 
 from components.common import BaseContext, Context, DiagnosticsTarget
 from components.config import (
+    PIPELINE_IDENTITIES,
     ConfigError,
     DataStorageSettings,
     EndpointSettings,
@@ -32,6 +33,7 @@ from components.monitoring import Monitoring
 from components.network import ExistingNetworkArgs, Network, NetworkArgs
 from components.regions import CLOUDS
 from components.workspace import ComputeClusterArgs, Workspace, WorkspaceArgs
+from components.workspace_keys import CustomerManagedKeyArgs
 
 _ORDER = ["public", "internal", "confidential", "restricted"]
 
@@ -129,9 +131,7 @@ def data_storage_args(
         lock_immutability=cfg.immutability_lock.enabled,
         customer_managed_key=cfg.customer_managed_key,
         pipeline_principals={
-            step: principal
-            for step in ("ingestion", "validation", "anonymization", "curation", "release")
-            if (principal := getattr(identities, step)) is not None
+            step: principal for step in PIPELINE_IDENTITIES if (principal := getattr(identities, step)) is not None
         },
         failed_auth_threshold=cfg.failed_auth_threshold,
         key_vault_id=key_vault.vault.id,
@@ -156,7 +156,7 @@ def workspace_args(
         key_vault_id=key_vault.vault.id,
         application_insights_id=monitoring.app_insights.id,
         data_classification=ws.data_classification,
-        customer_managed_key=ws.customer_managed_key,
+        customer_managed_key=_customer_managed_key(settings, ws),
         outbound_fqdns=tuple(ws.outbound_fqdns),
         compute_clusters=tuple(
             ComputeClusterArgs(c.name, c.vm_size, c.max_nodes, c.idle_seconds_before_scale_down)
@@ -167,8 +167,16 @@ def workspace_args(
         data=data,
         soft_delete_retention_days=settings.data_storage.soft_delete_retention_days,
         change_feed_retention_days=settings.data_storage.change_feed_retention_days,
-        cosmos_db_principal_id=settings.cosmos_db_principal_id,
     )
+
+
+def _customer_managed_key(settings: Settings, ws: WorkspaceSettings) -> CustomerManagedKeyArgs | None:
+    if not ws.customer_managed_key:
+        return None
+    if settings.cosmos_db_principal_id is None:
+        # Refused by config validation (cosmosDbPrincipalId is required when a workspace sets customerManagedKey).
+        raise ValueError(f"workspace {ws.name}: a customer-managed key needs the Azure Cosmos DB service principal")
+    return CustomerManagedKeyArgs(cosmos_db_principal_id=settings.cosmos_db_principal_id)
 
 
 def endpoint_args(

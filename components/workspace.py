@@ -9,7 +9,7 @@ import pulumi
 from pulumi_azure_native import containerregistry, managedidentity, storage
 from pulumi_azure_native import machinelearningservices as ml
 
-from components import naming, workspace_access
+from components import naming, workspace_access, workspace_keys
 from components.common import (
     Context,
     PrivateEndpoint,
@@ -21,13 +21,10 @@ from components.common import (
 )
 from components.datastorage import DataStorage
 from components.storage_account import (
-    customer_key_encryption,
-    encryption_key,
     private_storage_account,
     recoverable_blob_service,
 )
-
-_ENCRYPTION_USER = "Key Vault Crypto Service Encryption User"
+from components.workspace_keys import CustomerManagedKeyArgs
 
 
 @dataclass(frozen=True)
@@ -60,8 +57,9 @@ class WorkspaceArgs:
     """Resource ID of the environment's Application Insights."""
     data_classification: str = "confidential"
     """Highest classification of the data it holds (its data-classification tag)."""
-    customer_managed_key: bool = False
-    """Encrypt the workspace, its registry and system storage with keys of the platform Key Vault."""
+    customer_managed_key: CustomerManagedKeyArgs | None = None
+    """Encrypt the workspace, its registry and system storage with keys of the platform Key Vault; None:
+    Microsoft-managed keys."""
     outbound_fqdns: Sequence[str] = ()
     """FQDNs the managed network may reach besides the platform's own private endpoints."""
     compute_clusters: Sequence[ComputeClusterArgs] = ()
@@ -81,9 +79,6 @@ class WorkspaceArgs:
     (``dataStorage.softDeleteRetentionDays``)."""
     change_feed_retention_days: int = 30
     """Days the system storage's change feed is kept (``dataStorage.changeFeedRetentionDays``)."""
-    cosmos_db_principal_id: str | None = None
-    """Object ID of this tenant's Azure Cosmos DB first-party service principal; with a customer-managed key it
-    gets wrap/unwrap on the workspace's key (config ``cosmosDbPrincipalId``)."""
 
 
 class Workspace(pulumi.ComponentResource):
@@ -118,41 +113,13 @@ class Workspace(pulumi.ComponentResource):
             f"{name}-compute-id", resource_group_name=rg, location=location, tags=tags, opts=child(self)
         )
 
-        # With a customer-managed key, the registry and the system storage (models, run artifacts, job code)
-        # are encrypted with keys of their own, which the workspace identity may wrap and unwrap. Both need
-        # the key role before they are created: encryption is set at creation and cannot be added later
-        # (https://learn.microsoft.com/azure/container-registry/tutorial-enable-customer-managed-keys,
-        # https://learn.microsoft.com/azure/storage/common/customer-managed-keys-configure-new-account).
-        registry_encryption = registry_identity = sys_encryption = sys_identity = None
-        key_ready: list[pulumi.Resource] = []
-        if args.customer_managed_key:
-            acr_key = encryption_key(f"{name}-acr-cmk", self, ctx, args.key_vault_id, tags)
-            sys_key = encryption_key(f"{name}-sys-cmk", self, ctx, args.key_vault_id, tags)
-            for label, key in (("acr", acr_key), ("sys", sys_key)):
-                key_ready += role_assignments(
-                    f"{name}-id-{label}-cmk",
-                    self,
-                    ctx,
-                    key.id,
-                    [RoleAssignmentSpec(_ENCRYPTION_USER, self.identity.principal_id, name="ws")],
-                )
-            registry_identity = containerregistry.IdentityPropertiesArgs(
-                type=containerregistry.ResourceIdentityType.USER_ASSIGNED,
-                user_assigned_identities=self.identity.id.apply(
-                    lambda uid: {uid: containerregistry.UserIdentityPropertiesArgs()}
-                ),
-            )
-            registry_encryption = containerregistry.EncryptionPropertyArgs(
-                status="enabled",
-                # the versionless key URI: the registry follows the key's rotation
-                key_vault_properties=containerregistry.KeyVaultPropertiesArgs(
-                    key_identifier=acr_key.key_uri, identity=self.identity.client_id
-                ),
-            )
-            sys_identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id])
-            sys_encryption = customer_key_encryption(
-                sys_key.name, sys_key.key_uri.apply(lambda uri: uri.split("/keys/")[0]), self.identity.id
-            )
+        keys = (
+            workspace_keys.dependency_encryption(name, self, ctx, args.key_vault_id, self.identity, tags)
+            if args.customer_managed_key is not None
+            else workspace_keys.DependencyEncryption()
+        )
+        registry_identity, registry_encryption = keys.registry_identity, keys.registry_encryption
+        sys_identity, sys_encryption, key_ready = keys.storage_identity, keys.storage_encryption, keys.key_roles
 
         # Container registry: images for training and inference.
         self.registry = containerregistry.Registry(
@@ -236,32 +203,15 @@ class Workspace(pulumi.ComponentResource):
 
         encryption = None
         cosmos_key_role: list[pulumi.Resource] = []
-        if args.customer_managed_key:
-            if not args.cosmos_db_principal_id:
-                raise ValueError(f"{name}: a customer-managed key needs the Azure Cosmos DB service principal")
-            key = encryption_key(f"{name}-cmk", self, ctx, args.key_vault_id, tags)
-            # The workspace keeps its metadata in Azure Cosmos DB, whose first-party application must get, wrap
-            # and unwrap the key (Key Vault Crypto Service Encryption User on an RBAC vault), granted on this key
-            # only. https://learn.microsoft.com/azure/machine-learning/how-to-setup-customer-managed-keys
-            cosmos_key_role = list(
-                role_assignments(
-                    f"{name}-cmk-cosmos",
-                    self,
-                    ctx,
-                    key.id,
-                    [
-                        RoleAssignmentSpec(
-                            "Key Vault Crypto Service Encryption User", args.cosmos_db_principal_id, name="cosmosdb"
-                        )
-                    ],
-                )
-            )
-            encryption = ml.EncryptionPropertyArgs(
-                status="Enabled",
-                identity=ml.IdentityForCmkArgs(user_assigned_identity=self.identity.id),
-                key_vault_properties=ml.KeyVaultPropertiesArgs(
-                    key_vault_arm_id=args.key_vault_id, key_identifier=key.key_uri_with_version
-                ),
+        if args.customer_managed_key is not None:
+            encryption, cosmos_key_role = workspace_keys.workspace_encryption(
+                name,
+                self,
+                ctx,
+                args.key_vault_id,
+                self.identity,
+                args.customer_managed_key.cosmos_db_principal_id,
+                tags,
             )
 
         identity_roles = [

@@ -162,7 +162,7 @@ def identity_roles(
                             "Key Vault Crypto Service Encryption User", identity.principal_id, name="ws-cmk"
                         )
                     ]
-                    if args.customer_managed_key
+                    if args.customer_managed_key is not None
                     else []
                 ),
             ],
