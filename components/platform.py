@@ -14,15 +14,14 @@ from pulumi_azure_native import authorization, resources
 from components import wiring
 from components.common import child
 from components.config import Settings
-from components.controlplane import DATA_OPERATIONS, VAULT_OPERATIONS, ControlPlaneWatch, ControlPlaneWatchArgs
+from components.controlplane import ControlPlaneWatch
 from components.datastorage import DataStorage
 from components.endpoint import Endpoint
 from components.gateway import Gateway
-from components.keyvault import KeyVault, KeyVaultArgs
-from components.monitoring import Monitoring, MonitoringArgs
+from components.keyvault import KeyVault
+from components.monitoring import Monitoring
 from components.network import Network
-from components.regions import CLOUDS
-from components.telemetry import PrivateTelemetry, TelemetryArgs
+from components.telemetry import PrivateTelemetry
 from components.workspace import Workspace
 
 
@@ -38,17 +37,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-rg", location=settings.location, tags=tags, opts=child(self)
         )
         base = wiring.base_context(settings, client.subscription_id, client.tenant_id, self.resource_group.name, tags)
-        self.monitoring = Monitoring(
-            f"{name}-mon",
-            MonitoringArgs(
-                ctx=base,
-                log_retention_days=settings.monitoring.log_retention_days,
-                alert_emails=settings.monitoring.alert_emails,
-                private_link=settings.monitoring.private_link.enabled,
-                app_insights_public_ingestion=settings.monitoring.app_insights_public_ingestion.enabled,
-            ),
-            opts=child(self),
-        )
+        self.monitoring = Monitoring(f"{name}-mon", wiring.monitoring_args(settings, base), opts=child(self))
         self.network = Network(
             f"{name}-net",
             wiring.network_args(settings.network, settings.cloud, base, self.monitoring.diagnostic_settings),
@@ -56,52 +45,16 @@ class Platform(pulumi.ComponentResource):
         )
         ctx = wiring.context(base, self.monitoring, self.network)
         # Built after the network (its endpoint needs the subnet); the gateway's logger waits for it (telemetry.py).
-        self.telemetry = (
-            PrivateTelemetry(
-                f"{name}-tel",
-                TelemetryArgs(
-                    ctx=ctx,
-                    vnet_id=self.network.vnet_id,
-                    workspace_id=self.monitoring.workspace.id,
-                    app_insights_id=self.monitoring.app_insights.id,
-                    zones=CLOUDS[settings.cloud].monitor_zones,
-                    hub_dns_zone_ids=settings.network.hub_dns_zone_ids,
-                ),
-                opts=child(self),
-            )
-            if settings.monitoring.private_link.enabled
-            else None
-        )
+        telemetry = wiring.telemetry_args(settings, ctx, self.monitoring, self.network)
+        self.telemetry = PrivateTelemetry(f"{name}-tel", telemetry, opts=child(self)) if telemetry else None
         after = self.telemetry.after_endpoint if self.telemetry else pulumi.Output.from_input
-        self.key_vault = KeyVault(
-            f"{name}-kv",
-            KeyVaultArgs(
-                ctx=ctx,
-                sku=settings.key_vault.sku,
-                soft_delete_retention_days=settings.key_vault.soft_delete_retention_days,
-                purge_protection=settings.key_vault.purge_protection.enabled,
-                generation=settings.key_vault.generation,
-            ),
-            opts=child(self),
-        )
+        self.key_vault = KeyVault(f"{name}-kv", wiring.key_vault_args(settings, ctx), opts=child(self))
         self.data = DataStorage(
-            f"{name}-data",
-            wiring.data_storage_args(
-                settings, ctx, self.key_vault, (f"scratch-{ws.name}" for ws in settings.workspaces if ws.scratch)
-            ),
-            opts=child(self),
+            f"{name}-data", wiring.data_storage_args(settings, ctx, self.key_vault), opts=child(self)
         )
         self.control_plane = ControlPlaneWatch(
             f"{name}-cp",
-            ControlPlaneWatchArgs(
-                ctx=ctx,
-                name=f"{name}-activity-log",
-                protected=[
-                    ("data", self.data.account.id, DATA_OPERATIONS),
-                    ("vault", self.key_vault.vault.id, VAULT_OPERATIONS),
-                ],
-                export_activity_log=settings.monitoring.activity_log.enabled,
-            ),
+            wiring.control_plane_args(settings, ctx, f"{name}-activity-log", self.data, self.key_vault),
             opts=child(self),
         )
         self.workspaces = {

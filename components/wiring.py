@@ -23,15 +23,17 @@ from components.config import (
     gateway_zones,
     stack_file,
 )
+from components.controlplane import DATA_OPERATIONS, VAULT_OPERATIONS, ControlPlaneWatchArgs
 from components.datastorage import DataStorage, DataStorageArgs, ZoneArgs
 from components.endpoint import DeploymentArgs, Endpoint, EndpointArgs
 from components.gateway import GatewayArgs
 from components.gateway_alerts import GatewayAlertArgs
 from components.gateway_policy import policy_settings
-from components.keyvault import KeyVault
-from components.monitoring import Monitoring
-from components.network import ExistingNetworkArgs, Network, NetworkArgs
+from components.keyvault import KeyVault, KeyVaultArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.network import SUBNET_NAMES, ExistingNetworkArgs, Network, NetworkArgs
 from components.regions import CLOUDS
+from components.telemetry import TelemetryArgs
 from components.workspace import ComputeClusterArgs, Workspace, WorkspaceArgs
 from components.workspace_keys import CustomerManagedKeyArgs
 
@@ -72,11 +74,23 @@ def base_context(
     )
 
 
+def monitoring_args(settings: Settings, ctx: BaseContext) -> MonitoringArgs:
+    """The monitoring section."""
+    cfg = settings.monitoring
+    return MonitoringArgs(
+        ctx=ctx,
+        log_retention_days=cfg.log_retention_days,
+        alert_emails=cfg.alert_emails,
+        private_link=cfg.private_link.enabled,
+        app_insights_public_ingestion=cfg.app_insights_public_ingestion.enabled,
+    )
+
+
 def network_args(
     settings: NetworkSettings, cloud: str, ctx: BaseContext, diagnostics: DiagnosticsTarget
 ) -> NetworkArgs:
     """The network section, with the cloud's private-link zones and its API Management domain (``apim``)."""
-    subnets = {key: getattr(settings.subnets, key) for key in ("private_endpoints", "compute", "gateway", "bastion")}
+    subnets = {key: getattr(settings.subnets, key) for key in SUBNET_NAMES}
     existing = settings.existing
     return NetworkArgs(
         ctx=ctx,
@@ -109,10 +123,36 @@ def context(base: BaseContext, monitoring: Monitoring, network: Network) -> Cont
     )
 
 
-def data_storage_args(
-    settings: Settings, ctx: Context, key_vault: KeyVault, scratch_containers: Iterable[str]
-) -> DataStorageArgs:
-    """The dataStorage section, with the Key Vault for its customer-managed key."""
+def telemetry_args(settings: Settings, ctx: Context, monitoring: Monitoring, network: Network) -> TelemetryArgs | None:
+    """The Azure Monitor private link scope over monitoring's resources, in the network; None where
+    ``monitoring.privateLink`` is off."""
+    if not settings.monitoring.private_link.enabled:
+        return None
+    return TelemetryArgs(
+        ctx=ctx,
+        vnet_id=network.vnet_id,
+        workspace_id=monitoring.workspace.id,
+        app_insights_id=monitoring.app_insights.id,
+        zones=CLOUDS[settings.cloud].monitor_zones,
+        hub_dns_zone_ids=settings.network.hub_dns_zone_ids,
+    )
+
+
+def key_vault_args(settings: Settings, ctx: Context) -> KeyVaultArgs:
+    """The keyVault section."""
+    cfg = settings.key_vault
+    return KeyVaultArgs(
+        ctx=ctx,
+        sku=cfg.sku,
+        soft_delete_retention_days=cfg.soft_delete_retention_days,
+        purge_protection=cfg.purge_protection.enabled,
+        generation=cfg.generation,
+    )
+
+
+def data_storage_args(settings: Settings, ctx: Context, key_vault: KeyVault) -> DataStorageArgs:
+    """The dataStorage section, with the Key Vault for its customer-managed key and a scratch container for each
+    workspace that asks for one."""
     cfg: DataStorageSettings = settings.data_storage
     identities = cfg.pipeline_identities
     return DataStorageArgs(
@@ -136,7 +176,22 @@ def data_storage_args(
         failed_auth_threshold=cfg.failed_auth_threshold,
         key_vault_id=key_vault.vault.id,
         key_vault_uri=key_vault.vault.properties.vault_uri,
-        scratch_containers=tuple(scratch_containers),
+        scratch_containers=tuple(f"scratch-{ws.name}" for ws in settings.workspaces if ws.scratch),
+    )
+
+
+def control_plane_args(
+    settings: Settings, ctx: Context, name: str, data: DataStorage, key_vault: KeyVault
+) -> ControlPlaneWatchArgs:
+    """The Activity Log export (``monitoring.activityLog``) and the watch over the data account and the Key Vault."""
+    return ControlPlaneWatchArgs(
+        ctx=ctx,
+        name=name,
+        protected=[
+            ("data", data.account.id, DATA_OPERATIONS),
+            ("vault", key_vault.vault.id, VAULT_OPERATIONS),
+        ],
+        export_activity_log=settings.monitoring.activity_log.enabled,
     )
 
 
