@@ -1,5 +1,6 @@
-"""Interfaces shared by every component: tags, diagnostic settings, role assignments, private
-endpoints and locks. The same names are used in every component's args."""
+"""Interfaces shared by every component: the environment's context (:class:`BaseContext` for monitoring and
+the network, :class:`Context` for everything built after them), tags, diagnostic settings, role assignments,
+private endpoints, locks and alerts. The same names are used in every component's args."""
 
 from __future__ import annotations
 
