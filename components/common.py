@@ -1,15 +1,15 @@
-"""Interfaces shared by every component: tags, diagnostic settings, role assignments, private
-endpoints and locks. The same names are used in every component's args."""
+"""Interfaces shared by every component: the environment's context (:class:`BaseContext` for monitoring and
+the network, :class:`Context` for everything built after them), tags, diagnostic settings, role assignments,
+private endpoints, locks and alerts. The same names are used in every component's args."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, monitor, network, privatedns, storage
+from pulumi_azure_native import authorization, monitor, network, privatedns
 
-from components import naming
 from policies.catalog import diagnostics
 
 ROLE = {
@@ -81,8 +81,13 @@ class PrivateLinkTarget:
 
 
 @dataclass(frozen=True)
-class Context:
-    """What every component of one environment needs to know."""
+class BaseContext:
+    """What every component of one environment needs to know before monitoring and the network exist.
+
+    Monitoring and the network are built from this; everything built after them takes a :class:`Context`,
+    which also carries their outputs, so a component that sends diagnostics, raises alerts or opens private
+    endpoints cannot be given a context without them (the type checker refuses it).
+    """
 
     subscription_id: str
     """Subscription the platform deploys into."""
@@ -100,20 +105,44 @@ class Context:
     """Whether to put CanNotDelete locks on data and key stores."""
     zone_redundant: bool
     """Whether to use zone-redundant SKUs."""
-    diagnostic_settings: DiagnosticsTarget | None = None
-    """Log Analytics destination; None only while monitoring itself is being built."""
-    private_endpoints: PrivateLinkTarget | None = None
-    """Private-endpoint subnet and DNS zones; None only while the network is being built."""
     storage_suffix: str = "core.windows.net"
     """Storage endpoint suffix of the Azure cloud in use."""
-    alerts: AlertTarget | None = None
-    """Log Analytics and action group for alerts; None only while monitoring itself is being built."""
     hsm_keys: bool = False
     """Create customer-managed keys HSM-backed (RSA-HSM); needs the premium Key Vault SKU."""
 
     def role_definition_id(self, role: str) -> str:
         """Full ARM ID of a built-in role definition."""
         return f"/subscriptions/{self.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{ROLE[role]}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context(BaseContext):
+    """The environment once monitoring and the network exist: the base plus where diagnostics, alerts and
+    private endpoints go. Built with :meth:`of`; none of the three can be missing."""
+
+    diagnostic_settings: DiagnosticsTarget
+    """Log Analytics destination of every diagnostic setting."""
+    alerts: AlertTarget
+    """Log Analytics workspace and action group of every alert."""
+    private_endpoints: PrivateLinkTarget
+    """Private-endpoint subnet and DNS zones."""
+
+    @classmethod
+    def of(
+        cls,
+        base: BaseContext,
+        *,
+        diagnostic_settings: DiagnosticsTarget,
+        alerts: AlertTarget,
+        private_endpoints: PrivateLinkTarget,
+    ) -> Context:
+        """The complete context: ``base`` with the monitoring and network outputs."""
+        return cls(
+            **{f.name: getattr(base, f.name) for f in fields(BaseContext)},
+            diagnostic_settings=diagnostic_settings,
+            alerts=alerts,
+            private_endpoints=private_endpoints,
+        )
 
 
 def last_segment(resource_id: str) -> str:
@@ -180,7 +209,7 @@ def diagnostic_setting(
 def role_assignments(
     name: str,
     parent: pulumi.Resource,
-    ctx: Context,
+    ctx: BaseContext,
     scope: pulumi.Input[str],
     specs: Sequence[RoleAssignmentSpec],
 ) -> list[authorization.RoleAssignment]:
@@ -236,8 +265,6 @@ class PrivateEndpoint(pulumi.ComponentResource):
     ) -> None:
         super().__init__("secure-ml:network:PrivateEndpoint", name, None, opts)
         target = ctx.private_endpoints
-        if target is None:
-            raise ValueError(f"{name}: no private-endpoint subnet in context")
         self.endpoint = network.PrivateEndpoint(
             f"{name}-pe",
             resource_group_name=ctx.resource_group_name,
@@ -267,66 +294,10 @@ class PrivateEndpoint(pulumi.ComponentResource):
         self.register_outputs({"privateEndpointId": self.endpoint.id})
 
 
-def private_storage_account(
-    name: str,
-    parent: pulumi.Resource,
-    ctx: Context,
-    tags: Mapping[str, str],
-    *,
-    encryption: storage.EncryptionArgs | None = None,
-    identity: storage.IdentityArgs | None = None,
-    immutable_storage_with_versioning: storage.ImmutableStorageAccountArgs | None = None,
-    depends_on: Sequence[pulumi.Resource] = (),
-) -> storage.StorageAccount:
-    """A StorageV2 account reachable only through private endpoints, with Entra ID as the only way in.
-
-    Shared key, local users, SFTP and blob public access are off; public network access is disabled and
-    the firewall denies by default (AzureServices bypass only); TLS 1.2 and HTTPS only; infrastructure
-    encryption; no cross-tenant replication; copies only within private links; account SAS expire
-    after one hour. Hierarchical namespace stays off (blob versioning and version-level immutability
-    need it off). Zone-redundant where ``ctx.zone_redundant``.
-    """
-    return storage.StorageAccount(
-        name,
-        account_name=naming.storage_account(ctx.subscription_id, name),
-        resource_group_name=ctx.resource_group_name,
-        location=ctx.location,
-        kind="StorageV2",
-        sku=storage.SkuArgs(name="Standard_ZRS" if ctx.zone_redundant else "Standard_LRS"),
-        access_tier=storage.AccessTier.HOT,
-        allow_shared_key_access=False,
-        default_to_o_auth_authentication=True,
-        allow_blob_public_access=False,
-        allow_cross_tenant_replication=False,
-        allowed_copy_scope="PrivateLink",
-        public_network_access="Disabled",
-        minimum_tls_version="TLS1_2",
-        enable_https_traffic_only=True,
-        is_hns_enabled=False,
-        is_local_user_enabled=False,
-        is_sftp_enabled=False,
-        network_rule_set=storage.NetworkRuleSetArgs(default_action=storage.DefaultAction.DENY, bypass="AzureServices"),
-        encryption=encryption
-        or storage.EncryptionArgs(
-            key_source="Microsoft.Storage",
-            require_infrastructure_encryption=True,
-            services=storage.EncryptionServicesArgs(
-                blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-            ),
-        ),
-        identity=identity,
-        immutable_storage_with_versioning=immutable_storage_with_versioning,
-        sas_policy=storage.SasPolicyArgs(expiration_action="Block", sas_expiration_period="0.01:00:00"),
-        tags=dict(tags),
-        opts=child(parent, depends_on=list(depends_on)),
-    )
-
-
 def linked_private_zone(
     name: str,
     parent: pulumi.Resource,
-    ctx: Context,
+    ctx: BaseContext,
     zone_name: str,
     vnet_id: pulumi.Input[str],
     tags: Mapping[str, str],
@@ -353,52 +324,6 @@ def linked_private_zone(
     return zone.id
 
 
-def customer_key_encryption(
-    key_name: pulumi.Input[str], key_vault_uri: pulumi.Input[str], identity_id: pulumi.Input[str]
-) -> storage.EncryptionArgs:
-    """Storage encryption with a Key Vault key (blob and file services, infrastructure encryption on),
-    reached through a user-assigned identity that holds Key Vault Crypto Service Encryption User on it."""
-    return storage.EncryptionArgs(
-        key_source="Microsoft.Keyvault",
-        require_infrastructure_encryption=True,
-        key_vault_properties=storage.KeyVaultPropertiesArgs(key_name=key_name, key_vault_uri=key_vault_uri),
-        encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=identity_id),
-        services=storage.EncryptionServicesArgs(
-            blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-            file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-        ),
-    )
-
-
-def recoverable_blob_service(
-    name: str,
-    parent: pulumi.Resource,
-    ctx: Context,
-    account_name: pulumi.Input[str],
-    *,
-    soft_delete_days: int,
-    change_feed_days: int,
-    depends_on: Sequence[pulumi.Resource] = (),
-    last_access_time_tracking_policy: storage.LastAccessTimeTrackingPolicyArgs | None = None,
-) -> storage.BlobServiceProperties:
-    """Blob service settings that keep every version, record a change feed and keep deleted blobs and
-    containers for ``soft_delete_days`` (no permanent delete); optionally track last access times."""
-    return storage.BlobServiceProperties(
-        name,
-        resource_group_name=ctx.resource_group_name,
-        account_name=account_name,
-        blob_services_name="default",
-        is_versioning_enabled=True,
-        change_feed=storage.ChangeFeedArgs(enabled=True, retention_in_days=change_feed_days),
-        delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-            enabled=True, days=soft_delete_days, allow_permanent_delete=False
-        ),
-        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=soft_delete_days),
-        last_access_time_tracking_policy=last_access_time_tracking_policy,
-        opts=child(parent, depends_on=list(depends_on)),
-    )
-
-
 def log_alert(
     name: str,
     parent: pulumi.Resource,
@@ -412,8 +337,6 @@ def log_alert(
     query_time_range: str | None = None,
 ) -> monitor.ScheduledQueryRule:
     """A scheduled log-query alert that fires when ``query`` returns more than ``threshold`` rows."""
-    if ctx.alerts is None:
-        raise ValueError(f"{name}: no alert target in context")
     return monitor.ScheduledQueryRule(
         name,
         resource_group_name=ctx.resource_group_name,
@@ -443,35 +366,5 @@ def log_alert(
         ),
         actions=monitor.ActionsArgs(action_groups=[ctx.alerts.action_group_id]),
         tags=dict(ctx.tags),
-        opts=child(parent),
-    )
-
-
-def encryption_key(
-    name: str, parent: pulumi.Resource, ctx: Context, key_vault_id: pulumi.Input[str], tags: Mapping[str, str]
-) -> keyvault.Key:
-    """A customer-managed RSA 3072 wrapping key in the platform Key Vault (HSM-backed with
-    ``ctx.hsm_keys``), rotated 30 days before its two-year expiry. The key name is the resource name,
-    so the encrypting service can refer to it."""
-    return keyvault.Key(
-        name,
-        resource_group_name=ctx.resource_group_name,
-        vault_name=pulumi.Output.from_input(key_vault_id).apply(last_segment),
-        key_name=name,
-        properties=keyvault.KeyPropertiesArgs(
-            kty="RSA-HSM" if ctx.hsm_keys else "RSA",
-            key_size=3072,
-            key_ops=["wrapKey", "unwrapKey"],
-            rotation_policy=keyvault.RotationPolicyArgs(
-                attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
-                lifetime_actions=[
-                    keyvault.LifetimeActionArgs(
-                        action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE),
-                        trigger=keyvault.TriggerArgs(time_before_expiry="P30D"),
-                    )
-                ],
-            ),
-        ),
-        tags=dict(tags),
         opts=child(parent),
     )

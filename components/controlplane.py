@@ -100,8 +100,6 @@ class ControlPlaneWatch(pulumi.ComponentResource):
     def __init__(self, name: str, args: ControlPlaneWatchArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:monitoring:ControlPlaneWatch", name, None, opts)
         ctx = args.ctx
-        if ctx.alerts is None:
-            raise ValueError(f"{name}: the control-plane watch needs an alert target in its context")
         self.diagnostic_setting = None
         if args.export_activity_log:
             self.diagnostic_setting = monitor.SubscriptionDiagnosticSetting(

@@ -13,16 +13,17 @@ from components.common import (
     PrivateEndpoint,
     RoleAssignmentSpec,
     child,
-    customer_key_encryption,
     delete_lock,
     diagnostic_setting,
-    encryption_key,
-    log_alert,
-    private_storage_account,
-    recoverable_blob_service,
     role_assignments,
 )
-from components.config import PIPELINE_IDENTITIES, DataStorageSettings, ZonePurpose
+from components.storage_account import (
+    customer_key_encryption,
+    encryption_key,
+    private_storage_account,
+    recoverable_blob_service,
+)
+from components.tripwires import GUARDED_ZONES, data_tripwires
 
 WRITES: dict[str, str] = {
     "ingestion": "quarantine",
@@ -39,32 +40,17 @@ READS: dict[str, str] = {"validation": "quarantine", "anonymization": "raw", "cu
 EXPIRING_ZONES = ("quarantine", "raw")
 """Zones whose data expires after ``rawRetentionDays`` (data minimisation)."""
 
-GUARDED_ZONES: tuple[ZonePurpose, ...] = ("raw", "anonymized", "curated", "models")
-"""Zones where a write by anyone but their writer raises the tripwire alert."""
 
-WRITE_OPERATIONS = (
-    "PutBlob",
-    "PutBlock",
-    "PutBlockList",
-    "PutBlockFromURL",
-    "AppendBlock",
-    "CopyBlob",
-    "CopyBlobFromURL",
-    "SetBlobMetadata",
-    "SetBlobTags",
-    "SetBlobTier",
-    "DeleteBlob",
-    "UndeleteBlob",
-)
-DESTRUCTIVE_OPERATIONS = (
-    "DeleteBlob",
-    "DeleteContainer",
-    "SetBlobImmutabilityPolicy",
-    "DeleteBlobImmutabilityPolicy",
-    "SetBlobLegalHold",
-)
-LIFECYCLE_AGENT = "ObjectLifeCycleAssistant"
-"""User agent of lifecycle management; its expiry deletes in raw and quarantine are expected."""
+@dataclass(frozen=True)
+class ZoneArgs:
+    """One data zone: a classified blob container."""
+
+    container: str
+    """Container name."""
+    classification: str
+    """Classification written into the container metadata."""
+    legal_hold: Sequence[str] = ()
+    """Legal-hold tags; any tag freezes every blob in the zone."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +59,31 @@ class DataStorageArgs:
 
     ctx: Context
     """Environment context: resource group, tags, diagnostics, alerts, private endpoints, ``lock``."""
-    settings: DataStorageSettings
-    """Retention, zones, pipeline identities and thresholds from the stack config."""
+    zones: Mapping[str, ZoneArgs]
+    """Zone containers by purpose (quarantine, raw, anonymized, curated, models)."""
+    soft_delete_retention_days: int
+    """Days deleted blobs and containers stay recoverable."""
+    change_feed_retention_days: int
+    """Days the change feed is kept."""
+    raw_retention_days: int
+    """Days before raw and quarantine data expire."""
+    cool_after_days: int
+    """Days after which blobs of the other zones move to the cool tier."""
+    cold_after_days: int
+    """Days after which blobs of the other zones move to the cold tier."""
+    immutability_retention_days: int
+    """Version-level WORM retention in days."""
+    immutable: bool
+    """Version-level immutability on the account and the zone containers (off only for a stack that is torn down)."""
+    lock_immutability: bool
+    """Lock the account's immutability policy (irreversible)."""
+    customer_managed_key: bool
+    """Encrypt with a key from the platform Key Vault, through a user-assigned identity."""
+    pipeline_principals: Mapping[str, str]
+    """Existing principal of a pipeline step by step name; a user-assigned identity is created for each step left
+    out."""
+    failed_auth_threshold: int
+    """Failed authorizations in 15 minutes that raise the tripwire alert."""
     key_vault_id: pulumi.Input[str]
     """Resource ID of the platform Key Vault (customer-managed key)."""
     key_vault_uri: pulumi.Input[str]
@@ -103,15 +112,13 @@ class DataStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:data:DataStorage", name, None, opts)
-        ctx, cfg = args.ctx, args.settings
+        ctx, cfg = args.ctx, args
         self._ctx = ctx
         # Version-level immutability, unless the stack turns it off to be torn down (config validation refuses
         # that in prod). An account or container enabled for it cannot be deleted until it is empty, and no
         # version under retention can be deleted, locked or not ("Deletion" and "Scenarios" in
         # https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies).
-        self._immutable = cfg.immutability.enabled
-        if ctx.diagnostic_settings is None:
-            raise ValueError(f"{name}: data storage needs diagnostics in its context")
+        self._immutable = cfg.immutable
         tags = {**ctx.tags, "data-classification": "restricted"}
         rg = ctx.resource_group_name
 
@@ -147,7 +154,7 @@ class DataStorage(pulumi.ComponentResource):
                 enabled=True,
                 immutability_policy=storage.AccountImmutabilityPolicyPropertiesArgs(
                     immutability_period_since_creation_in_days=cfg.immutability_retention_days,
-                    state="Locked" if cfg.immutability_lock.enabled else "Unlocked",
+                    state="Locked" if cfg.lock_immutability else "Unlocked",
                     allow_protected_append_writes=False,
                 ),
             )
@@ -201,13 +208,12 @@ class DataStorage(pulumi.ComponentResource):
                 f"{name}-{container}", container, {"classification": "confidential", "zone": "scratch"}, blob_service
             )
 
-        self._lifecycle(name, cfg)
+        self._lifecycle(name, args)
 
         # Pipeline identities: one per step, each writing exactly one zone.
         self.pipeline_principals = {}
-        configured = cfg.pipeline_identities
-        for step in PIPELINE_IDENTITIES:
-            existing = getattr(configured, step)
+        for step in WRITES:
+            existing = cfg.pipeline_principals.get(step)
             if existing is not None:
                 self.pipeline_principals[step] = pulumi.Output.from_input(existing)
             else:
@@ -242,7 +248,15 @@ class DataStorage(pulumi.ComponentResource):
             log_categories=["StorageRead", "StorageWrite", "StorageDelete"],
             metric_categories=["Transaction"],
         )
-        self._tripwires(name, args)
+        data_tripwires(
+            name,
+            self,
+            ctx,
+            self.account.name,
+            {purpose: args.zones[purpose].container for purpose in GUARDED_ZONES},
+            self.writers,
+            args.failed_auth_threshold,
+        )
         if ctx.lock:
             delete_lock(name, self, self.account.id, "Training data: versioned, immutable, access-logged")
         self.register_outputs(
@@ -286,7 +300,7 @@ class DataStorage(pulumi.ComponentResource):
             opts=child(self, depends_on=[after]),
         )
 
-    def _lifecycle(self, name: str, cfg: DataStorageSettings) -> None:
+    def _lifecycle(self, name: str, cfg: DataStorageArgs) -> None:
         rules = []
         for purpose, zone in cfg.zones.items():
             prefix = storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"], prefix_match=[f"{zone.container}/"])
@@ -337,62 +351,4 @@ class DataStorage(pulumi.ComponentResource):
             management_policy_name="default",
             policy=storage.ManagementPolicySchemaArgs(rules=rules),
             opts=child(self),
-        )
-
-    def _tripwires(self, name: str, args: DataStorageArgs) -> None:
-        cfg = args.settings
-
-        def alert(
-            suffix: str, title: str, severity: int, query: pulumi.Input[str], threshold: int, window: str
-        ) -> None:
-            log_alert(
-                f"{name}-{suffix}", self, self._ctx, title, query, threshold=threshold, severity=severity, window=window
-            )
-
-        writes = ", ".join(f'"{op}"' for op in WRITE_OPERATIONS)
-        destructive = ", ".join(f'"{op}"' for op in DESTRUCTIVE_OPERATIONS)
-        for purpose in GUARDED_ZONES:
-            container = cfg.zones[purpose].container
-
-            def foreign_writes(values: list[str], container: str = container) -> str:
-                account, writer = values
-                return (
-                    f'StorageBlobLogs\n| where AccountName == "{account}"\n'
-                    f"| where OperationName in ({writes})\n"
-                    f'| where ObjectKey startswith "/{account}/{container}/"\n'
-                    f'| where UserAgentHeader !startswith "{LIFECYCLE_AGENT}"\n'
-                    f'| where RequesterObjectId != "{writer}"'
-                )
-
-            query = pulumi.Output.all(self.account.name, self.writers[purpose]).apply(foreign_writes)
-            alert(
-                f"tripwire-{purpose}", f"Write to {container} by an identity other than its writer", 1, query, 0, "PT5M"
-            )
-        alert(
-            "tripwire-destructive",
-            "Delete or immutability change in training data",
-            1,
-            self.account.name.apply(
-                lambda account: (
-                    f'StorageBlobLogs\n| where AccountName == "{account}"\n'
-                    f"| where OperationName in ({destructive})\n"
-                    f'| where UserAgentHeader !startswith "{LIFECYCLE_AGENT}"'
-                )
-            ),
-            0,
-            "PT5M",
-        )
-        alert(
-            "tripwire-denied",
-            f"More than {cfg.failed_auth_threshold} failed authorizations on training data in 15 minutes",
-            2,
-            self.account.name.apply(
-                # StatusCode is a string column:
-                # learn.microsoft.com/azure/azure-monitor/reference/tables/storagebloblogs
-                lambda account: (
-                    f'StorageBlobLogs\n| where AccountName == "{account}"\n| where StatusCode in ("401", "403")'
-                )
-            ),
-            cfg.failed_auth_threshold,
-            "PT15M",
         )

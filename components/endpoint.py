@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -11,10 +12,29 @@ from pulumi_azure_native import managedidentity, monitor
 
 from components import naming
 from components.common import Context, RoleAssignmentSpec, child, diagnostic_setting, role_assignments
-from components.config import DeploymentSettings, EndpointSettings
 from components.datastorage import DataStorage
 from components.endpoint_traffic import ARM_BY_STORAGE_SUFFIX, EndpointTraffic
 from components.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class DeploymentArgs:
+    """One deployment of an online endpoint."""
+
+    name: str
+    """Deployment name."""
+    model: str
+    """Registered model it serves (``azureml:<name>:<version>``)."""
+    instance_type: str
+    """VM size of its instances."""
+    instance_count: int = 1
+    """Instances it starts with (and scales in to)."""
+    max_instances: int | None = None
+    """Instances it scales out to on CPU utilization; None: no autoscale."""
+    traffic: int = 100
+    """Percentage of live traffic it takes."""
+    mirror: int = 0
+    """Percentage of live traffic mirrored to it (a shadow deployment takes no live traffic)."""
 
 
 @dataclass(frozen=True)
@@ -22,9 +42,11 @@ class EndpointArgs:
     """Inputs of :class:`Endpoint`."""
 
     ctx: Context
-    """Environment context: resource group, location, tags."""
-    settings: EndpointSettings
-    """This endpoint's entry in the stack config."""
+    """Environment context: resource group, location, tags, diagnostics and alert targets."""
+    name: str
+    """The endpoint's name in the stack: its API's ID and path on the gateway."""
+    deployments: Sequence[DeploymentArgs]
+    """Its deployments, created in this order."""
     workspace: Workspace
     """The workspace that owns the endpoint (its registry holds the images)."""
     data: DataStorage
@@ -57,11 +79,13 @@ class Endpoint(pulumi.ComponentResource):
     deployments: list[ml.OnlineDeployment]
     autoscale: list[monitor.AutoscaleSetting]
     traffic: EndpointTraffic
+    api_name: str
+    """The endpoint's name in the stack (its API on the gateway)."""
 
     def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:ml:Endpoint", name, None, opts)
-        ctx, cfg, ws = args.ctx, args.settings, args.workspace
-        self.settings = cfg
+        ctx, cfg, ws = args.ctx, args, args.workspace
+        self.api_name = args.name
         self._app_insights = args.app_insights
         rg = ctx.resource_group_name
         tags = dict(ws.tags)
@@ -149,15 +173,14 @@ class Endpoint(pulumi.ComponentResource):
         self.scoring_base_uri: pulumi.Output[str] = self.endpoint.properties.apply(
             lambda p: str(p.scoring_uri).removesuffix("/score")
         )
-        if ctx.diagnostic_settings is not None:
-            # traffic, console and event logs of the endpoint, and its metrics
-            diagnostic_setting(
-                f"{name}-diag",
-                self,
-                self.endpoint.id,
-                ctx.diagnostic_settings,
-                target_type="Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
-            )
+        # traffic, console and event logs of the endpoint, and its metrics
+        diagnostic_setting(
+            f"{name}-diag",
+            self,
+            self.endpoint.id,
+            ctx.diagnostic_settings,
+            target_type="Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+        )
         self._alerts(name, ctx, args)
         self.register_outputs({"endpointId": self.endpoint.id, "identityPrincipalId": self.identity.principal_id})
 
@@ -166,7 +189,7 @@ class Endpoint(pulumi.ComponentResource):
         name: str,
         ctx: Context,
         ws: Workspace,
-        cfg: DeploymentSettings,
+        cfg: DeploymentArgs,
         tags: dict[str, str],
     ) -> ml.OnlineDeployment:
         probe = ml.ProbeSettingsArgs(
@@ -221,7 +244,7 @@ class Endpoint(pulumi.ComponentResource):
         self,
         name: str,
         ctx: Context,
-        cfg: DeploymentSettings,
+        cfg: DeploymentArgs,
         deployment: ml.OnlineDeployment,
         tags: dict[str, str],
     ) -> monitor.AutoscaleSetting:
@@ -287,14 +310,12 @@ class Endpoint(pulumi.ComponentResource):
                 "Server errors from the endpoint",
             ),
         ]
-        if ctx.alerts is None:
-            raise ValueError(f"{name}: no alert target in context")
         for suffix, metric, aggregation, threshold, dimension, title in checks:
             monitor.MetricAlert(
                 f"{name}-{suffix}",
                 resource_group_name=ctx.resource_group_name,
                 location="global",
-                description=f"{args.settings.name}: {title}",
+                description=f"{args.name}: {title}",
                 enabled=True,
                 severity=2,
                 scopes=[self.endpoint.id],

@@ -17,18 +17,17 @@ from components.common import (
     child,
     diagnostic_setting,
     last_segment,
-    log_alert,
     role_assignments,
 )
-from components.config import ConfigError, GatewaySettings, gateway_zones, stack_file
 from components.endpoint import Endpoint
+from components.gateway_alerts import GatewayAlertArgs, gateway_alerts
 from components.gateway_policy import (
     CALLER_HEADER,
     SCORE_CONTENT_TYPE,
     SCORE_REQUEST_TYPE,
     SCORE_SCHEMA_CONTENT_TYPE,
     SCORE_SCHEMA_ID,
-    policy_settings,
+    PolicySettings,
     render,
     score_request_components,
 )
@@ -76,10 +75,6 @@ In internal VNet mode nothing resolves them; each needs an A record for the serv
 (learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet, "DNS configuration").
 """
 
-NEW_CALLER_LOOKBACK = "P2D"
-"""How far back the new-caller alert looks. Log search alert time ranges are at most two days
-(learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule, "Override query time range")."""
-
 
 @dataclass(frozen=True)
 class GatewayArgs:
@@ -87,8 +82,20 @@ class GatewayArgs:
 
     ctx: Context
     """Environment context: resource group, tags, diagnostics and alert targets."""
-    settings: GatewaySettings
-    """Gateway section of the stack config (tier, limits, token rules, thresholds, kill switch)."""
+    sku: str
+    """API Management tier (Developer or Premium)."""
+    capacity: int
+    """Scale units."""
+    zones: Sequence[str] | None
+    """Availability zones the units are pinned to; None: no zone pinning."""
+    publisher_name: str
+    """Publisher name of the service."""
+    publisher_email: str
+    """Publisher e-mail of the service."""
+    policy: PolicySettings
+    """Inputs of the policy every model API carries: token rules, limits, body size, kill switch."""
+    alerts: GatewayAlertArgs
+    """Thresholds of the gateway's alerts."""
     subnet_id: pulumi.Input[str]
     """Gateway subnet (internal VNet mode)."""
     application_insights_id: pulumi.Input[str]
@@ -97,8 +104,6 @@ class GatewayArgs:
     """Connection string of that Application Insights."""
     endpoints: Sequence[Endpoint]
     """Model endpoints to publish, one API each."""
-    login_host: str
-    """Entra authority host of the cloud in use."""
     name_prefix: str
     """Environment name prefix (names the custom role)."""
     dns_zone_id: pulumi.Input[str]
@@ -123,21 +128,19 @@ class Gateway(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:gateway:Gateway", name, None, opts)
-        ctx, cfg = args.ctx, args.settings
-        if ctx.diagnostic_settings is None or ctx.alerts is None:
-            raise ValueError(f"{name}: the gateway needs diagnostics and alerts in its context")
+        ctx = args.ctx
         rg = ctx.resource_group_name
         # Units pinned to zones must divide evenly across them; config validation enforces it (MLSEC-APIM-020).
-        zones = gateway_zones(cfg.sku, ctx.zone_redundant)
+        zones = args.zones
         self.service = apim.ApiManagementService(
             f"{name}-apim",
             service_name=naming.api_management(ctx.subscription_id, f"{name}-apim"),
             resource_group_name=rg,
             location=ctx.location,
-            sku=apim.ApiManagementServiceSkuPropertiesArgs(name=cfg.sku, capacity=cfg.capacity),
+            sku=apim.ApiManagementServiceSkuPropertiesArgs(name=args.sku, capacity=args.capacity),
             zones=list(zones) if zones else None,
-            publisher_name=cfg.publisher_name,
-            publisher_email=cfg.publisher_email,
+            publisher_name=args.publisher_name,
+            publisher_email=args.publisher_email,
             identity=apim.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
             virtual_network_type="Internal",
             virtual_network_configuration=apim.VirtualNetworkConfigurationArgs(subnet_resource_id=args.subnet_id),
@@ -224,9 +227,9 @@ class Gateway(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        self.policy = render(policy_settings(cfg, ctx.tenant_id, args.login_host, suspended=cfg.suspended.enabled))
+        self.policy = render(args.policy)
         for endpoint in args.endpoints:
-            ep_name = endpoint.settings.name
+            ep_name = endpoint.api_name
             authorization.RoleAssignment(
                 f"{name}-{ep_name}-score",
                 scope=endpoint.endpoint.id,
@@ -259,7 +262,7 @@ class Gateway(pulumi.ComponentResource):
                 api_id=api.name,
                 schema_id=SCORE_SCHEMA_ID,
                 content_type=SCORE_SCHEMA_CONTENT_TYPE,
-                components=score_request_components(ep_name, cfg.max_request_bytes),
+                components=score_request_components(ep_name, args.policy.max_request_bytes),
                 opts=child(self),
             )
             apim.ApiOperation(
@@ -292,20 +295,12 @@ class Gateway(pulumi.ComponentResource):
                 opts=child(self),
             )
 
-        self._dns(name, ctx, args.dns_zone_id)
-        self._alerts(name, ctx, cfg)
-        self.register_outputs({"serviceId": self.service.id, "policySuspended": cfg.suspended.enabled})
+        self._dns(name, args.dns_zone_id)
+        gateway_alerts(name, self, ctx, self.service.id, args.alerts)
+        self.register_outputs({"serviceId": self.service.id, "policySuspended": args.policy.suspended})
 
-    def _dns(self, name: str, ctx: Context, zone_id: pulumi.Input[str]) -> None:
+    def _dns(self, name: str, zone_id: pulumi.Input[str]) -> None:
         """A records for the service's default host names, pointing at its private address."""
-        if isinstance(zone_id, str) and zone_id.split("/")[2].lower() != ctx.subscription_id.lower():
-            # The records are written with the stack's credentials and subscription.
-            raise ConfigError(
-                f"{stack_file(pulumi.get_stack())}: invalid configuration\n"
-                f"  secure-ml:network.hubDnsZoneIds: expected the {last_segment(zone_id)} zone in the stack's "
-                f"subscription {ctx.subscription_id} (the gateway writes its host-name records there), "
-                f"found {zone_id!r}"
-            )
         zone = pulumi.Output.from_input(zone_id)
         address = self.service.private_ip_addresses.apply(_private_address)
         for endpoint, label in HOST_LABELS.items():
@@ -319,84 +314,6 @@ class Gateway(pulumi.ComponentResource):
                 a_records=[privatedns.ARecordArgs(ipv4_address=address)],
                 opts=child(self),
             )
-
-    def _alerts(self, name: str, ctx: Context, cfg: GatewaySettings) -> None:
-        def logs(query: str) -> pulumi.Output[str]:
-            return self.service.id.apply(
-                lambda service_id: (
-                    f'ApiManagementGatewayLogs\n| where _ResourceId =~ "{service_id}"\n'
-                    # RequestHeaders is dynamic and ResponseCode int (Azure Monitor table reference:
-                    # learn.microsoft.com/azure/azure-monitor/reference/tables/apimanagementgatewaylogs).
-                    # The caller comes from the backend request: the token's identity, set by the policy.
-                    f'| extend caller = tostring(BackendRequestHeaders["{CALLER_HEADER}"])\n' + query
-                )
-            )
-
-        log_alert(
-            f"{name}-caller-volume",
-            self,
-            ctx,
-            f"A caller made more than {cfg.caller_volume_threshold} scoring calls in 15 minutes (model extraction?)",
-            logs(f"| summarize calls = count() by caller\n| where calls > {cfg.caller_volume_threshold}"),
-            window="PT15M",
-        )
-        seconds, threshold = cfg.quota_volume_alert()
-        window = iso_duration(seconds)
-        log_alert(
-            f"{name}-quota-volume",
-            self,
-            ctx,
-            f"A caller made more than {threshold} scoring calls in {window} "
-            f"({cfg.quota_volume_percent}% of its quota; patient model extraction?)",
-            logs(f"| summarize calls = count() by caller\n| where calls > {threshold}"),
-            window=window,
-        )
-        log_alert(
-            f"{name}-throttled",
-            self,
-            ctx,
-            f"More than {cfg.throttled_threshold} throttled (429) calls in 15 minutes",
-            logs("| where ResponseCode == 429"),
-            threshold=cfg.throttled_threshold,
-            severity=2,
-            window="PT15M",
-        )
-        log_alert(
-            f"{name}-errors",
-            self,
-            ctx,
-            f"More than {cfg.error_threshold} failed (4xx/5xx, not 429) calls in 15 minutes",
-            logs("| where ResponseCode >= 400 and ResponseCode != 429"),
-            threshold=cfg.error_threshold,
-            severity=2,
-            window="PT15M",
-        )
-        if cfg.new_caller_alert:
-            log_alert(
-                f"{name}-new-caller",
-                self,
-                ctx,
-                "A caller with no call in the previous 47 hours made its first call within the last hour",
-                # The query sees the two days Azure allows: a caller whose earliest call in that range falls in
-                # the last hour called nothing in the 47 hours before it (a new or long-dormant identity).
-                logs(
-                    "| where isnotempty(caller)\n"
-                    "| summarize first_seen = min(TimeGenerated) by caller\n"
-                    "| where first_seen > ago(1h)"
-                ),
-                severity=3,
-                window="PT1H",
-                query_time_range=NEW_CALLER_LOOKBACK,
-            )
-
-
-def iso_duration(seconds: int) -> str:
-    """An ISO 8601 duration such as P1D, PT12H or P1DT1H30M."""
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
-    return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
 def _private_address(addresses: Sequence[str] | None) -> str:

@@ -75,10 +75,9 @@ class KeyVault(pulumi.ComponentResource):
         PrivateEndpoint(
             f"{name}-vault", ctx=ctx, resource_id=self.vault.id, group_id="vault", dns_zones=["vault"], opts=child(self)
         )
-        if ctx.diagnostic_settings is not None:
-            diagnostic_setting(
-                f"{name}-diag", self, self.vault.id, ctx.diagnostic_settings, target_type="Microsoft.KeyVault/vaults"
-            )
+        diagnostic_setting(
+            f"{name}-diag", self, self.vault.id, ctx.diagnostic_settings, target_type="Microsoft.KeyVault/vaults"
+        )
         role_assignments(f"{name}-rbac", self, ctx, self.vault.id, args.role_assignments)
         if ctx.lock:
             delete_lock(name, self, self.vault.id, "Key Vault holds the platform's encryption keys")

@@ -9,15 +9,15 @@ import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
 from components import naming
-from components.common import Context, DiagnosticsTarget, child, diagnostic_setting
+from components.common import AlertTarget, BaseContext, DiagnosticsTarget, child, diagnostic_setting
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
     """Inputs of :class:`Monitoring`."""
 
-    ctx: Context
-    """Environment context: resource group, location, tags."""
+    ctx: BaseContext
+    """Environment context: resource group, location, tags (monitoring exists before diagnostics and alerts)."""
     log_retention_days: int
     """Log Analytics retention in days."""
     alert_emails: Sequence[str]
@@ -117,3 +117,7 @@ class Monitoring(pulumi.ComponentResource):
                 "actionGroupId": self.action_group.id,
             }
         )
+
+    def alert_target(self) -> AlertTarget:
+        """Where the platform's alerts look and whom they notify."""
+        return AlertTarget(workspace_id=self.workspace.id, action_group_id=self.action_group.id)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import pulumi
 from pulumi_azure_native import network
 
-from components.common import Context, PrivateLinkTarget, child, diagnostic_setting, linked_private_zone
-from components.config import NetworkSettings
-from components.regions import CLOUDS
+from components.common import (
+    BaseContext,
+    DiagnosticsTarget,
+    PrivateLinkTarget,
+    child,
+    diagnostic_setting,
+    linked_private_zone,
+)
 
 
 class Rule(NamedTuple):
@@ -133,15 +139,33 @@ SUBNET_NAMES = {
 
 
 @dataclass(frozen=True)
+class ExistingNetworkArgs:
+    """A spoke VNet and subnets that exist already (hub-and-spoke)."""
+
+    vnet_id: str
+    """Resource ID of the spoke VNet."""
+    subnet_ids: Mapping[str, str]
+    """Resource ID of each subnet by key (private_endpoints, compute, gateway)."""
+
+
+@dataclass(frozen=True)
 class NetworkArgs:
     """Inputs of :class:`Network`."""
 
-    ctx: Context
-    """Environment context: resource group, location, tags."""
-    settings: NetworkSettings
-    """Address ranges, existing network and hub DNS zones from the stack config."""
-    cloud: str
-    """Azure cloud name; selects private-link DNS zone names."""
+    ctx: BaseContext
+    """Environment context: resource group, location, tags (the network exists before private endpoints)."""
+    diagnostic_settings: DiagnosticsTarget
+    """Log Analytics destination of the VNet's and the NSGs' logs."""
+    address_space: str
+    """VNet address space (CIDR)."""
+    subnets: Mapping[str, str]
+    """CIDR of each subnet to create by key of :data:`SUBNET_NAMES`; a key left out is not created."""
+    dns_zones: Mapping[str, str]
+    """Private DNS zone name by key: the cloud's private-link zones and ``apim``, its API Management domain."""
+    hub_dns_zone_ids: Mapping[str, str] = field(default_factory=dict)
+    """Private DNS zones a hub already owns, by zone name; used instead of creating them."""
+    existing: ExistingNetworkArgs | None = None
+    """Use this VNet and its subnets instead of creating them."""
 
 
 class Network(pulumi.ComponentResource):
@@ -153,38 +177,32 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:network:Network", name, None, opts)
-        ctx, settings = args.ctx, args.settings
+        ctx = args.ctx
         tags = dict(ctx.tags)
         self.subnet_ids = {}
-        if settings.existing is not None:
-            existing = settings.existing
-            self.vnet_id = pulumi.Output.from_input(existing.virtual_network_id)
-            self.subnet_ids = {
-                "private_endpoints": pulumi.Output.from_input(existing.private_endpoints_subnet_id),
-                "compute": pulumi.Output.from_input(existing.compute_subnet_id),
-                "gateway": pulumi.Output.from_input(existing.gateway_subnet_id),
-            }
+        if args.existing is not None:
+            self.vnet_id = pulumi.Output.from_input(args.existing.vnet_id)
+            self.subnet_ids = {key: pulumi.Output.from_input(i) for key, i in args.existing.subnet_ids.items()}
         else:
             vnet = network.VirtualNetwork(
                 f"{name}-vnet",
                 resource_group_name=ctx.resource_group_name,
                 location=ctx.location,
-                address_space=network.AddressSpaceArgs(address_prefixes=[settings.address_space]),
+                address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
                 tags=tags,
                 opts=child(self),
             )
             self.vnet_id = vnet.id
-            if ctx.diagnostic_settings is not None:
-                diagnostic_setting(
-                    f"{name}-vnet-diag",
-                    self,
-                    vnet.id,
-                    ctx.diagnostic_settings,
-                    target_type="Microsoft.Network/virtualNetworks",
-                )
+            diagnostic_setting(
+                f"{name}-vnet-diag",
+                self,
+                vnet.id,
+                args.diagnostic_settings,
+                target_type="Microsoft.Network/virtualNetworks",
+            )
             previous: pulumi.Resource | None = None
             for key, subnet_name in SUBNET_NAMES.items():
-                cidr = getattr(settings.subnets, key)
+                cidr = args.subnets.get(key)
                 if cidr is None:
                     continue
                 nsg = network.NetworkSecurityGroup(
@@ -195,15 +213,14 @@ class Network(pulumi.ComponentResource):
                     tags=tags,
                     opts=child(self),
                 )
-                if ctx.diagnostic_settings is not None:
-                    # NSGs have event and rule-counter logs but no metrics (the table sends none).
-                    diagnostic_setting(
-                        f"{name}-nsg-{key.replace('_', '-')}-diag",
-                        self,
-                        nsg.id,
-                        ctx.diagnostic_settings,
-                        target_type="Microsoft.Network/networkSecurityGroups",
-                    )
+                # NSGs have event and rule-counter logs but no metrics (the table sends none).
+                diagnostic_setting(
+                    f"{name}-nsg-{key.replace('_', '-')}-diag",
+                    self,
+                    nsg.id,
+                    args.diagnostic_settings,
+                    target_type="Microsoft.Network/networkSecurityGroups",
+                )
                 # Subnets of one VNet are updated one at a time by ARM; chain them to avoid conflicts.
                 subnet = network.Subnet(
                     f"{name}-snet-{key.replace('_', '-')}",
@@ -219,11 +236,9 @@ class Network(pulumi.ComponentResource):
                 previous = subnet
                 self.subnet_ids[key] = subnet.id
 
-        # Private-link zones, plus the API Management domain for the internal-mode gateway's host names.
-        zones = {**CLOUDS[args.cloud].private_dns_zones, "apim": CLOUDS[args.cloud].apim_dns_zone}
         self.dns_zone_ids = {}
-        for key, zone_name in zones.items():
-            hub_zone = settings.hub_dns_zone_ids.get(zone_name)
+        for key, zone_name in args.dns_zones.items():
+            hub_zone = args.hub_dns_zone_ids.get(zone_name)
             if hub_zone is not None:
                 # The hub owns the zone and links it to its spokes.
                 self.dns_zone_ids[key] = pulumi.Output.from_input(hub_zone)

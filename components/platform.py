@@ -1,25 +1,28 @@
-"""The whole environment: one component that builds every part from validated settings."""
+"""The whole environment: one component that builds every part, in the order the type checker holds it to.
+
+Monitoring and the network take a :class:`~components.common.BaseContext`; every other part takes the
+:class:`~components.common.Context` built from it and their outputs, so nothing that sends diagnostics,
+raises alerts or opens private endpoints can be built before them. Each part's arguments come from
+:mod:`components.wiring`.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-from dataclasses import replace
 
 import pulumi
 from pulumi_azure_native import authorization, resources
 
-from components.common import AlertTarget, Context, child
+from components import wiring
+from components.common import child
 from components.config import Settings
-from components.controlplane import DATA_OPERATIONS, VAULT_OPERATIONS, ControlPlaneWatch, ControlPlaneWatchArgs
-from components.datastorage import DataStorage, DataStorageArgs
-from components.endpoint import Endpoint, EndpointArgs
-from components.gateway import Gateway, GatewayArgs
-from components.keyvault import KeyVault, KeyVaultArgs
-from components.monitoring import Monitoring, MonitoringArgs
-from components.network import Network, NetworkArgs
-from components.regions import CLOUDS
-from components.telemetry import PrivateTelemetry, TelemetryArgs
-from components.workspace import Workspace, WorkspaceArgs
+from components.controlplane import ControlPlaneWatch
+from components.datastorage import DataStorage
+from components.endpoint import Endpoint
+from components.gateway import Gateway
+from components.keyvault import KeyVault
+from components.monitoring import Monitoring
+from components.network import Network
+from components.telemetry import PrivateTelemetry
+from components.workspace import Workspace
 
 
 class Platform(pulumi.ComponentResource):
@@ -29,117 +32,35 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:platform:Platform", name, None, opts)
         client = authorization.get_client_config()
-        tags = {
-            "environment": settings.environment,
-            "team": settings.tags.team,
-            "owner": settings.tags.owner,
-            "cost-center": settings.tags.cost_center,
-            "data-classification": _highest(w.data_classification for w in settings.workspaces),
-            "managed-by": "pulumi",
-        }
+        tags = wiring.tags(settings)
         self.resource_group = resources.ResourceGroup(
             f"{name}-rg", location=settings.location, tags=tags, opts=child(self)
         )
-        ctx = Context(
-            subscription_id=client.subscription_id,
-            tenant_id=client.tenant_id,
-            resource_group_name=self.resource_group.name,
-            location=settings.location,
-            tags=tags,
-            prod=settings.is_prod,
-            lock=settings.locks.enabled,
-            zone_redundant=settings.zone_redundant,
-            storage_suffix=CLOUDS[settings.cloud].storage_suffix,
-            hsm_keys=settings.key_vault.sku == "premium",
-        )
-        self.monitoring = Monitoring(
-            f"{name}-mon",
-            MonitoringArgs(
-                ctx=ctx,
-                log_retention_days=settings.monitoring.log_retention_days,
-                alert_emails=settings.monitoring.alert_emails,
-                private_link=settings.monitoring.private_link.enabled,
-                app_insights_public_ingestion=settings.monitoring.app_insights_public_ingestion.enabled,
-            ),
-            opts=child(self),
-        )
-        ctx = replace(
-            ctx,
-            diagnostic_settings=self.monitoring.diagnostic_settings,
-            alerts=AlertTarget(
-                workspace_id=self.monitoring.workspace.id, action_group_id=self.monitoring.action_group.id
-            ),
-        )
+        base = wiring.base_context(settings, client.subscription_id, client.tenant_id, self.resource_group.name, tags)
+        self.monitoring = Monitoring(f"{name}-mon", wiring.monitoring_args(settings, base), opts=child(self))
         self.network = Network(
-            f"{name}-net", NetworkArgs(ctx=ctx, settings=settings.network, cloud=settings.cloud), opts=child(self)
+            f"{name}-net",
+            wiring.network_args(settings.network, settings.cloud, base, self.monitoring.diagnostic_settings),
+            opts=child(self),
         )
-        ctx = replace(ctx, private_endpoints=self.network.private_link_target())
+        ctx = wiring.context(base, self.monitoring, self.network)
         # Built after the network (its endpoint needs the subnet); the gateway's logger waits for it (telemetry.py).
-        self.telemetry = (
-            PrivateTelemetry(
-                f"{name}-tel",
-                TelemetryArgs(
-                    ctx=ctx,
-                    vnet_id=self.network.vnet_id,
-                    workspace_id=self.monitoring.workspace.id,
-                    app_insights_id=self.monitoring.app_insights.id,
-                    zones=CLOUDS[settings.cloud].monitor_zones,
-                    hub_dns_zone_ids=settings.network.hub_dns_zone_ids,
-                ),
-                opts=child(self),
-            )
-            if settings.monitoring.private_link.enabled
-            else None
-        )
+        telemetry = wiring.telemetry_args(settings, ctx, self.monitoring, self.network)
+        self.telemetry = PrivateTelemetry(f"{name}-tel", telemetry, opts=child(self)) if telemetry else None
         after = self.telemetry.after_endpoint if self.telemetry else pulumi.Output.from_input
-        self.key_vault = KeyVault(
-            f"{name}-kv",
-            KeyVaultArgs(
-                ctx=ctx,
-                sku=settings.key_vault.sku,
-                soft_delete_retention_days=settings.key_vault.soft_delete_retention_days,
-                purge_protection=settings.key_vault.purge_protection.enabled,
-                generation=settings.key_vault.generation,
-            ),
-            opts=child(self),
-        )
+        self.key_vault = KeyVault(f"{name}-kv", wiring.key_vault_args(settings, ctx), opts=child(self))
         self.data = DataStorage(
-            f"{name}-data",
-            DataStorageArgs(
-                ctx=ctx,
-                settings=settings.data_storage,
-                key_vault_id=self.key_vault.vault.id,
-                key_vault_uri=self.key_vault.vault.properties.vault_uri,
-                scratch_containers=[f"scratch-{ws.name}" for ws in settings.workspaces if ws.scratch],
-            ),
-            opts=child(self),
+            f"{name}-data", wiring.data_storage_args(settings, ctx, self.key_vault), opts=child(self)
         )
         self.control_plane = ControlPlaneWatch(
             f"{name}-cp",
-            ControlPlaneWatchArgs(
-                ctx=ctx,
-                name=f"{name}-activity-log",
-                protected=[
-                    ("data", self.data.account.id, DATA_OPERATIONS),
-                    ("vault", self.key_vault.vault.id, VAULT_OPERATIONS),
-                ],
-                export_activity_log=settings.monitoring.activity_log.enabled,
-            ),
+            wiring.control_plane_args(settings, ctx, f"{name}-activity-log", self.data, self.key_vault),
             opts=child(self),
         )
         self.workspaces = {
             ws.name: Workspace(
                 f"{name}-{ws.name}",
-                WorkspaceArgs(
-                    ctx=ctx,
-                    settings=ws,
-                    key_vault_id=self.key_vault.vault.id,
-                    application_insights_id=self.monitoring.app_insights.id,
-                    data=self.data,
-                    cosmos_db_principal_id=settings.cosmos_db_principal_id,
-                    soft_delete_retention_days=settings.data_storage.soft_delete_retention_days,
-                    change_feed_retention_days=settings.data_storage.change_feed_retention_days,
-                ),
+                wiring.workspace_args(settings, ws, ctx, self.key_vault, self.monitoring, self.data),
                 opts=child(self),
             )
             for ws in settings.workspaces
@@ -147,16 +68,7 @@ class Platform(pulumi.ComponentResource):
         self.endpoints = [
             Endpoint(
                 f"{name}-{endpoint.name}",
-                EndpointArgs(
-                    ctx=ctx,
-                    settings=endpoint,
-                    workspace=self.workspaces[ws.name],
-                    data=self.data,
-                    latency_threshold_ms=settings.gateway.latency_threshold_ms,
-                    error_threshold=settings.gateway.error_threshold,
-                    app_insights=settings.monitoring.app_insights_public_ingestion.enabled
-                    or not settings.monitoring.private_link.enabled,
-                ),
+                wiring.endpoint_args(settings, endpoint, ctx, self.workspaces[ws.name], self.data),
                 opts=child(self),
             )
             for ws in settings.workspaces
@@ -164,26 +76,15 @@ class Platform(pulumi.ComponentResource):
         ]
         self.gateway = Gateway(
             f"{name}-gw",
-            GatewayArgs(
-                ctx=ctx,
-                settings=settings.gateway,
-                subnet_id=self.network.subnet_ids["gateway"],
+            wiring.gateway_args(
+                settings,
+                ctx,
+                self.network,
+                self.endpoints,
                 # The gateway's logger sends through the scope's private endpoint: it is created after it.
                 application_insights_id=after(self.monitoring.app_insights.id),
                 application_insights_connection_string=after(self.monitoring.app_insights.connection_string),
-                endpoints=self.endpoints,
-                login_host=CLOUDS[settings.cloud].login_host,
-                name_prefix=settings.name_prefix,
-                dns_zone_id=settings.network.hub_dns_zone_ids.get(CLOUDS[settings.cloud].apim_dns_zone)
-                or self.network.dns_zone_ids["apim"],
             ),
             opts=child(self),
         )
         self.register_outputs({"resourceGroupName": self.resource_group.name})
-
-
-_ORDER = ["public", "internal", "confidential", "restricted"]
-
-
-def _highest(classifications: Iterable[str]) -> str:
-    return max(classifications, key=_ORDER.index)

@@ -64,8 +64,6 @@ class PrivateTelemetry(pulumi.ComponentResource):
     def __init__(self, name: str, args: TelemetryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:monitoring:PrivateTelemetry", name, None, opts)
         ctx = args.ctx
-        if ctx.private_endpoints is None:
-            raise ValueError(f"{name}: no private-endpoint subnet in context")
         tags = dict(ctx.tags)
         self.scope = monitor.PrivateLinkScope(
             f"{name}-ampls",
@@ -102,7 +100,7 @@ class PrivateTelemetry(pulumi.ComponentResource):
         scope_with_resources = pulumi.Output.all(self.scope.id, *(r.id for r in scoped)).apply(lambda ids: ids[0])
         self.endpoint = PrivateEndpoint(
             f"{name}-ampls",
-            ctx=_with_zones(ctx, ctx.private_endpoints, zone_ids),
+            ctx=_with_zones(ctx, zone_ids),
             resource_id=scope_with_resources,
             group_id=GROUP_ID,
             dns_zones=[*args.zones, "blob"],
@@ -115,6 +113,7 @@ class PrivateTelemetry(pulumi.ComponentResource):
         return pulumi.Output.all(value, self.endpoint.endpoint.id).apply(lambda values: values[0])
 
 
-def _with_zones(ctx: Context, target: PrivateLinkTarget, zone_ids: Mapping[str, pulumi.Input[str]]) -> Context:
+def _with_zones(ctx: Context, zone_ids: Mapping[str, pulumi.Input[str]]) -> Context:
     """The context with the scope's zones as the private-endpoint zones."""
-    return replace(ctx, private_endpoints=PrivateLinkTarget(subnet_id=target.subnet_id, dns_zone_ids=zone_ids))
+    target = PrivateLinkTarget(subnet_id=ctx.private_endpoints.subnet_id, dns_zone_ids=zone_ids)
+    return replace(ctx, private_endpoints=target)

@@ -2,69 +2,43 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry, managedidentity, storage
+from pulumi_azure_native import containerregistry, managedidentity, storage
 from pulumi_azure_native import machinelearningservices as ml
 
-from components import naming
+from components import naming, workspace_access, workspace_keys
 from components.common import (
     Context,
     PrivateEndpoint,
     RoleAssignmentSpec,
     child,
-    customer_key_encryption,
     delete_lock,
     diagnostic_setting,
-    encryption_key,
-    private_storage_account,
-    recoverable_blob_service,
     role_assignments,
 )
-from components.config import WorkspaceSettings
 from components.datastorage import DataStorage
-
-_ENCRYPTION_USER = "Key Vault Crypto Service Encryption User"
-
-DATA_SCIENTIST_ACTIONS = (
-    "Microsoft.MachineLearningServices/workspaces/*/read",
-    "Microsoft.MachineLearningServices/workspaces/*/action",
-    "Microsoft.MachineLearningServices/workspaces/*/delete",
-    "Microsoft.MachineLearningServices/workspaces/*/write",
+from components.storage_account import (
+    private_storage_account,
+    recoverable_blob_service,
 )
-"""Actions of the built-in AzureML Data Scientist role (f6c7c914-8db3-469d-8ca1-694a8f32e121;
-https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning#azureml-data-scientist)."""
+from components.workspace_keys import CustomerManagedKeyArgs
 
-DATA_SCIENTIST_NOT_ACTIONS = (
-    "Microsoft.MachineLearningServices/workspaces/delete",
-    "Microsoft.MachineLearningServices/workspaces/write",
-    "Microsoft.MachineLearningServices/workspaces/computes/*/write",
-    "Microsoft.MachineLearningServices/workspaces/computes/*/delete",
-    "Microsoft.MachineLearningServices/workspaces/computes/listKeys/action",
-    "Microsoft.MachineLearningServices/workspaces/listKeys/action",
-    "Microsoft.MachineLearningServices/workspaces/hubs/write",
-    "Microsoft.MachineLearningServices/workspaces/hubs/delete",
-    "Microsoft.MachineLearningServices/workspaces/featurestores/write",
-    "Microsoft.MachineLearningServices/workspaces/featurestores/delete",
-)
-"""NotActions of the built-in AzureML Data Scientist role (same source)."""
 
-SERVING_ACTIONS = (
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/token/action",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/listKeys/action",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/regenerateKeys/action",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/delete",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/write",
-    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/delete",
-)
-"""Scoring, token, key and change actions on online endpoints, which the built-in role includes through
-its wildcards (https://learn.microsoft.com/azure/machine-learning/how-to-authenticate-online-endpoint,
-"Assign permissions to the identity"); taken away from data scientists."""
+@dataclass(frozen=True)
+class ComputeClusterArgs:
+    """An Azure ML compute cluster: no public IP, no local auth, scales to zero."""
+
+    name: str
+    """Cluster name in the workspace."""
+    vm_size: str
+    """VM size of its nodes."""
+    max_nodes: int
+    """Most nodes it scales out to."""
+    idle_seconds_before_scale_down: int
+    """Idle seconds before a node is released."""
 
 
 @dataclass(frozen=True)
@@ -73,12 +47,27 @@ class WorkspaceArgs:
 
     ctx: Context
     """Environment context: resource group, location, tags, diagnostics and private-link targets."""
-    settings: WorkspaceSettings
-    """This workspace's entry in the stack config."""
+    name: str
+    """The workspace's short name: its tag, friendly name and scratch container (``scratch-<name>``)."""
+    data_scientist_group_id: str
+    """Object ID of the Entra group of its data scientists."""
     key_vault_id: pulumi.Input[str]
     """Resource ID of the environment's Key Vault (workspace secrets, optional CMK)."""
     application_insights_id: pulumi.Input[str]
     """Resource ID of the environment's Application Insights."""
+    data_classification: str = "confidential"
+    """Highest classification of the data it holds (its data-classification tag)."""
+    customer_managed_key: CustomerManagedKeyArgs | None = None
+    """Encrypt the workspace, its registry and system storage with keys of the platform Key Vault; None:
+    Microsoft-managed keys."""
+    outbound_fqdns: Sequence[str] = ()
+    """FQDNs the managed network may reach besides the platform's own private endpoints."""
+    compute_clusters: Sequence[ComputeClusterArgs] = ()
+    """Compute clusters to create."""
+    image_build_compute: str | None = None
+    """Compute cluster that builds environment images (the registry is private)."""
+    scratch: bool = False
+    """Give it a read-write scratch container on the training-data account."""
     data: DataStorage | None = None
     """The platform's training-data storage: the managed network reaches it through a private
     endpoint; the workspace reads curated and models, writes only its own scratch container, and
@@ -90,9 +79,6 @@ class WorkspaceArgs:
     (``dataStorage.softDeleteRetentionDays``)."""
     change_feed_retention_days: int = 30
     """Days the system storage's change feed is kept (``dataStorage.changeFeedRetentionDays``)."""
-    cosmos_db_principal_id: str | None = None
-    """Object ID of this tenant's Azure Cosmos DB first-party service principal; with a customer-managed key it
-    gets wrap/unwrap on the workspace's key (config ``cosmosDbPrincipalId``)."""
 
 
 class Workspace(pulumi.ComponentResource):
@@ -114,11 +100,9 @@ class Workspace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:ml:Workspace", name, None, opts)
-        ctx, ws = args.ctx, args.settings
-        if ctx.diagnostic_settings is None or ctx.private_endpoints is None:
-            raise ValueError(f"{name}: a workspace needs diagnostics and private endpoints in its context")
+        ctx = args.ctx
         diag = ctx.diagnostic_settings
-        tags = {**ctx.tags, "workspace": ws.name, "data-classification": ws.data_classification}
+        tags = {**ctx.tags, "workspace": args.name, "data-classification": args.data_classification}
         self.tags = tags
         rg, location = ctx.resource_group_name, ctx.location
 
@@ -129,41 +113,13 @@ class Workspace(pulumi.ComponentResource):
             f"{name}-compute-id", resource_group_name=rg, location=location, tags=tags, opts=child(self)
         )
 
-        # With a customer-managed key, the registry and the system storage (models, run artifacts, job code)
-        # are encrypted with keys of their own, which the workspace identity may wrap and unwrap. Both need
-        # the key role before they are created: encryption is set at creation and cannot be added later
-        # (https://learn.microsoft.com/azure/container-registry/tutorial-enable-customer-managed-keys,
-        # https://learn.microsoft.com/azure/storage/common/customer-managed-keys-configure-new-account).
-        registry_encryption = registry_identity = sys_encryption = sys_identity = None
-        key_ready: list[pulumi.Resource] = []
-        if ws.customer_managed_key:
-            acr_key = encryption_key(f"{name}-acr-cmk", self, ctx, args.key_vault_id, tags)
-            sys_key = encryption_key(f"{name}-sys-cmk", self, ctx, args.key_vault_id, tags)
-            for label, key in (("acr", acr_key), ("sys", sys_key)):
-                key_ready += role_assignments(
-                    f"{name}-id-{label}-cmk",
-                    self,
-                    ctx,
-                    key.id,
-                    [RoleAssignmentSpec(_ENCRYPTION_USER, self.identity.principal_id, name="ws")],
-                )
-            registry_identity = containerregistry.IdentityPropertiesArgs(
-                type=containerregistry.ResourceIdentityType.USER_ASSIGNED,
-                user_assigned_identities=self.identity.id.apply(
-                    lambda uid: {uid: containerregistry.UserIdentityPropertiesArgs()}
-                ),
-            )
-            registry_encryption = containerregistry.EncryptionPropertyArgs(
-                status="enabled",
-                # the versionless key URI: the registry follows the key's rotation
-                key_vault_properties=containerregistry.KeyVaultPropertiesArgs(
-                    key_identifier=acr_key.key_uri, identity=self.identity.client_id
-                ),
-            )
-            sys_identity = storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[self.identity.id])
-            sys_encryption = customer_key_encryption(
-                sys_key.name, sys_key.key_uri.apply(lambda uri: uri.split("/keys/")[0]), self.identity.id
-            )
+        keys = (
+            workspace_keys.dependency_encryption(name, self, ctx, args.key_vault_id, self.identity, tags)
+            if args.customer_managed_key is not None
+            else workspace_keys.DependencyEncryption()
+        )
+        registry_identity, registry_encryption = keys.registry_identity, keys.registry_encryption
+        sys_identity, sys_encryption, key_ready = keys.storage_identity, keys.storage_encryption, keys.key_roles
 
         # Container registry: images for training and inference.
         self.registry = containerregistry.Registry(
@@ -247,143 +203,29 @@ class Workspace(pulumi.ComponentResource):
 
         encryption = None
         cosmos_key_role: list[pulumi.Resource] = []
-        if ws.customer_managed_key:
-            if not args.cosmos_db_principal_id:
-                raise ValueError(f"{name}: a customer-managed key needs the Azure Cosmos DB service principal")
-            key = encryption_key(f"{name}-cmk", self, ctx, args.key_vault_id, tags)
-            # The workspace keeps its metadata in Azure Cosmos DB, whose first-party application must get, wrap
-            # and unwrap the key (Key Vault Crypto Service Encryption User on an RBAC vault), granted on this key
-            # only. https://learn.microsoft.com/azure/machine-learning/how-to-setup-customer-managed-keys
-            cosmos_key_role = list(
-                role_assignments(
-                    f"{name}-cmk-cosmos",
-                    self,
-                    ctx,
-                    key.id,
-                    [
-                        RoleAssignmentSpec(
-                            "Key Vault Crypto Service Encryption User", args.cosmos_db_principal_id, name="cosmosdb"
-                        )
-                    ],
-                )
-            )
-            encryption = ml.EncryptionPropertyArgs(
-                status="Enabled",
-                identity=ml.IdentityForCmkArgs(user_assigned_identity=self.identity.id),
-                key_vault_properties=ml.KeyVaultPropertiesArgs(
-                    key_vault_arm_id=args.key_vault_id, key_identifier=key.key_uri_with_version
-                ),
-            )
-
-        # Roles the workspace identity needs, granted before the workspace is created so that creation can use
-        # them. https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication
-        # (user-assigned managed identity) asks for Contributor on the workspace, its storage, registry, Key Vault
-        # and Application Insights; the platform never grants Contributor, so the identity gets the narrower
-        # built-in Azure AI Administrator (control plane of Azure AI and its dependencies) on each, plus the data
-        # roles. https://learn.microsoft.com/azure/machine-learning/how-to-managed-network: a workspace with a
-        # user-assigned identity needs Azure AI Enterprise Network Connection Approver to approve the managed
-        # network's private endpoints, granted here on each resource those endpoints reach.
-        approver = "Azure AI Enterprise Network Connection Approver"
-        pe_targets: dict[str, pulumi.Input[str]] = {
-            "sys": self.storage_account.id,
-            "acr": self.registry.id,
-            "kv": args.key_vault_id,
-        }
-        if args.data is not None:
-            pe_targets["data"] = args.data.account.id
-        identity_roles = [
-            *(
-                assignment
-                for key, target in pe_targets.items()
-                for assignment in role_assignments(
-                    f"{name}-id-{key}-pe",
-                    self,
-                    ctx,
-                    target,
-                    [RoleAssignmentSpec(approver, self.identity.principal_id, name="approver")],
-                )
-            ),
-            *(
-                assignment
-                for key, target in {
-                    "sys": self.storage_account.id,
-                    "acr": self.registry.id,
-                    "kv": args.key_vault_id,
-                    "appi": args.application_insights_id,
-                }.items()
-                for assignment in role_assignments(
-                    f"{name}-id-{key}-admin",
-                    self,
-                    ctx,
-                    target,
-                    [RoleAssignmentSpec("Azure AI Administrator", self.identity.principal_id, name="ws")],
-                )
-            ),
-            # Studio reads the workspace storage through its private endpoints: the workspace identity needs
-            # Reader on each (blob and file).
-            # https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network
-            *(
-                assignment
-                for sub, endpoint in sys_endpoints.items()
-                for assignment in role_assignments(
-                    f"{name}-id-sys-{sub}-pe",
-                    self,
-                    ctx,
-                    endpoint.endpoint.id,
-                    [RoleAssignmentSpec("Reader", self.identity.principal_id, name="ws")],
-                )
-            ),
-            *cosmos_key_role,
-            *role_assignments(
-                f"{name}-id-sys",
-                self,
-                ctx,
-                self.storage_account.id,
-                [
-                    RoleAssignmentSpec("Storage Blob Data Contributor", self.identity.principal_id, name="ws-blob"),
-                    RoleAssignmentSpec(
-                        "Storage File Data Privileged Contributor", self.identity.principal_id, name="ws-file"
-                    ),
-                    RoleAssignmentSpec(
-                        "Storage Blob Data Contributor", self.compute_identity.principal_id, name="compute-blob"
-                    ),
-                ],
-            ),
-            *role_assignments(
-                f"{name}-id-acr",
-                self,
-                ctx,
-                self.registry.id,
-                [
-                    RoleAssignmentSpec("AcrPush", self.identity.principal_id, name="ws"),
-                    RoleAssignmentSpec("AcrPull", self.compute_identity.principal_id, name="compute"),
-                ],
-            ),
-            *role_assignments(
-                f"{name}-id-kv",
+        if args.customer_managed_key is not None:
+            encryption, cosmos_key_role = workspace_keys.workspace_encryption(
+                name,
                 self,
                 ctx,
                 args.key_vault_id,
-                [
-                    RoleAssignmentSpec("Key Vault Secrets Officer", self.identity.principal_id, name="ws-secrets"),
-                    *(
-                        [
-                            RoleAssignmentSpec(
-                                "Key Vault Crypto Service Encryption User", self.identity.principal_id, name="ws-cmk"
-                            )
-                        ]
-                        if ws.customer_managed_key
-                        else []
-                    ),
-                ],
-            ),
-            *role_assignments(
-                f"{name}-id-appi",
+                self.identity,
+                args.customer_managed_key.cosmos_db_principal_id,
+                tags,
+            )
+
+        identity_roles = [
+            *workspace_access.identity_roles(
+                name,
                 self,
-                ctx,
-                args.application_insights_id,
-                [RoleAssignmentSpec("Monitoring Metrics Publisher", self.identity.principal_id, name="ws")],
-            ),
+                args,
+                self.identity,
+                self.compute_identity,
+                self.registry.id,
+                self.storage_account.id,
+                sys_endpoints,
+                cosmos_key_role,
+            )
         ]
 
         outbound: dict[str, ml.FqdnOutboundRuleArgs | ml.PrivateEndpointOutboundRuleArgs] = {}
@@ -395,7 +237,7 @@ class Workspace(pulumi.ComponentResource):
                     service_resource_id=args.data.account.id, subresource_target="blob", spark_enabled=False
                 ),
             )
-        for fqdn in ws.outbound_fqdns:
+        for fqdn in args.outbound_fqdns:
             outbound[f"fqdn-{fqdn.replace('*', 'star').replace('.', '-')}"] = ml.FqdnOutboundRuleArgs(
                 type="FQDN", category="UserDefined", destination=fqdn
             )
@@ -407,7 +249,7 @@ class Workspace(pulumi.ComponentResource):
             location=location,
             kind="Default",
             sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
-            friendly_name=f"{ws.name} ({ctx.tags.get('environment', '')})",
+            friendly_name=f"{args.name} ({ctx.tags.get('environment', '')})",
             identity=ml.ManagedServiceIdentityArgs(
                 type="UserAssigned",
                 user_assigned_identities=[self.identity.id],
@@ -425,7 +267,7 @@ class Workspace(pulumi.ComponentResource):
             # The registry is private, so it cannot build environment images itself: a compute cluster of the
             # workspace builds them ("Configure image builds",
             # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network).
-            image_build_compute=ws.image_builder,
+            image_build_compute=args.image_build_compute,
             managed_network=ml.ManagedNetworkSettingsArgs(
                 isolation_mode="AllowOnlyApprovedOutbound",
                 # FQDN rules run through a managed Azure Firewall: Basic is enough for dev.
@@ -467,7 +309,9 @@ class Workspace(pulumi.ComponentResource):
                 *args.role_assignments,
             ],
         )
-        self._data_scientists(name, ctx, ws)
+        self.data_scientist_role = workspace_access.data_scientists(
+            name, self, ctx, self.workspace.id, args.name, args.data_scientist_group_id
+        )
         # With shared keys off, studio and notebooks reach the workspace storage as the signed-in user: its users
         # need the blob and file data roles there.
         # https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage
@@ -478,10 +322,10 @@ class Workspace(pulumi.ComponentResource):
             self.storage_account.id,
             [
                 RoleAssignmentSpec(
-                    "Storage Blob Data Contributor", ws.data_scientist_group_id, "Group", name="ds-blob"
+                    "Storage Blob Data Contributor", args.data_scientist_group_id, "Group", name="ds-blob"
                 ),
                 RoleAssignmentSpec(
-                    "Storage File Data Privileged Contributor", ws.data_scientist_group_id, "Group", name="ds-file"
+                    "Storage File Data Privileged Contributor", args.data_scientist_group_id, "Group", name="ds-file"
                 ),
             ],
         )
@@ -516,11 +360,13 @@ class Workspace(pulumi.ComponentResource):
                 tags=tags,
                 opts=child(self),
             )
-            for cluster in ws.compute_clusters
+            for cluster in args.compute_clusters
         ]
 
         if args.data is not None:
-            self._data_access(name, ctx, ws, args.data)
+            workspace_access.data_access(
+                name, self, args, self.workspace.name, self.identity, self.compute_identity, args.data
+            )
 
         self.register_outputs(
             {
@@ -531,88 +377,3 @@ class Workspace(pulumi.ComponentResource):
                 "storageAccountId": self.storage_account.id,
             }
         )
-
-    def _data_scientists(self, name: str, ctx: Context, ws: WorkspaceSettings) -> None:
-        """The data-scientist group's role on this workspace: AzureML Data Scientist without serving.
-
-        The built-in role's ``workspaces/*/action`` and ``*/write`` include scoring an online endpoint,
-        fetching its tokens and keys, and changing it (auth mode, public access, the served model): a
-        member could reach the model around the gateway's limits, logs and kill switch. Serving changes
-        come from the stack file; the gateway alone scores.
-        """
-        group = pulumi.Output.concat(
-            "/subscriptions/", ctx.subscription_id, "/resourceGroups/", ctx.resource_group_name
-        )
-        self.data_scientist_role = authorization.RoleDefinition(
-            f"{name}-ds-role",
-            scope=group,
-            role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"secure-ml/{ctx.subscription_id}/{name}/ds")),
-            role_name=f"{name} data scientist (no serving)",
-            description="AzureML Data Scientist without scoring, tokens, keys or changes of online endpoints",
-            role_type="CustomRole",
-            permissions=[
-                authorization.PermissionArgs(
-                    actions=list(DATA_SCIENTIST_ACTIONS),
-                    not_actions=[*DATA_SCIENTIST_NOT_ACTIONS, *SERVING_ACTIONS],
-                )
-            ],
-            assignable_scopes=[group],
-            opts=child(self),
-        )
-        authorization.RoleAssignment(
-            f"{name}-ws-data-scientists",
-            scope=self.workspace.id,
-            role_definition_id=self.data_scientist_role.id,
-            principal_id=ws.data_scientist_group_id,
-            principal_type="Group",
-            description=f"{ws.name} data scientists: the workspace without serving (secure ML platform)",
-            opts=child(self),
-        )
-
-    def _data_access(self, name: str, ctx: Context, ws: WorkspaceSettings, data: DataStorage) -> None:
-        """Container-scoped roles and identity-based datastores on the training-data account.
-
-        The workspace identity reads curated (training data) and models (released artifacts); the
-        compute identity reads curated; both write only this workspace's scratch container. Nothing
-        here ever touches raw or quarantine.
-        """
-        reads = {
-            "curated": [("ws", self.identity), ("compute", self.compute_identity)],
-            "models": [("ws", self.identity)],
-        }
-        grants: dict[str, tuple[str, list[tuple[str, managedidentity.UserAssignedIdentity]]]] = {
-            key: ("Storage Blob Data Reader", who) for key, who in reads.items()
-        }
-        scratch = f"scratch-{ws.name}"
-        if ws.scratch:
-            grants[scratch] = (
-                "Storage Blob Data Contributor",
-                [("ws", self.identity), ("compute", self.compute_identity)],
-            )
-        for key, (role, who) in grants.items():
-            role_assignments(
-                f"{name}-data-{key}",
-                self,
-                ctx,
-                data.container_id(key),
-                [RoleAssignmentSpec(role, identity.principal_id, name=label) for label, identity in who],
-            )
-            ml.Datastore(
-                f"{name}-ds-{key}",
-                resource_group_name=ctx.resource_group_name,
-                workspace_name=self.workspace.name,
-                name=key.replace("-", "_"),
-                properties=ml.AzureBlobDatastoreArgs(
-                    datastore_type="AzureBlob",
-                    account_name=data.account.name,
-                    container_name=data.containers[key].name,
-                    endpoint=ctx.storage_suffix,
-                    protocol="https",
-                    resource_group=ctx.resource_group_name,
-                    subscription_id=ctx.subscription_id,
-                    credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
-                    service_data_access_auth_identity="WorkspaceUserAssignedIdentity",
-                    description=f"{key}: identity-based, {'read-write' if key == scratch else 'read-only'}",
-                ),
-                opts=child(self),
-            )

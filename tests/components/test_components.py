@@ -625,7 +625,7 @@ def test_every_taggable_resource_carries_the_required_tags(request, stack: str):
 
 
 def test_data_scientists_hold_the_built_in_role_minus_every_serving_action(dev_plan: Plan):
-    from components.workspace import DATA_SCIENTIST_ACTIONS, DATA_SCIENTIST_NOT_ACTIONS, SERVING_ACTIONS
+    from components.workspace_access import DATA_SCIENTIST_ACTIONS, DATA_SCIENTIST_NOT_ACTIONS, SERVING_ACTIONS
 
     role = dev_plan.inputs(T + "authorization:RoleDefinition", "mlsec-dev-fraud-ds-role")
     group = "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/"

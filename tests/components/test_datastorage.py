@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from components.common import ROLE
-from components.datastorage import DESTRUCTIVE_OPERATIONS, LIFECYCLE_AGENT, WRITE_OPERATIONS, WRITES
+from components.datastorage import WRITES
+from components.tripwires import DESTRUCTIVE_OPERATIONS, LIFECYCLE_AGENT, WRITE_OPERATIONS
 from scripts.plan import cli as plan
 from tests.conftest import Plan
 
