@@ -175,9 +175,6 @@ class Plan:
                 return found
         return None
 
-    def within(self, resource: dict[str, Any], component: str) -> bool:
-        return component in resource["urn"].split("::")[2].split("$")[:-1]
-
 
 def _reaches(scope: str, resource_id: str) -> bool:
     """Whether a role assignment at ``scope`` applies to ``resource_id`` (a management group reaches all)."""
@@ -189,20 +186,22 @@ def _reaches(scope: str, resource_id: str) -> bool:
     )
 
 
-def _grants(definition: dict[str, Any] | None, action: str) -> bool:
-    """Whether a role definition of the plan allows ``action`` (as an action or a data action)."""
+def _grants(definition: dict[str, Any] | None, action: str, *, data: bool) -> bool:
+    """Whether a role definition of the plan allows ``action``: among its ``dataActions`` with ``data`` (a blob
+    write), else among its ``actions`` (the score action, which the built-in roles grant as an action). A
+    control-plane ``*`` never grants a data action."""
     if definition is None:
         return False
+    allow, deny = ("dataActions", "notDataActions") if data else ("actions", "notActions")
     for permission in definition["inputs"].get("permissions") or []:
         if not isinstance(permission, dict):
             continue
-        for allow, deny in (("actions", "notActions"), ("dataActions", "notDataActions")):
-            allowed = [a for a in permission.get(allow) or [] if isinstance(a, str)]
-            denied = [a for a in permission.get(deny) or [] if isinstance(a, str)]
-            if any(fnmatch.fnmatch(action.lower(), a.lower()) for a in allowed) and not any(
-                fnmatch.fnmatch(action.lower(), d.lower()) for d in denied
-            ):
-                return True
+        allowed = [a for a in permission.get(allow) or [] if isinstance(a, str)]
+        denied = [a for a in permission.get(deny) or [] if isinstance(a, str)]
+        if any(fnmatch.fnmatch(action.lower(), a.lower()) for a in allowed) and not any(
+            fnmatch.fnmatch(action.lower(), d.lower()) for d in denied
+        ):
+            return True
     return False
 
 
@@ -372,7 +371,7 @@ def _gateway(plan: Plan, picture: Picture, assignments: list[Assignment]) -> Non
     for endpoint in plan.of_type(azure.ONLINE_ENDPOINT):
         key, endpoint_id = _place(plan, picture, endpoint), plan.id(endpoint)
         for a in assignments:
-            scores = a.builtin in SCORING_ROLES or _grants(a.definition, SCORE_ACTION)
+            scores = a.builtin in SCORING_ROLES or _grants(a.definition, SCORE_ACTION, data=False)
             if scores and _reaches(a.scope, endpoint_id):
                 name = SCORING_ROLES.get(a.builtin, a.role)
                 picture.edge(a.node(plan, picture), key, f"may score: {name}")
@@ -385,7 +384,7 @@ def _zones(plan: Plan, picture: Picture, assignments: list[Assignment]) -> None:
     for container in plan.of_type(azure.BLOB_CONTAINER):
         key, container_id = _place(plan, picture, container), plan.id(container)
         for a in assignments:
-            writer = a.builtin in WRITER_ROLES or _grants(a.definition, BLOB_WRITE)
+            writer = a.builtin in WRITER_ROLES or _grants(a.definition, BLOB_WRITE, data=True)
             if writer and _reaches(a.scope, container_id):
                 picture.edge(a.node(plan, picture), key, f"writes: {a.role}")
 

@@ -122,6 +122,38 @@ def test_a_built_in_role_that_scores_is_drawn_as_a_caller(dev_plan: Plan) -> Non
     assert drawn.nodes[group].group == architecture.INTERNET
 
 
+def data_scientists(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The data scientists' custom role definition and its assignment on the workspace."""
+    by_name = {r["name"]: r for r in document["resources"]}
+    return by_name["mlsec-dev-fraud-ds-role"]["inputs"], by_name["mlsec-dev-fraud-ws-data-scientists"]["inputs"]
+
+
+def test_a_custom_role_may_score_only_without_the_score_exclusion(dev_plan: Plan) -> None:
+    document = copy.deepcopy(dev_plan.document)
+    role, grant = data_scientists(document)
+    group = f"Group {grant['principalId']}"
+    assert group not in architecture.picture(document).nodes  # workspace actions, but score/action excluded
+    role["permissions"][0]["notActions"].remove(architecture.SCORE_ACTION)
+    scores = (group, f"may score: {role['roleName']}")
+    assert scores in edges_to(architecture.picture(document), "mlsec-dev-fraud-score-ep")
+
+
+def test_only_data_actions_make_a_custom_role_a_zone_writer(dev_plan: Plan) -> None:
+    document = copy.deepcopy(dev_plan.document)
+    role, grant = data_scientists(document)
+    account = dev_plan.outputs["dataAccountId"]
+    grant["scope"] = account
+    role["permissions"] = [{"actions": ["*"]}]  # control-plane actions never write blobs
+    group = f"Group {grant['principalId']}"
+    assert group not in architecture.picture(document).nodes
+    role["permissions"] = [{"dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"]}]
+    drawn = architecture.picture(document)
+    for zone in ("raw", "quarantine", "anonymized", "curated", "models", "scratch-fraud"):
+        assert (group, f"writes: {role['roleName']}") in edges_to(drawn, f"mlsec-dev-data-{zone}"), zone
+    role["permissions"][0]["notDataActions"] = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"]
+    assert group not in architecture.picture(document).nodes
+
+
 def test_every_endpoint_of_the_prod_plan_sits_behind_the_gateway(prod_plan: Plan) -> None:
     drawn = architecture.picture(prod_plan.document)
     endpoints = [r["name"] for r in prod_plan.of_type("azure-native:machinelearningservices:OnlineEndpoint")]
