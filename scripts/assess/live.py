@@ -15,7 +15,6 @@ A token is sent only over HTTPS; plain HTTP is accepted only to a loopback addre
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from scripts.common.net import is_loopback
 from scripts.common.safeload import InputError
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -31,15 +31,6 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 class TokenCredential(Protocol):
     def get_token(self, *scopes: str) -> Any: ...
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EndpointTarget:
@@ -59,7 +50,7 @@ class EndpointTarget:
         timeout: float = 30.0,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname or "")):
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
             raise InputError(f"{url}: expected an https:// scoring URL (a token is never sent in clear text)")
         if credential is None:
             from azure.identity import DefaultAzureCredential

@@ -32,7 +32,6 @@ import base64
 import datetime as dt
 import getpass
 import hashlib
-import ipaddress
 import json
 import re
 import socket
@@ -54,6 +53,7 @@ from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings
 from azure.storage.blob._shared.base_client import parse_connection_str
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scripts.common.net import is_loopback
 from scripts.common.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
 
 from .errors import RefusedError, StorageError, UnusableInputError
@@ -95,17 +95,6 @@ class Publisher:
         return data
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 _EMULATOR_ONLY = (
     "connection string: accepted only for a local emulator (a BlobEndpoint on 127.0.0.1, ::1 or localhost);"
     " real accounts have shared keys disabled, use --account with Entra ID"
@@ -135,7 +124,7 @@ def emulator_endpoint(connection_string: str) -> str:
         primary, secondary, _ = parse_connection_str(connection_string, None, "blob")
     except (ValueError, KeyError, AttributeError):
         raise UnusableInputError("connection string: malformed (expected Key=Value pairs separated by ';')") from None
-    if not _is_loopback(_host(primary)) or (secondary and not _is_loopback(_host(secondary))):
+    if not is_loopback(_host(primary)) or (secondary and not is_loopback(_host(secondary))):
         raise UnusableInputError(_EMULATOR_ONLY)
     return primary
 
@@ -171,7 +160,7 @@ def connect(
         emulator_endpoint(connection_string)
         client = BlobServiceClient.from_connection_string(connection_string, **client_options)
         # Belt and braces: the hosts of the client actually built, primary and secondary.
-        if not all(_is_loopback(_host(host)) for host in (client.primary_hostname, client.secondary_hostname) if host):
+        if not all(is_loopback(_host(host)) for host in (client.primary_hostname, client.secondary_hostname) if host):
             client.close()
             raise UnusableInputError(_EMULATOR_ONLY)
         user = getpass.getuser()

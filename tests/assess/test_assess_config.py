@@ -11,7 +11,8 @@ import pytest
 
 from components import config
 from scripts.assess.__main__ import main
-from scripts.assess.cli import Thresholds, parser, resolve_thresholds
+from scripts.assess.cli import parser, resolve_thresholds
+from scripts.assess.verdict import Thresholds
 from scripts.common.cli import run
 from tests.conftest import stack_values
 
