@@ -14,6 +14,7 @@ reviewers and the policy gate see it.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import re
@@ -481,6 +482,21 @@ class EndpointSettings:
         return self
 
 
+PipelineStep = Literal["ingestion", "validation", "anonymization", "curation", "release"]
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class SparkSettings:
+    """Serverless Spark jobs of this workspace that process the data zones where they are."""
+
+    pipeline_steps: Annotated[list[PipelineStep], Field(max_length=5)] = Field(default_factory=list)
+    """Pipeline steps whose identity this workspace's serverless Spark jobs may run under (default: none, Spark
+    off). Each identity is attached to the workspace, which serverless Spark needs to run as it; anyone who may
+    submit jobs in the workspace can then act as it (read its zones, write its zone), so list steps only on a
+    workspace whose members run that step. Needs the platform's own pipeline identities (not
+    dataStorage.pipelineIdentities) and, once deployed, `az ml workspace provision-network --include-spark`."""
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class WorkspaceSettings:
     """One Azure ML workspace (per team or project) sharing the environment's network."""
@@ -504,6 +520,8 @@ class WorkspaceSettings:
     image_build_compute: Annotated[str, Field(pattern=_CLUSTER)] | None = None
     """Compute cluster (one of computeClusters) that builds environment images: the workspace's registry is
     private, so it cannot build them itself. Default: the first compute cluster."""
+    spark: SparkSettings = SparkSettings()
+    """Serverless Spark jobs over the data zones (off unless spark.pipelineSteps names a step)."""
 
     @model_validator(mode="after")
     def _unique_clusters(self) -> WorkspaceSettings:
@@ -746,6 +764,22 @@ class Settings:
                 f"expected it on because {where} is true (a vault holding customer-managed keys needs soft delete "
                 "and purge protection)",
                 {"enabled": False},
+            )
+        for index, workspace in enumerate(self.workspaces):
+            existing = [step for step in workspace.spark.pipeline_steps
+                        if getattr(self.data_storage.pipeline_identities, step) is not None]  # fmt: skip
+            if existing:
+                raise _FieldError(
+                    f"workspaces[{index}].spark.pipelineSteps",
+                    f"expected only steps whose identity the platform creates: serverless Spark runs as a "
+                    f"user-assigned identity attached to the workspace, and dataStorage.pipelineIdentities."
+                    f"{existing[0]} is an existing principal",
+                    workspace.spark.pipeline_steps,
+                )
+            _require_unique(
+                "spark",
+                list(workspace.spark.pipeline_steps),
+                key_of=functools.partial("workspaces[{}].spark.pipelineSteps[{}]".format, index),
             )
         if self.is_prod and not self.data_storage.immutability.enabled:
             raise _FieldError(

@@ -386,15 +386,29 @@ class Workspace(pulumi.ComponentResource):
             ),
         ]
 
+        # Serverless Spark jobs run as a user-assigned identity attached to the workspace ("Ensuring resource
+        # access for Spark jobs", https://learn.microsoft.com/azure/machine-learning/apache-spark-environment-
+        # configuration): the identities of the pipeline steps listed in spark.pipelineSteps. Their zone roles
+        # stay those DataStorage grants (each writes its own zone only); nothing is granted here.
+        self.spark_identities: dict[str, managedidentity.UserAssignedIdentity] = {}
+        if args.data is not None:
+            self.spark_identities = {step: args.data.pipeline_identities[step] for step in ws.spark.pipeline_steps}
+        spark = bool(self.spark_identities)
         outbound: dict[str, ml.FqdnOutboundRuleArgs | ml.PrivateEndpointOutboundRuleArgs] = {}
         if args.data is not None:
-            outbound["data-storage-blob"] = ml.PrivateEndpointOutboundRuleArgs(
-                type="PrivateEndpoint",
-                category="UserDefined",
-                destination=ml.PrivateEndpointDestinationArgs(
-                    service_resource_id=args.data.account.id, subresource_target="blob", spark_enabled=False
-                ),
-            )
+            # Spark reaches storage only through private endpoint rules flagged sparkEnabled, and reads abfss://
+            # paths through the account's dfs endpoint ("Configure for serverless Spark jobs",
+            # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network; PrivateEndpointDestination
+            # .sparkEnabled in azure-rest-api-specs specification/machinelearningservices/resource-manager/
+            # Microsoft.MachineLearningServices/stable/2025-12-01/workspaceRP.json).
+            for sub in ("blob", "dfs") if spark else ("blob",):
+                outbound[f"data-storage-{sub}"] = ml.PrivateEndpointOutboundRuleArgs(
+                    type="PrivateEndpoint",
+                    category="UserDefined",
+                    destination=ml.PrivateEndpointDestinationArgs(
+                        service_resource_id=args.data.account.id, subresource_target=sub, spark_enabled=spark
+                    ),
+                )
         for fqdn in ws.outbound_fqdns:
             outbound[f"fqdn-{fqdn.replace('*', 'star').replace('.', '-')}"] = ml.FqdnOutboundRuleArgs(
                 type="FQDN", category="UserDefined", destination=fqdn
@@ -410,7 +424,7 @@ class Workspace(pulumi.ComponentResource):
             friendly_name=f"{ws.name} ({ctx.tags.get('environment', '')})",
             identity=ml.ManagedServiceIdentityArgs(
                 type="UserAssigned",
-                user_assigned_identities=[self.identity.id],
+                user_assigned_identities=[self.identity.id, *(i.id for i in self.spark_identities.values())],
             ),
             primary_user_assigned_identity=self.identity.id,
             public_network_access="Disabled",
