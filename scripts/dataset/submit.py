@@ -16,7 +16,7 @@ reading and writing ``abfss://`` paths of the platform's data account under one 
 - instance types and runtime versions are those serverless Spark accepts (YAML properties of the Spark job
   specification, https://learn.microsoft.com/azure/machine-learning/how-to-submit-spark-jobs).
 
-``--dry-run`` prints the job as YAML (the SDK's own serialisation) and needs no credentials.
+``--dry-run`` prints the job as the SDK would send it (its REST body as YAML) and needs no credentials.
 """
 
 from __future__ import annotations
@@ -262,7 +262,6 @@ def build_job(args: argparse.Namespace, target: Target, code: Path) -> Any:
         executor_cores=cores // 2,
         executor_memory=f"{cores * 2}g",
         executor_instances=args.executors,
-        dynamic_allocation_enabled=False,
         inputs=inputs,
         outputs=outputs or None,
         args=" ".join(command),
@@ -273,12 +272,20 @@ def build_job(args: argparse.Namespace, target: Target, code: Path) -> Any:
 
 
 def job_yaml(job: Any) -> str:
-    """The job as YAML, serialised by the SDK."""
-    import io
+    """The job as the SDK sends it to Azure ML (its REST body, serialised by the SDK), as YAML.
 
-    buffer = io.StringIO()
-    job.dump(buffer)
-    return buffer.getvalue()
+    Not ``SparkJob.dump``: the SDK's YAML dump writes an ``abfss://`` input path as ``azureml:abfss://...``,
+    which its own loader then sends as that literal URI. ``codeId`` is the local folder the SDK uploads on
+    submit (it then holds the code asset's ID).
+    """
+    import logging
+
+    import yaml
+
+    # The REST models log "pathOnCompute is not a known attribute" for every output; the body is unaffected.
+    logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
+    body = job._to_rest_object().serialize()
+    return str(yaml.safe_dump(body, sort_keys=False, default_flow_style=False))
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
