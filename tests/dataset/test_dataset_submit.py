@@ -138,7 +138,7 @@ def test_the_gate_passes_the_spark_plan(spark_plan: Plan, monkeypatch: pytest.Mo
     report = evaluate(document, today=TODAY, suppressions_file=NO_SUPPRESSIONS)
     assert [(f.rule, f.message) for f in report.findings if f.status == "violation"] == []
     as_prod = evaluate(document, today=TODAY, stack="prod", suppressions_file=NO_SUPPRESSIONS)
-    spark_rules = {"MLSEC-SPARK-001", "MLSEC-SPARK-002", "MLSEC-DATA-002"}
+    spark_rules = {"MLSEC-SPK-001", "MLSEC-SPK-002", "MLSEC-DATA-002"}
     assert [(f.rule, f.message) for f in as_prod.findings if f.rule in spark_rules] == []
 
 

@@ -29,7 +29,7 @@ _WS = "mlsec-dev-fraud-mlw"
 
 CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "managedNetwork::outboundRules::data-storage-blob::destination::sparkEnabled",
@@ -37,7 +37,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         [(_WS, _NO_DFS)],
     ),
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "managedNetwork::outboundRules",
@@ -52,7 +52,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "managedNetwork::outboundRules",
@@ -66,7 +66,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "managedNetwork::outboundRules",
@@ -88,7 +88,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "managedNetwork::outboundRules",
@@ -103,7 +103,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "managedNetwork",
@@ -117,7 +117,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "MLSEC-SPARK-001",
+        "MLSEC-SPK-001",
         "dev",
         _WS,
         "identity::userAssignedIdentities",
@@ -125,7 +125,7 @@ CASES: list[tuple[str, str, str, str | None, Any, list[tuple[str, str]]]] = [
         [(_WS, _NO_DFS.replace("dfs endpoint", "blob and dfs endpoint"))],
     ),
     (
-        "MLSEC-SPARK-002",
+        "MLSEC-SPK-002",
         "dev",
         _WS,
         "identity::userAssignedIdentities",

@@ -209,7 +209,7 @@ def _job_submitters(stack: StackView) -> Iterator[tuple[str, str]]:
 
 
 SPARK_PRIVATE_PATHS = StackRule(
-    id="MLSEC-SPARK-001",
+    id="MLSEC-SPK-001",
     name="Serverless Spark reaches the training data only through private blob and dfs endpoints",
     severity=Severity.HIGH,
     threat=Threat.STEALING,
@@ -226,7 +226,7 @@ SPARK_PRIVATE_PATHS = StackRule(
 )
 
 SPARK_NO_BORROWED_IDENTITY = StackRule(
-    id="MLSEC-SPARK-002",
+    id="MLSEC-SPK-002",
     name="Only the pipeline submits jobs in a workspace whose Spark jobs run as a pipeline identity",
     severity=Severity.HIGH,
     threat=Threat.POISONING,
