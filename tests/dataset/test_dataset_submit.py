@@ -421,3 +421,50 @@ def test_submit_sends_the_job_to_the_workspace_with_default_credentials(
     (job,) = jobs.created
     assert job.inputs["data"].path == f"abfss://raw@{ACCOUNT}.dfs.core.windows.net/x/"
     assert job.resources.instance_type == "standard_e4s_v3"
+
+
+# ---------------------------------------------------------------------------------------------
+# After deployment: the managed network must have been provisioned with Spark
+# ---------------------------------------------------------------------------------------------
+
+
+def test_verify_deployment_requires_spark_ready_on_a_spark_workspace(
+    spark_plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_verify_deployment import V_ML, body, compliant_routes, problems, verify
+
+    outputs = copy.deepcopy(spark_plan.outputs)
+    outputs["securityOptOuts"].pop("dataStorage.immutability")
+    routes = compliant_routes(outputs)
+    code, report, _ = verify(outputs, tmp_path, capsys, routes)
+    assert code == 1
+    assert problems(report) == [
+        {
+            "resource": "ML workspace mlsec-dev-fraud-mlw",
+            "check": "managedNetwork.status.sparkReady",
+            "expected": "true",
+            "found": "(absent)",
+            "result": "DRIFT",
+            "detail": None,
+        }
+    ]
+    workspace = body(routes, f"https://management.azure.com{outputs['workspaces']['fraud']}?{V_ML}")
+    workspace["properties"]["managedNetwork"]["status"]["sparkReady"] = True
+    code, report, _ = verify(outputs, tmp_path, capsys, routes)
+    assert (code, problems(report)) == (0, [])
+
+
+def test_verify_deployment_refuses_spark_identities_of_an_unknown_workspace(
+    spark_plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scripts import verify_deployment
+
+    outputs = copy.deepcopy(spark_plan.outputs)
+    outputs["sparkIdentities"]["other"] = outputs["sparkIdentities"]["fraud"]
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    code = verify_deployment.main(["dev", "--from-outputs", str(path)])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: --from-outputs {path}: sparkIdentities names 'other', which is not in workspaces\n"
+    )
