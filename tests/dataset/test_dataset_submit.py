@@ -19,8 +19,6 @@ from tests.conftest import ROOT, Plan, stack_values
 from tests.dataset.conftest import Runner
 from tests.dataset.dataset_helpers import manifest_document, none_columns, write_manifest
 
-pytest.importorskip("azure.ai.ml", reason="the spark dependency group (azure-ai-ml) is not installed")
-
 T = "azure-native:"
 RG = "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/mlsec-dev-rgf7e1a2fe"
 ACCOUNT = "mlsecdevdataacct2a05fbc1"
