@@ -466,3 +466,16 @@ def test_verify_deployment_refuses_spark_identities_of_an_unknown_workspace(
     assert capsys.readouterr().err == (
         f"error: --from-outputs {path}: sparkIdentities names 'other', which is not in workspaces\n"
     )
+
+
+def test_the_zones_a_step_may_touch_follow_the_data_storage() -> None:
+    from components import datastorage
+    from scripts.dataset import submit
+
+    assert submit.WRITES == datastorage.WRITES
+    order = ("quarantine", "raw", "anonymized", "curated", "models")
+    expected = {
+        step: tuple(z for z in order if z in (datastorage.READS.get(step), datastorage.WRITES[step]))
+        for step in datastorage.WRITES
+    }
+    assert expected == submit.READS
