@@ -29,10 +29,11 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-# The model assessment's attack libraries (dependency group "assess"): for tests and assessments, never
-# for `make plan`. Re-synced whenever the base environment is, since a plain sync removes the group.
+# The model assessment's attack libraries (dependency group "assess") and the Spark job's SDK (group "spark"): for
+# tests and assessments, never for `make plan`. Re-synced whenever the base environment is, since a plain sync removes
+# the group.
 $(VENV)/.synced-assess: $(VENV)/.synced
-	$(UV) sync --frozen --group assess --python $(PYTHON)
+	$(UV) sync --frozen --group assess --group spark --python $(PYTHON)
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -16,6 +16,14 @@ pulumi.export("keyVaultId", platform.key_vault.vault.id)
 pulumi.export("dataAccountId", platform.data.account.id)
 pulumi.export("dataContainers", {key: c.name for key, c in platform.data.containers.items()})
 pulumi.export("pipelinePrincipals", platform.data.pipeline_principals)
+pulumi.export(
+    "sparkIdentities",
+    {
+        name: {step: {"clientId": i.client_id, "resourceId": i.id} for step, i in ws.spark_identities.items()}
+        for name, ws in platform.workspaces.items()
+        if ws.spark_identities
+    },
+)
 pulumi.export("workspaces", {name: ws.workspace.id for name, ws in platform.workspaces.items()})
 pulumi.export("gatewayId", platform.gateway.service.id)
 pulumi.export("gatewayPolicy", platform.gateway.policy)

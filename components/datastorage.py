@@ -109,6 +109,8 @@ class DataStorage(pulumi.ComponentResource):
     """Principal ID of the writer of each zone, by zone purpose."""
     pipeline_principals: dict[str, pulumi.Output[str]]
     """Principal ID of each pipeline identity."""
+    pipeline_identities: dict[str, managedidentity.UserAssignedIdentity]
+    """The user-assigned identity of each pipeline step the platform creates (not configured principals)."""
 
     def __init__(self, name: str, args: DataStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("secure-ml:data:DataStorage", name, None, opts)
@@ -212,6 +214,7 @@ class DataStorage(pulumi.ComponentResource):
 
         # Pipeline identities: one per step, each writing exactly one zone.
         self.pipeline_principals = {}
+        self.pipeline_identities = {}
         for step in WRITES:
             existing = cfg.pipeline_principals.get(step)
             if existing is not None:
@@ -221,6 +224,7 @@ class DataStorage(pulumi.ComponentResource):
                     f"{name}-{step}-id", resource_group_name=rg, location=ctx.location, tags=tags, opts=child(self)
                 )
                 self.pipeline_principals[step] = uami.principal_id
+                self.pipeline_identities[step] = uami
         for step, zone_key in WRITES.items():
             self.grant(f"{name}-{step}-writes", self.pipeline_principals[step], zone_key, write=True)
         for step, zone_key in READS.items():

@@ -213,6 +213,7 @@ def workspace_args(
         data_classification=ws.data_classification,
         customer_managed_key=_customer_managed_key(settings, ws),
         outbound_fqdns=tuple(ws.outbound_fqdns),
+        spark_pipeline_steps=tuple(ws.spark.pipeline_steps),
         compute_clusters=tuple(
             ComputeClusterArgs(c.name, c.vm_size, c.max_nodes, c.idle_seconds_before_scale_down)
             for c in ws.compute_clusters

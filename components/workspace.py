@@ -62,6 +62,9 @@ class WorkspaceArgs:
     Microsoft-managed keys."""
     outbound_fqdns: Sequence[str] = ()
     """FQDNs the managed network may reach besides the platform's own private endpoints."""
+    spark_pipeline_steps: Sequence[str] = ()
+    """Pipeline steps whose identities are attached for serverless Spark jobs (empty: Spark off); each must be
+    a platform-created identity of ``data``."""
     compute_clusters: Sequence[ComputeClusterArgs] = ()
     """Compute clusters to create."""
     image_build_compute: str | None = None
@@ -228,15 +231,29 @@ class Workspace(pulumi.ComponentResource):
             )
         ]
 
+        # Serverless Spark jobs run as a user-assigned identity attached to the workspace ("Ensuring resource
+        # access for Spark jobs", https://learn.microsoft.com/azure/machine-learning/apache-spark-environment-
+        # configuration): the identities of the pipeline steps listed in spark.pipelineSteps. Their zone roles
+        # stay those DataStorage grants (each writes its own zone only); nothing is granted here.
+        self.spark_identities: dict[str, managedidentity.UserAssignedIdentity] = {}
+        if args.data is not None:
+            self.spark_identities = {step: args.data.pipeline_identities[step] for step in args.spark_pipeline_steps}
+        spark = bool(self.spark_identities)
         outbound: dict[str, ml.FqdnOutboundRuleArgs | ml.PrivateEndpointOutboundRuleArgs] = {}
         if args.data is not None:
-            outbound["data-storage-blob"] = ml.PrivateEndpointOutboundRuleArgs(
-                type="PrivateEndpoint",
-                category="UserDefined",
-                destination=ml.PrivateEndpointDestinationArgs(
-                    service_resource_id=args.data.account.id, subresource_target="blob", spark_enabled=False
-                ),
-            )
+            # Spark reaches storage only through private endpoint rules flagged sparkEnabled, and reads abfss://
+            # paths through the account's dfs endpoint ("Configure for serverless Spark jobs",
+            # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network; PrivateEndpointDestination
+            # .sparkEnabled in azure-rest-api-specs specification/machinelearningservices/resource-manager/
+            # Microsoft.MachineLearningServices/stable/2025-12-01/workspaceRP.json).
+            for sub in ("blob", "dfs") if spark else ("blob",):
+                outbound[f"data-storage-{sub}"] = ml.PrivateEndpointOutboundRuleArgs(
+                    type="PrivateEndpoint",
+                    category="UserDefined",
+                    destination=ml.PrivateEndpointDestinationArgs(
+                        service_resource_id=args.data.account.id, subresource_target=sub, spark_enabled=spark
+                    ),
+                )
         for fqdn in args.outbound_fqdns:
             outbound[f"fqdn-{fqdn.replace('*', 'star').replace('.', '-')}"] = ml.FqdnOutboundRuleArgs(
                 type="FQDN", category="UserDefined", destination=fqdn
@@ -252,7 +269,7 @@ class Workspace(pulumi.ComponentResource):
             friendly_name=f"{args.name} ({ctx.tags.get('environment', '')})",
             identity=ml.ManagedServiceIdentityArgs(
                 type="UserAssigned",
-                user_assigned_identities=[self.identity.id],
+                user_assigned_identities=[self.identity.id, *(i.id for i in self.spark_identities.values())],
             ),
             primary_user_assigned_identity=self.identity.id,
             public_network_access="Disabled",
@@ -310,7 +327,7 @@ class Workspace(pulumi.ComponentResource):
             ],
         )
         self.data_scientist_role = workspace_access.data_scientists(
-            name, self, ctx, self.workspace.id, args.name, args.data_scientist_group_id
+            name, self, ctx, self.workspace.id, args.name, args.data_scientist_group_id, jobs=not self.spark_identities
         )
         # With shared keys off, studio and notebooks reach the workspace storage as the signed-in user: its users
         # need the blob and file data roles there.

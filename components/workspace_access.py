@@ -54,6 +54,17 @@ SERVING_ACTIONS = (
 its wildcards (https://learn.microsoft.com/azure/machine-learning/how-to-authenticate-online-endpoint,
 "Assign permissions to the identity"); taken away from data scientists."""
 
+JOB_ACTIONS = (
+    "Microsoft.MachineLearningServices/workspaces/jobs/write",
+    "Microsoft.MachineLearningServices/workspaces/schedules/write",
+)
+"""Creating jobs and the schedules that create them
+(https://learn.microsoft.com/azure/role-based-access-control/permissions/ai-machine-learning). A serverless
+Spark job runs as a user-assigned identity attached to the workspace, chosen by whoever submits it
+(https://learn.microsoft.com/azure/machine-learning/apache-spark-environment-configuration, "Ensuring resource
+access for Spark jobs"): in a workspace that attaches pipeline identities, data scientists may not submit jobs,
+or they could read and write the zones as those identities."""
+
 
 def identity_roles(
     name: str,
@@ -178,14 +189,22 @@ def identity_roles(
 
 
 def data_scientists(
-    name: str, parent: pulumi.Resource, ctx: Context, workspace_id: pulumi.Input[str], ws_name: str, group_id: str
+    name: str,
+    parent: pulumi.Resource,
+    ctx: Context,
+    workspace_id: pulumi.Input[str],
+    ws_name: str,
+    group_id: str,
+    *,
+    jobs: bool = True,
 ) -> authorization.RoleDefinition:
     """The data-scientist group's role on this workspace: AzureML Data Scientist without serving.
 
     The built-in role's ``workspaces/*/action`` and ``*/write`` include scoring an online endpoint,
     fetching its tokens and keys, and changing it (auth mode, public access, the served model): a
     member could reach the model around the gateway's limits, logs and kill switch. Serving changes
-    come from the stack file; the gateway alone scores.
+    come from the stack file; the gateway alone scores. Without ``jobs`` (a workspace whose Spark jobs
+    run as pipeline identities) the group submits no jobs either (:data:`JOB_ACTIONS`).
     """
     group = pulumi.Output.concat("/subscriptions/", ctx.subscription_id, "/resourceGroups/", ctx.resource_group_name)
     role = authorization.RoleDefinition(
@@ -193,12 +212,13 @@ def data_scientists(
         scope=group,
         role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"secure-ml/{ctx.subscription_id}/{name}/ds")),
         role_name=f"{name} data scientist (no serving)",
-        description="AzureML Data Scientist without scoring, tokens, keys or changes of online endpoints",
+        description="AzureML Data Scientist without scoring, tokens, keys or changes of online endpoints"
+        + ("" if jobs else ", nor jobs (Spark jobs here run as pipeline identities)"),
         role_type="CustomRole",
         permissions=[
             authorization.PermissionArgs(
                 actions=list(DATA_SCIENTIST_ACTIONS),
-                not_actions=[*DATA_SCIENTIST_NOT_ACTIONS, *SERVING_ACTIONS],
+                not_actions=[*DATA_SCIENTIST_NOT_ACTIONS, *SERVING_ACTIONS, *(() if jobs else JOB_ACTIONS)],
             )
         ],
         assignable_scopes=[group],

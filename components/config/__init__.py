@@ -51,6 +51,8 @@ from components.config.workspace import (
     ComputeCluster,
     DeploymentSettings,
     EndpointSettings,
+    PipelineStep,
+    SparkSettings,
     WorkspaceSettings,
 )
 
@@ -81,9 +83,11 @@ __all__ = [
     "MonitoringSettings",
     "NetworkSettings",
     "PipelineIdentities",
+    "PipelineStep",
     "ReasonedSwitch",
     "SecurityControl",
     "Settings",
+    "SparkSettings",
     "Subnets",
     "Switch",
     "Tags",

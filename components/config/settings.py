@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -189,6 +190,22 @@ class Settings:
                 f"expected it on because {where} is true (a vault holding customer-managed keys needs soft delete "
                 "and purge protection)",
                 {"enabled": False},
+            )
+        for index, workspace in enumerate(self.workspaces):
+            existing = [step for step in workspace.spark.pipeline_steps
+                        if getattr(self.data_storage.pipeline_identities, step) is not None]  # fmt: skip
+            if existing:
+                raise _FieldError(
+                    f"workspaces[{index}].spark.pipelineSteps",
+                    f"expected only steps whose identity the platform creates: serverless Spark runs as a "
+                    f"user-assigned identity attached to the workspace, and dataStorage.pipelineIdentities."
+                    f"{existing[0]} is an existing principal",
+                    workspace.spark.pipeline_steps,
+                )
+            _require_unique(
+                "spark",
+                list(workspace.spark.pipeline_steps),
+                key_of=functools.partial("workspaces[{}].spark.pipelineSteps[{}]".format, index),
             )
         if self.is_prod and not self.data_storage.immutability.enabled:
             raise _FieldError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass
@@ -105,6 +105,21 @@ class EndpointSettings:
         return self
 
 
+PipelineStep = Literal["ingestion", "validation", "anonymization", "curation", "release"]
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class SparkSettings:
+    """Serverless Spark jobs of this workspace that process the data zones where they are."""
+
+    pipeline_steps: Annotated[list[PipelineStep], Field(max_length=5)] = Field(default_factory=list)
+    """Pipeline steps whose identity this workspace's serverless Spark jobs may run under (default: none, Spark
+    off). Each identity is attached to the workspace, which serverless Spark needs to run as it; anyone who may
+    submit jobs in the workspace can then act as it (read its zones, write its zone), so list steps only on a
+    workspace whose members run that step. Needs the platform's own pipeline identities (not
+    dataStorage.pipelineIdentities) and, once deployed, `az ml workspace provision-network --include-spark`."""
+
+
 @dataclass(frozen=True, config=_CONFIG)
 class WorkspaceSettings:
     """One Azure ML workspace (per team or project) sharing the environment's network."""
@@ -128,6 +143,8 @@ class WorkspaceSettings:
     image_build_compute: Annotated[str, Field(pattern=_CLUSTER)] | None = None
     """Compute cluster (one of computeClusters) that builds environment images: the workspace's registry is
     private, so it cannot build them itself. Default: the first compute cluster."""
+    spark: SparkSettings = SparkSettings()
+    """Serverless Spark jobs over the data zones (off unless spark.pipelineSteps names a step)."""
 
     @model_validator(mode="after")
     def _unique_clusters(self) -> WorkspaceSettings:

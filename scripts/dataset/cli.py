@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from scripts.common.cli import EXIT_CANNOT_JUDGE
 from scripts.common.safeload import InputError
 
+from . import progress, submit
 from .errors import EXIT_FINDINGS, EXIT_OK, DatasetError, UnusableInputError
 from .manifest import Zone, load_deny_list, load_manifest
 from .scanner import Mode, ScanReport
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--zone", choices=[zone.value for zone in Zone], help="look only in this zone")
     verify.add_argument("--manifest-sha256", metavar="HEX", help="also require the manifest itself to have this hash")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
+    submit.add_parser(commands)
     return parser
 
 
@@ -119,7 +121,8 @@ def _scan(args: argparse.Namespace, out: TextIO) -> int:
     deny_list = load_deny_list(source, args.deny_list)
     sample = None if args.full else (args.sample or source.manifest.scan.sample_rows)
     mode: Mode = "anonymized" if args.anonymized else "raw"
-    report = scan_file(args.data, source, mode=mode, sample_rows=sample, deny_list=deny_list)
+    with progress.rows("scan"):
+        report = scan_file(args.data, source, mode=mode, sample_rows=sample, deny_list=deny_list)
     if args.json:
         _emit(report.to_dict(), out)
     else:
@@ -156,7 +159,8 @@ def _anonymize(args: argparse.Namespace, out: TextIO) -> int:
     key = _key(args, source.manifest.needs_key)
     _check_output(Path(args.out))
     try:
-        report = anonymize_file(args.data, source, args.out, key=key, deny_list=deny_list, force=args.force)
+        with progress.rows("anonymize"):
+            report = anonymize_file(args.data, source, args.out, key=key, deny_list=deny_list, force=args.force)
     except OSError as exc:  # the output folder turned unwritable or full while writing: nothing was kept
         raise UnusableInputError(
             f"{args.out}: cannot write the output ({exc.strerror or type(exc).__name__})"
@@ -254,7 +258,7 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
-_COMMANDS = {"scan": _scan, "anonymize": _anonymize, "publish": _publish, "verify": _verify}
+_COMMANDS = {"scan": _scan, "anonymize": _anonymize, "publish": _publish, "verify": _verify, "submit": submit.run}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scripts.common.net import is_loopback
 from scripts.common.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
 
+from . import progress
 from .errors import RefusedError, StorageError, UnusableInputError
 from .manifest import Manifest, ManifestSource, Zone, format_location
 from .readers import Format, detect_format
@@ -543,7 +544,7 @@ def _upload_file(blob: BlobClient, item: PlannedFile, manifest: Manifest, zone: 
         "format": item.format,
     }
     try:
-        with item.local.open("rb") as handle:
+        with item.local.open("rb") as handle, progress.transfer(f"upload {item.name}", item.size) as hook:
             blob.upload_blob(
                 handle,
                 length=item.size,
@@ -552,6 +553,7 @@ def _upload_file(blob: BlobClient, item: PlannedFile, manifest: Manifest, zone: 
                 metadata=metadata,
                 content_settings=ContentSettings(content_type=_CONTENT_TYPES[item.format]),
                 max_concurrency=1,
+                progress_hook=hook,
             )
         result.created.append(blob.blob_name)
     except ResourceExistsError:

@@ -136,6 +136,12 @@ KEY_VAULT = (
     Expect("enableRbacAuthorization", True),
 )
 WORKSPACE = (Expect("publicNetworkAccess", "Disabled"),)
+SPARK_WORKSPACE = (Expect("managedNetwork.status.sparkReady", True),)
+"""A workspace whose serverless Spark jobs run as pipeline identities (the ``sparkIdentities`` output): its
+managed network must have been provisioned with Spark (``az ml workspace provision-network --include-spark``;
+"Configure for serverless Spark jobs", https://learn.microsoft.com/azure/machine-learning/how-to-managed-network).
+``ManagedNetworkSettings.status.sparkReady`` in azure-rest-api-specs specification/machinelearningservices/
+resource-manager/Microsoft.MachineLearningServices/stable/2025-12-01/workspaceRP.json."""
 ONLINE_ENDPOINT = (Expect("authMode", "AADToken"), Expect("publicNetworkAccess", "Disabled"))
 
 PURGE_PROTECTION_OPT_OUT = "keyVault.purgeProtection"
@@ -162,6 +168,8 @@ class Deployment:
     gateway: ResourceId
     gateway_policy: str
     opt_outs: frozenset[str]
+    spark_workspaces: frozenset[str] = frozenset()
+    """Names (keys of ``workspaces``) of the workspaces that run serverless Spark jobs (``sparkIdentities``)."""
 
 
 def resource_path(rid: ResourceId) -> str:
@@ -222,6 +230,7 @@ def load_deployment(path: Path) -> Deployment:
         gateway=_resource(path, "gatewayId", _required(path, outputs, "gatewayId"), "Microsoft.ApiManagement/service"),
         gateway_policy=_policy_output(path, outputs),
         opt_outs=_opt_outs(path, outputs),
+        spark_workspaces=_spark_workspaces(path, outputs),
     )
     subscription = data_account.subscription.lower()
     for key, rid in (
@@ -237,6 +246,18 @@ def load_deployment(path: Path) -> Deployment:
                 f"{data_account.subscription}: the outputs are not of one stack"
             )
     return deployment
+
+
+def _spark_workspaces(path: Path, outputs: Mapping[str, Any]) -> frozenset[str]:
+    """Workspaces named in ``sparkIdentities`` (absent in older stacks); each must be one of ``workspaces``."""
+    spark = outputs.get("sparkIdentities", {})
+    if not isinstance(spark, dict):
+        raise UsageError(f"--from-outputs {path}: sparkIdentities is not an object (found {shown(spark)})")
+    workspaces = outputs.get("workspaces")
+    unknown = sorted(str(name) for name in spark if not isinstance(workspaces, dict) or name not in workspaces)
+    if unknown:
+        raise UsageError(f"--from-outputs {path}: sparkIdentities names {unknown[0]!r}, which is not in workspaces")
+    return frozenset(str(name) for name in spark)
 
 
 def _opt_outs(path: Path, outputs: Mapping[str, Any]) -> frozenset[str]:
@@ -466,9 +487,10 @@ def verify(reader: Reader, deployment: Deployment) -> list[Row]:
     rows += property_rows(reader, f"key vault {vault.name}", vault, KEY_VAULT, opted_out)
     rows.append(diagnostic_row(reader, f"key vault {vault.name}", resource_path(vault), law))
 
-    for workspace in deployment.workspaces.values():
+    for name, workspace in deployment.workspaces.items():
         label = f"ML workspace {workspace.name}"
-        rows += property_rows(reader, label, workspace, WORKSPACE)
+        spark = SPARK_WORKSPACE if name in deployment.spark_workspaces else ()
+        rows += property_rows(reader, label, workspace, (*WORKSPACE, *spark))
         rows.append(diagnostic_row(reader, label, resource_path(workspace), law))
 
     for endpoint in deployment.endpoints.values():

@@ -73,7 +73,12 @@ def _assignment_targets(stack: StackView, assignment: Res) -> list[Res]:
 def _workload_identities(stack: StackView) -> set[str]:
     found = {i.urn for i in stack.of_type(azure.IDENTITY) if any(i.within(c) for c in azure.WORKLOAD_COMPONENTS)}
     for user in stack.of_type(azure.ML_WORKSPACE, azure.ML_COMPUTE, azure.ONLINE_ENDPOINT, azure.ONLINE_DEPLOYMENT):
-        found |= {i.urn for i in stack.deps(user, azure.IDENTITY)}
+        # A pipeline identity attached to a workspace for serverless Spark stays a pipeline identity: the
+        # unsuppressible MLSEC-SPK-002 fails a plan where anyone but the pipeline may submit jobs there.
+        spark = user.type == azure.ML_WORKSPACE
+        found |= {
+            i.urn for i in stack.deps(user, azure.IDENTITY) if not (spark and i.within(azure.DATA_STORAGE_COMPONENT))
+        }
     return found
 
 

@@ -230,8 +230,14 @@ def _reaches(scope: str, endpoint: Res) -> bool:
 
 
 def _platform_identities(stack: StackView) -> set[str]:
-    """Identities Azure ML itself acts as: each workspace's primary identity (never a person's)."""
-    return {i.urn for w in stack.of_type(azure.ML_WORKSPACE) for i in stack.deps(w, azure.IDENTITY)}
+    """Identities Azure ML itself acts as: each workspace's primary identity (never a person's). A pipeline
+    identity attached to a workspace for serverless Spark is not one of them."""
+    return {
+        i.urn
+        for w in stack.of_type(azure.ML_WORKSPACE)
+        for i in stack.deps(w, azure.IDENTITY)
+        if not i.within(azure.DATA_STORAGE_COMPONENT)
+    }
 
 
 def _gateway(assignment: Res) -> bool:
