@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from test_policy_rules import CASES
-
 from components.common import FORBIDDEN_ROLES, ROLE
 from policies.catalog import RULES, azure
 from policies.catalog.docs import RULES_MD, render
 from policies.catalog.model import ResourceRule, StackRule
+from tests.policies.cases import CASES
 
 _ID = re.compile(r"^MLSEC-[A-Z]{2,4}-\d{3}$")
 
@@ -30,11 +29,11 @@ def test_every_rule_has_metadata() -> None:
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    assert {r.id for r in RULES} - {c[0] for c in CASES} == {"MLSEC-GOV-001"}
+    assert {r.id for r in RULES} - {c.rule for c in CASES} == {"MLSEC-GOV-001"}
 
 
 def test_the_suppression_audit_is_tested_and_last() -> None:
-    source = (RULES_MD.parent.parent / "tests" / "policies" / "test_policy_gate.py").read_text()
+    source = (RULES_MD.parent.parent / "tests" / "gate" / "test_policy_gate.py").read_text()
     assert "MLSEC-GOV-001" in source
     assert RULES[-1].id == "MLSEC-GOV-001"
 

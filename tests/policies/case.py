@@ -1,0 +1,73 @@
+"""A failing case of a policy rule: one change to a compliant plan and the exact findings it must produce.
+
+Each rule module's cases live in ``tests/policies/cases/<module>.py`` (one per module of
+``policies/catalog/rules``) as ``CASES: tuple[Case, ...]``; the package lists every module and checks the whole
+set when it is imported. A case's name is its test id: ``pytest -k data-account-allows-shared-key`` runs it.
+
+The field order is the order of the older positional form ``(rule, base, resource, path, value, expected)``,
+so such a tuple ``t`` becomes ``Case("<name>", *t)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from policies.catalog import RULES_BY_ID
+
+BASES = ("dev", "prod", "serving")
+"""The compliant plans a case may change: the shipped dev and prod plans, and the hand-built serving stack
+(``tests.policies.policy_cases.serving_plan``)."""
+
+_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One change to a compliant base plan and the findings of one rule it must yield, no more, no fewer."""
+
+    name: str
+    """Unique, kebab-case, says what is wrong (``data-account-allows-shared-key``); the test id."""
+    rule: str
+    """The id of the rule under test (``MLSEC-STG-001``)."""
+    base: str
+    """The compliant plan the change is made to: one of ``BASES``."""
+    resource: str
+    """Logical name of the resource changed or removed."""
+    path: str | None
+    """The input changed (dotted, or ``::``-separated where a key holds dots); None removes the resource."""
+    value: Any
+    """The new value (``tests.policies.policy_cases.DELETE`` removes the input); ignored when ``path`` is None."""
+    expected: tuple[tuple[str, str], ...]
+    """Every unsuppressed finding of ``rule``: (logical name of the resource it is reported on, exact message)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _NAME.match(self.name):
+            problems.append("the name is not kebab-case")
+        if self.rule not in RULES_BY_ID:
+            problems.append(f"unknown rule {self.rule}")
+        if self.base not in BASES:
+            problems.append(f"unknown base {self.base!r} (expected one of {', '.join(BASES)})")
+        if (
+            not isinstance(self.expected, tuple)
+            or not self.expected
+            or not all(
+                isinstance(e, tuple) and len(e) == 2 and all(isinstance(s, str) for s in e) for e in self.expected
+            )
+        ):
+            problems.append("expected must be a non-empty tuple of (logical name, message) pairs")
+        if problems:
+            raise ValueError(f"case {self.name!r}: {'; '.join(problems)}")
+
+
+def validated(cases: Iterable[Case]) -> tuple[Case, ...]:
+    """``cases`` as a tuple, refused if two share a name."""
+    found = tuple(cases)
+    twice = sorted(name for name, count in Counter(c.name for c in found).items() if count > 1)
+    if twice:
+        raise ValueError(f"case names used more than once: {', '.join(twice)}")
+    return found
