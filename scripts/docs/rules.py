@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -74,11 +75,11 @@ class Example:
     """The component type that makes the resource, from its URN."""
 
 
-def _test_data() -> tuple[tuple[Any, ...], Any]:
-    """The tested cases and their helpers (imported by name: they are test data, not part of the product)."""
+def _test_data() -> tuple[tuple[Any, ...], tuple[Any, ...], Any]:
+    """The tested cases, stack-file cases and their helpers (imported by name: test data, not the product)."""
     cases = importlib.import_module("tests.policies.cases")
     helpers = importlib.import_module("tests.policies.policy_cases")
-    return tuple(cases.CASES), helpers
+    return tuple(cases.CASES), tuple(cases.STACK_CASES), helpers
 
 
 def _keys(path: str) -> list[str | int]:
@@ -146,7 +147,7 @@ def _example(case: Any, document: dict[str, Any], source: str, helpers: Any, mak
 
 def examples(plans: dict[str, dict[str, Any]]) -> dict[str, Example]:
     """Rule id -> the example of its first case (one on a shipped plan where the rule has one)."""
-    cases, helpers = _test_data()
+    cases, _, helpers = _test_data()
     makers: dict[str, str] = {}  # resource type -> the component that makes it in a shipped plan
     for document in plans.values():
         for resource in document["resources"]:
@@ -215,6 +216,38 @@ def opt_out_snippets(keys: set[str], stack: str = "dev") -> dict[str, dict[str, 
     return found
 
 
+@dataclass(frozen=True)
+class StackChange:
+    """A tested stack-file change that makes the gate report a rule's findings."""
+
+    case: str
+    stack: str
+    setting: dict[str, Any]
+    """The changed key as stack-file config."""
+    shipped: Any
+    """What the shipped stack file sets there (None: not set)."""
+    findings: tuple[tuple[str, str], ...]
+
+
+def stack_changes() -> dict[str, list[StackChange]]:
+    """Rule id -> its stack-file cases (``STACK_CASES`` in ``tests/policies/cases``), with the shipped values."""
+    from components.config import PROJECT
+    from scripts.plan.engine import stack_config
+
+    _, cases, _ = _test_data()
+    found: dict[str, list[StackChange]] = {}
+    for case in cases:
+        top, *rest = case.key.split(".")
+        shipped: Any = stack_config(case.stack, ROOT).get(f"{PROJECT}:{top}")
+        for part in rest:
+            shipped = shipped.get(part) if isinstance(shipped, dict) else None
+        setting = {f"{PROJECT}:{top}": _nested(".".join(rest), case.value) if rest else case.value}
+        found.setdefault(case.rule, []).append(
+            StackChange(case.name, case.stack, {"config": setting}, shipped, tuple(case.expected))
+        )
+    return found
+
+
 def component_files() -> dict[str, str]:
     """Component type token -> the file under components/ that defines it."""
     made = re.compile(r'super\(\)\.__init__\(\s*"([^"]+)"')
@@ -268,9 +301,19 @@ def _source(rule: Rule) -> Path | None:
     return None
 
 
-def _examples_section(
-    rule: Rule, example: Example | None, opt_outs: dict[str, dict[str, Any]], components: dict[str, str]
-) -> list[str]:
+@dataclass(frozen=True)
+class Context:
+    """What the pages are made from, besides the catalog."""
+
+    enforcement: Enforcement
+    examples: dict[str, Example]
+    opt_outs: dict[str, dict[str, Any]]
+    changes: dict[str, list[StackChange]]
+    components: dict[str, str]
+
+
+def _examples_section(rule: Rule, context: Context) -> list[str]:
+    example = context.examples.get(rule.id)
     lines = ["## Examples", ""]
     if example is None:
         if rule is not SUPPRESSION_AUDIT:
@@ -297,33 +340,44 @@ def _examples_section(
     lines += ["Findings:", ""]
     lines += [f"- `{name}`: {message}" for name, message in example.findings]
     lines += ["", "### Stack file", ""]
+    for change in context.changes.get(rule.id, []):
+        shipped = "does not set it" if change.shipped is None else f"sets `{json.dumps(change.shipped)}`"
+        lines += [
+            f"A stack-file value the settings validation accepts but this rule refuses (case `{change.case}`; "
+            f"`stacks/Pulumi.{change.stack}.yaml` {shipped}):",
+            "",
+            "```yaml",
+            _yaml(change.setting),
+            "```",
+            "",
+            "Findings on the plan of that stack file:",
+            "",
+            *(f"- `{name}`: {message}" for name, message in change.findings),
+            "",
+        ]
     if rule.opt_out:
         lines += [
             f"The stack-file opt-out `{rule.opt_out}` explains this rule's findings: it reaches the stack output "
             "`securityOptOuts`, and the gate accepts the findings where the rule is advisory.",
             "",
             "```yaml",
-            _yaml(opt_outs[rule.opt_out]),
+            _yaml(context.opt_outs[rule.opt_out]),
             "```",
         ]
     else:
-        made_by = components.get(example.component or "")
+        made_by = context.components.get(example.component or "")
         lines.append(
-            f"No stack-file key turns this control off: fixed by code, {made_by} (component `{example.component}`)."
+            f"No stack-file opt-out waives this rule; the resource comes from {made_by} "
+            f"(component `{example.component}`)."
             if made_by
-            else f"No stack-file key turns this control off, and no component of the blueprint makes `{example.type}`."
+            else f"No stack-file opt-out waives this rule, and no component of the blueprint makes `{example.type}`."
         )
     return lines
 
 
-def render_page(
-    rule: Rule,
-    enforcement: Enforcement,
-    example: Example | None,
-    opt_outs: dict[str, dict[str, Any]],
-    components: dict[str, str],
-) -> str:
+def render_page(rule: Rule, context: Context) -> str:
     """One rule's page."""
+    enforcement = context.enforcement
     stacks = sorted(enforcement.stacks)
     source = _source(rule)
     lines = [
@@ -349,7 +403,7 @@ def render_page(
     if rule.id in enforcement.reasons:
         lines += ["", f"Enforcement override: {enforcement.reasons[rule.id]}"]
     lines += ["", "## Rationale", "", rule.rationale, "", "## Remediation", "", rule.remediation, ""]
-    lines += _examples_section(rule, example, opt_outs, components)
+    lines += _examples_section(rule, context)
     mappings = [
         ("Azure Policy", rule.mappings.azure_policy),
         ("checkov", rule.mappings.checkov),
@@ -398,13 +452,16 @@ def render(plans: dict[str, dict[str, Any]] | None = None) -> dict[Path, str]:
         from scripts.plan.cli import make_plan
 
         plans = {stack: make_plan(stack) for stack in ("dev", "prod")}
-    enforcement = load_enforcement(known_rules=[r.id for r in RULES])
-    found = examples(plans)
-    opt_outs = opt_out_snippets({r.opt_out for r in RULES if r.opt_out})
-    components = component_files()
-    files = {RULES_MD: render_index(enforcement)}
+    context = Context(
+        enforcement=load_enforcement(known_rules=[r.id for r in RULES]),
+        examples=examples(plans),
+        opt_outs=opt_out_snippets({r.opt_out for r in RULES if r.opt_out}),
+        changes=stack_changes(),
+        components=component_files(),
+    )
+    files = {RULES_MD: render_index(context.enforcement)}
     for rule in RULES:
-        files[page_path(rule)] = render_page(rule, enforcement, found.get(rule.id), opt_outs, components)
+        files[page_path(rule)] = render_page(rule, context)
     return files
 
 

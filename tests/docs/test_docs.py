@@ -91,7 +91,7 @@ def test_a_page_shows_the_tested_change_and_the_shipped_value(rule_reference: di
     assert f"{shipped}false\n```" in page.split("### Non-compliant")[0]
     assert f"{shipped}true\n```" in page.split("### Non-compliant")[1]
     assert "- `mlsec-dev-dataacct`: allowSharedKeyAccess must be false (found true)\n" in page
-    assert "fixed by code, components/datastorage.py (component `secure-ml:data:DataStorage`)" in page
+    assert "the resource comes from components/datastorage.py (component `secure-ml:data:DataStorage`)" in page
 
 
 def test_opt_out_snippets_are_the_settings_that_reach_security_opt_outs() -> None:
@@ -113,3 +113,9 @@ def test_opt_out_snippets_are_the_settings_that_reach_security_opt_outs() -> Non
     }
     with pytest.raises(ValueError, match=re.escape("opt-out network.addressSpace: no stack-file setting")):
         rule_docs.opt_out_snippets({"network.addressSpace"})
+
+
+def test_a_stack_file_value_that_causes_findings_is_on_the_page(rule_reference: dict[Path, str]) -> None:
+    page = rule_reference[rule_docs.PAGES / "MLSEC-EPT-030.md"]
+    assert "```yaml\nconfig:\n  secure-ml:gateway:\n    callerVolumeThreshold: 900\n```" in page
+    assert "(case `stack-caller-volume-threshold-900-never-fires`; `stacks/Pulumi.dev.yaml` sets `500`)" in page

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from policies.catalog import RULES_BY_ID
-from tests.policies.case import Case, validated
-from tests.policies.cases import CASES
+from scripts.plan.cli import make_plan
+from tests.policies.case import Case, StackCase, validated
+from tests.policies.cases import CASES, STACK_CASES
 from tests.policies.policy_cases import mutate, serving_plan, violations, with_endpoint_diagnostics
 
 
@@ -35,6 +38,19 @@ def test_one_change_fails(case: Case, bases: dict[str, dict[str, Any]]) -> None:
     assert violations(changed, case.rule) == list(case.expected)
 
 
+@pytest.mark.parametrize("case", STACK_CASES, ids=[c.name for c in STACK_CASES])
+def test_one_stack_file_change_fails(case: StackCase, project: Callable[..., Path]) -> None:
+    def change(values: dict[str, Any]) -> None:
+        *parents, leaf = case.key.split(".")
+        for part in parents:
+            values = values[part]
+        values[leaf] = case.value
+
+    root = project(stack=case.stack, base=case.stack, mutate=change)
+    planned = with_endpoint_diagnostics(make_plan(case.stack, root))
+    assert violations(planned, case.rule) == list(case.expected)
+
+
 def test_cases_are_checked_when_they_are_made() -> None:
     good = CASES[0]
     for change, problem in (
@@ -46,6 +62,8 @@ def test_cases_are_checked_when_they_are_made() -> None:
     ):
         with pytest.raises(ValueError, match=re.escape(problem)):
             dataclasses.replace(good, **change)
+    with pytest.raises(ValueError, match=re.escape("unknown base 'serving' (expected one of dev, prod)")):
+        dataclasses.replace(STACK_CASES[0], stack="serving")
     with pytest.raises(ValueError, match=f"case names used more than once: {good.name}$"):
         validated((good, CASES[1], good))
     assert validated(CASES) == CASES

@@ -4,7 +4,7 @@ rate limit. Cases with records are in tests/assess."""
 
 from __future__ import annotations
 
-from tests.policies.case import Case
+from tests.policies.case import Case, StackCase
 
 _QUERY = "criteria.allOf.0.query"
 
@@ -114,5 +114,23 @@ CASES: tuple[Case, ...] = (
         path=_QUERY,
         value=_query(20_000),
         expected=(("mlsec-dev-gw-quota-volume", NEVER_FIRES),),
+    ),
+)
+
+STACK_CASES: tuple[StackCase, ...] = (
+    # dev: the shipped rate limit (60 calls per 60 s) lets at most 900 calls through in 15 minutes
+    StackCase(
+        name="stack-caller-volume-threshold-900-never-fires",
+        rule="MLSEC-EPT-030",
+        stack="dev",
+        key="gateway.callerVolumeThreshold",
+        value=900,
+        expected=(
+            (
+                "mlsec-dev-gw-caller-volume",
+                "the caller-volume alert fires above 900 calls in 15 minutes, but the rate limit lets at most 900 "
+                "through in 15 minutes: the alert can never fire",
+            ),
+        ),
     ),
 )
