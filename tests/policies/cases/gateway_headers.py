@@ -90,7 +90,7 @@ CASES: tuple[Case, ...] = (
         ),
     ),
     Case(
-        name="api-policy-keeps-deployment-header",
+        name="api-policy-passes-deployment-header",
         rule="MLSEC-APIM-032",
         base="dev",
         resource="mlsec-dev-gw-fraud-score-policy",

@@ -350,7 +350,7 @@ CASES: tuple[Case, ...] = (
         ),
     ),
     Case(
-        name="serving-gateway-global-policy-removed",
+        name="serving-gateway-without-quota",
         rule="MLSEC-APIM-013",
         base="serving",
         resource="gw-policy",
