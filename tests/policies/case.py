@@ -8,7 +8,8 @@ A :class:`StackCase` changes a shipped stack file instead, for a rule whose find
 without an opt-out; a module may hold them as ``STACK_CASES``.
 
 The field order of :class:`Case` is the order of the older positional form
-``(rule, base, resource, path, value, expected)``, so such a tuple ``t`` becomes ``Case("<name>", *t)``.
+``(rule, base, resource, path, value, expected)``, so such a tuple ``t`` becomes ``Case("<name>", *t)`` (a list of
+expected findings becomes a tuple).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Case:
     """Every unsuppressed finding of ``rule``: (logical name of the resource it is reported on, exact message)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.expected, list):  # the positional form wrote a list
+            object.__setattr__(self, "expected", tuple(self.expected))
         _refuse(self.name, self.rule, self.expected, base=(self.base, BASES))
 
 

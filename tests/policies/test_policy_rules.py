@@ -58,7 +58,7 @@ def test_cases_are_checked_when_they_are_made() -> None:
         ({"rule": "MLSEC-XYZ-999"}, "unknown rule MLSEC-XYZ-999"),
         ({"base": "staging"}, "unknown base 'staging'"),
         ({"expected": ()}, "expected must be a non-empty tuple"),
-        ({"expected": [("a", "b")]}, "expected must be a non-empty tuple"),
+        ({"expected": [["a", "b"]]}, "expected must be a non-empty tuple"),
     ):
         with pytest.raises(ValueError, match=re.escape(problem)):
             dataclasses.replace(good, **change)
@@ -67,5 +67,15 @@ def test_cases_are_checked_when_they_are_made() -> None:
     with pytest.raises(ValueError, match=f"case names used more than once: {good.name}$"):
         validated((good, CASES[1], good))
     assert validated(CASES) == CASES
+    old = ("MLSEC-STG-001", "dev", "mlsec-dev-dataacct", "allowSharedKeyAccess", True, [("a", "b")])
+    assert Case("from-the-positional-form", *old).expected == (("a", "b"),)
     assert len({c.name for c in CASES}) == len(CASES)
     assert {c.rule for c in CASES} <= set(RULES_BY_ID)
+
+
+def test_no_case_file_of_the_positional_form_is_left() -> None:
+    left = sorted(p.name for p in Path(__file__).parent.glob("cases_*.py"))
+    assert left == [], (
+        f"{left}: move each (rule, base, resource, path, value, expected) tuple t into "
+        "tests/policies/cases/<rule module>.py as Case('<what-is-wrong>', *t) (see tests/policies/case.py)"
+    )
