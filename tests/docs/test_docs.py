@@ -118,4 +118,4 @@ def test_opt_out_snippets_are_the_settings_that_reach_security_opt_outs() -> Non
 def test_a_stack_file_value_that_causes_findings_is_on_the_page(rule_reference: dict[Path, str]) -> None:
     page = rule_reference[rule_docs.PAGES / "MLSEC-EPT-030.md"]
     assert "```yaml\nconfig:\n  secure-ml:gateway:\n    callerVolumeThreshold: 900\n```" in page
-    assert "(case `stack-caller-volume-threshold-900-never-fires`; `stacks/Pulumi.dev.yaml` sets `500`)" in page
+    assert "(case `stack-file-caller-volume-threshold-900-never-fires`; `stacks/Pulumi.dev.yaml` sets `500`)" in page

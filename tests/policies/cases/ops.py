@@ -3,7 +3,7 @@ settings, tags, local auth, retention, tripwires and log search alert time range
 
 from __future__ import annotations
 
-from tests.policies.case import Case
+from tests.policies.case import Case, StackCase
 from tests.policies.policy_cases import DELETE
 
 _RANGE = "must be at most P2D, the longest time range a log search alert queries"
@@ -134,5 +134,17 @@ CASES: tuple[Case, ...] = (
         path="overrideQueryTimeRange",
         value="2 days",
         expected=(("mlsec-dev-gw-new-caller", 'overrideQueryTimeRange must be an ISO 8601 duration (found "2 days")'),),
+    ),
+)
+
+STACK_CASES: tuple[StackCase, ...] = (
+    # the settings validation accepts 30 days and more in every environment; the rule wants 90 in prod
+    StackCase(
+        name="prod-stack-file-log-retention-60-days",
+        rule="MLSEC-OPS-007",
+        stack="prod",
+        key="monitoring.logRetentionDays",
+        value=60,
+        expected=(("mlsec-prod-mon-law", "retentionInDays must be at least 90 (found 60)"),),
     ),
 )

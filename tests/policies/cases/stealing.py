@@ -120,7 +120,7 @@ CASES: tuple[Case, ...] = (
 STACK_CASES: tuple[StackCase, ...] = (
     # dev: the shipped rate limit (60 calls per 60 s) lets at most 900 calls through in 15 minutes
     StackCase(
-        name="stack-caller-volume-threshold-900-never-fires",
+        name="stack-file-caller-volume-threshold-900-never-fires",
         rule="MLSEC-EPT-030",
         stack="dev",
         key="gateway.callerVolumeThreshold",
