@@ -10,6 +10,7 @@ import pytest
 
 from policies.catalog import RULES
 from scripts.docs import config as config_docs
+from scripts.docs import rule_examples
 from scripts.docs import rules as rule_docs
 from tests.conftest import ROOT
 
@@ -104,15 +105,15 @@ def test_opt_out_snippets_are_the_settings_that_reach_security_opt_outs() -> Non
         "monitoring.appInsightsPublicIngestion",
         "monitoring.privateLink",
     }
-    snippets = rule_docs.opt_out_snippets(keys)
+    snippets = rule_examples.opt_out_snippets(keys)
     assert snippets["keyVault.purgeProtection"] == {
-        "config": {"secure-ml:keyVault": {"purgeProtection": {"enabled": False, "reason": rule_docs.REASON}}}
+        "config": {"secure-ml:keyVault": {"purgeProtection": {"enabled": False, "reason": rule_examples.REASON}}}
     }
     assert snippets["monitoring.appInsightsPublicIngestion"]["config"]["secure-ml:monitoring"] == {
-        "appInsightsPublicIngestion": {"enabled": True, "reason": rule_docs.REASON}
+        "appInsightsPublicIngestion": {"enabled": True, "reason": rule_examples.REASON}
     }
     with pytest.raises(ValueError, match=re.escape("opt-out network.addressSpace: no stack-file setting")):
-        rule_docs.opt_out_snippets({"network.addressSpace"})
+        rule_examples.opt_out_snippets({"network.addressSpace"})
 
 
 def test_a_stack_file_value_that_causes_findings_is_on_the_page(rule_reference: dict[Path, str]) -> None:
