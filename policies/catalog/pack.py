@@ -26,7 +26,7 @@ from policies.catalog.model import Res, ResourceRule, Rule, StackRule, StackView
 from policies.catalog.values import plain
 
 PACK_NAME = "mlsec"
-RULES_DOC = "docs/RULES.md"
+RULES_DOCS = "docs/rules"
 
 OnSuppressed = Callable[[Rule, str, str, Suppression], None]
 """Called with (rule, urn, message, suppression) for a finding a suppression silenced."""
@@ -34,7 +34,7 @@ OnSuppressed = Callable[[Rule, str, str, Suppression], None]
 
 def rule_url(rule: Rule) -> str:
     """Where the rule is documented (relative to the repository root)."""
-    return f"{RULES_DOC}#{rule.id.lower()}"
+    return f"{RULES_DOCS}/{rule.id}.md"
 
 
 _CONVERTED: weakref.WeakKeyDictionary[ResourceValidationArgs, Res] = weakref.WeakKeyDictionary()

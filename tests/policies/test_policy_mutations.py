@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_policy_rules import CASES
 
 from scripts.gate.check import evaluate
+from tests.policies.case import Case
+from tests.policies.cases import CASES
 from tests.policies.policy_cases import NO_SUPPRESSIONS, TODAY, mutate, with_endpoint_diagnostics
 
-MUTATIONS = [c for c in CASES if c[1] == "dev"]
+MUTATIONS = [c for c in CASES if c.base == "dev"]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def dev(dev_plan: Any) -> dict[str, Any]:
 
 def test_the_suite_is_large_enough() -> None:
     assert len(MUTATIONS) >= 40
-    assert len({m[0] for m in MUTATIONS}) >= 40
+    assert len({m.rule for m in MUTATIONS}) >= 40
 
 
 def test_the_unmutated_plan_has_no_violation(dev: dict[str, Any]) -> None:
@@ -29,19 +30,15 @@ def test_the_unmutated_plan_has_no_violation(dev: dict[str, Any]) -> None:
     assert [f.rule for f in report.findings if f.status == "violation"] == []
 
 
-@pytest.mark.parametrize(
-    ("rule", "name", "path", "value", "expected"),
-    [(m[0], m[2], m[3], m[4], m[5]) for m in MUTATIONS],
-    ids=[f"{m[0]}:{m[2]}:{m[3]}" for m in MUTATIONS],
-)
-def test_gate_catches(
-    rule: str, name: str, path: str | None, value: Any, expected: list[tuple[str, str]], dev: dict[str, Any]
-) -> None:
-    mutated = mutate(dev, name, path, value)
+@pytest.mark.parametrize("case", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_gate_catches(case: Case, dev: dict[str, Any]) -> None:
+    mutated = mutate(dev, case.resource, case.path, case.value)
     caught = evaluate(mutated, today=TODAY, suppressions_file=NO_SUPPRESSIONS)
     found = [
-        (f.urn.rsplit("::", 1)[-1], f.message) for f in caught.findings if f.rule == rule and f.status == "violation"
+        (f.urn.rsplit("::", 1)[-1], f.message)
+        for f in caught.findings
+        if f.rule == case.rule and f.status == "violation"
     ]
-    assert found == expected
+    assert found == list(case.expected)
     as_prod = evaluate(mutated, today=TODAY, stack="prod", suppressions_file=NO_SUPPRESSIONS)
-    assert {f.level for f in as_prod.findings if f.rule == rule} == {"mandatory"}
+    assert {f.level for f in as_prod.findings if f.rule == case.rule} == {"mandatory"}

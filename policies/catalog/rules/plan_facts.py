@@ -116,7 +116,7 @@ POLICY_LIMITS = StackRule(
     "policy template can render any number: a per-caller limit raised a hundredfold makes model extraction a "
     "hundred times cheaper while the stack file still looks right. The gate reads the rendered policy.",
     remediation="Render rate-limit-by-key and quota-by-key from gateway.rateLimit and gateway.quota (literal calls "
-    "and renewal-period), within the environment's maxima in components/config.py ENVIRONMENT_LIMITS.",
+    "and renewal-period), within the environment's maxima in components/config/settings.py ENVIRONMENT_LIMITS.",
     check=_policy_limits,
 )
 

@@ -57,7 +57,7 @@ LOG_ALERT_WINDOWS = tuple(60 * m for m in (5, 10, 15, 30, 45, 60, 120, 180, 240,
 """Window sizes (seconds) a log search alert accepts: Azure answers any other windowSize with "Supported
 granularities are: 5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880" (minutes;
 github.com/Azure/azure-rest-api-specs/issues/21258); the gateway derives its alert window from the same list
-(components/config.py)."""
+(components/config/)."""
 RECORDS_FILE = Path(__file__).resolve().parents[2] / "assessments.yaml"
 """The reviewed extraction records (policies/assessments.yaml)."""
 
