@@ -26,8 +26,9 @@ from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolic
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
+from components.config import PROJECT
 from scripts.common.safeload import InputError, load_json, read_json
-from scripts.plan.engine import PlanError, stack_config
+from scripts.common.stackfile import StackFile, read_stack_file
 
 ARM_ENDPOINTS = {
     "AzurePublicCloud": "https://management.azure.com",
@@ -234,11 +235,12 @@ class ArmClient:
 # ---------------------------------------------------------------------------------------------
 
 
-def read_stack_config(stack: str, root: Path) -> dict[Any, Any]:
-    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml`` under ``root``, keys as written."""
+def read_stack(stack: str, root: Path) -> StackFile:
+    """``stacks/Pulumi.<stack>.yaml`` under ``root`` (:func:`scripts.common.stackfile.read_stack_file`, with the
+    project's namespace checked); what it refuses is a :class:`UsageError`."""
     try:
-        return stack_config(stack, root)
-    except PlanError as exc:
+        return read_stack_file(stack, root, PROJECT)
+    except InputError as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -60,7 +60,7 @@ from scripts.ops.azure_mgmt import (
     UsageError,
     no_token_reason,
     parse_resource_id,
-    read_stack_config,
+    read_stack,
     request_failure,
     scope_of,
     shown,
@@ -122,18 +122,10 @@ class Outcome:
 
 def load_settings(stack: str, root: Path = ROOT) -> Settings:
     """Validate ``stacks/Pulumi.<stack>.yaml`` as the program and the offline plan do."""
-    config = read_stack_config(stack, root)
+    settings = read_stack(stack, root).settings(PROJECT)
     known = top_level_keys()
-    values: dict[str, Any] = {}
-    unknown: list[str] = []
-    for key, value in config.items():
-        namespace, _, name = str(key).rpartition(":")
-        if namespace not in ("", PROJECT):
-            continue  # another provider's setting, such as azure-native:location
-        if name in known:
-            values[name] = value
-        else:
-            unknown.append(name)
+    values = {name: value for name, value in settings.items() if name in known}
+    unknown = [name for name in settings if name not in known]
     return validate(values, stack, sorted(unknown))
 
 

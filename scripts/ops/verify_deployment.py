@@ -58,7 +58,7 @@ from scripts.ops.azure_mgmt import (
     UsageError,
     no_token_reason,
     parse_resource_id,
-    read_stack_config,
+    read_stack,
     request_failure,
     shown,
     signed_in,
@@ -520,8 +520,7 @@ def resolve_cloud(args: argparse.Namespace) -> str:
             raise UsageError(f"--cloud: expected one of {known}, found {args.cloud!r}")
         cloud: str = args.cloud
         return cloud
-    config = read_stack_config(args.stack, args.project_dir)
-    value = config.get(f"{PROJECT}:cloud", config.get("cloud", "AzurePublicCloud"))
+    value = read_stack(args.stack, args.project_dir).settings(PROJECT).get("cloud", "AzurePublicCloud")
     if not isinstance(value, str) or value not in ARM_ENDPOINTS:
         raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {shown(value)}")
     return value

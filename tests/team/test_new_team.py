@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ import yaml
 from components.config import validate
 from scripts.common import cli
 from scripts.plan.cli import make_plan
-from scripts.team import new_team
+from scripts.team import new_team, yamlio
+from scripts.team import registry as registry_module
 from tests.conftest import ROOT
 
 GROUP = "11111111-2222-4333-8444-555555555555"
@@ -83,8 +85,8 @@ def write_registry(root: Path, pools: dict[str, list[str]], entries: list[dict[s
 
 def test_committed_registry_is_seeded_from_the_stacks_and_in_canonical_form():
     text = (ROOT / REGISTRY).read_text()
-    registry = new_team.parse_registry(yaml.safe_load(text))
-    assert new_team.dump_registry(registry) == text
+    registry = registry_module.parse_registry(yaml.safe_load(text))
+    assert registry_module.dump_registry(registry) == text
     assert registry.block_prefix == 16
     assert {env: [str(n) for n in nets] for env, nets in registry.pools.items()} == {
         "dev": ["10.32.0.0/12"],
@@ -444,19 +446,16 @@ def test_template_secrets_are_not_copied(root, capsys):
     )
 
 
-def test_template_that_cannot_be_edited_in_place_gives_a_clean_file(root, capsys):
+def test_template_keys_beside_config_are_not_copied_and_its_comments_stay(root, capsys):
+    """The template's encryption salt belongs to the template's stack: the team's stack gets its own."""
     path = root / "stacks" / "Pulumi.dev.yaml"
-    path.write_text(path.read_text() + "encryptionsalt: v1:ZGV2c2FsdA==:v1:abc\n")
+    template = path.read_text()
+    path.write_text(template + "encryptionsalt: v1:ZGV2c2FsdA==:v1:abc\n")
     assert run(root, capsys, "alpha", "--envs", "dev", "--data-scientist-group", GROUP)[0] == 0
     text = (root / "stacks" / "Pulumi.alpha-dev.yaml").read_text()
-    assert text.startswith(
-        "# Stack of team alpha in dev, made by `python -m scripts.team` from stacks/Pulumi.dev.yaml.\n"
-        "# Its address space 10.32.0.0/16 is recorded in stacks/address-registry.yaml; see docs/new-team.md.\n"
-        "# Written without the template's comments: read stacks/Pulumi.dev.yaml for them.\n"
-        "config:\n"
-        "  secure-ml:environment: dev\n"
-    )
-    assert set(yaml.safe_load(text)) == {"config"}
+    assert set(yaml.safe_load(text)) == {"config"} and "encryptionsalt" not in text
+    comments = [line.strip() for line in template.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(c in text for c in comments)
     made = values(root, "alpha-dev")
     assert (made["namePrefix"], made["network"]["addressSpace"], made["workspaces"][0]["name"]) == (
         "alpha",
@@ -464,6 +463,28 @@ def test_template_that_cannot_be_edited_in_place_gives_a_clean_file(root, capsys
         "alpha",
     )
     validate(made, "alpha-dev")
+
+
+def test_comments_in_the_template_survive_beside_the_values_the_team_changes(root, capsys):
+    """Comments on their own line and at the end of a line whose value is replaced stay where they were (an
+    end-of-line comment in the same column, as the templates align them)."""
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    template = path.read_text()
+    edited = (
+        template.replace(
+            "    team: ml-platform\n", "    # the owning team, also the workspace name\n    team: ml-platform  # x1\n"
+        )
+        .replace("  secure-ml:namePrefix: mlsec\n", "  secure-ml:namePrefix: mlsec   # prefix kept short\n")
+        .replace("    - name: fraud\n", "    # the team's workspace\n    - name: fraud  # renamed for the team\n")
+    )
+    assert edited.count("#") == template.count("#") + 5
+    path.write_text(edited)
+    assert run(root, capsys, "alpha", "--envs", "dev", "--data-scientist-group", GROUP)[0] == 0
+    text = (root / "stacks" / "Pulumi.alpha-dev.yaml").read_text()
+    assert "    # the owning team, also the workspace name\n    team: alpha        # x1\n" in text
+    assert "  secure-ml:namePrefix: alpha   # prefix kept short\n" in text
+    assert "    # the team's workspace\n    - name: alpha  # renamed for the team\n" in text
+    assert values(root, "alpha-dev")["tags"]["team"] == "alpha"
 
 
 def test_stack_file_that_moved_off_its_recorded_range_is_refused(root, capsys):
@@ -520,7 +541,7 @@ def test_join_adds_a_workspace_that_plans_and_keeps_the_file_text(root, capsys):
     after = (root / "stacks" / "Pulumi.dev.yaml").read_text()
     template = yaml.safe_load(before)["config"]["secure-ml:workspaces"][0]
     template.pop("endpoints", None)  # endpoint names are unique per region: a joining team brings its own
-    entry = new_team._dump([{**template, "name": "beta", "dataScientistGroupId": GROUP}])
+    entry = textwrap.dedent(yamlio.dump([{**template, "name": "beta", "dataScientistGroupId": GROUP}]))
     head, tail = before.split("  secure-ml:gateway:\n", 1)
     assert after == head + "".join(f"    {line}\n" for line in entry.splitlines()) + "  secure-ml:gateway:\n" + tail
     assert (root / REGISTRY).read_bytes() == registry

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from scripts.common import cli
-from scripts.team import new_team
+from scripts.team import new_team, writer
 from tests.conftest import ROOT
 
 GROUP = "11111111-2222-4333-8444-555555555555"
@@ -310,7 +310,7 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
         lambda root: (root / REGISTRY).unlink(),
         "stacks/address-registry.yaml: no such file; it records every VNet range handed out",
     ),
-    ("lock-folder", _folder(new_team.LOCK), "stacks/.address-registry.lock: cannot open the lock file"),
+    ("lock-folder", _folder(writer.LOCK), "stacks/.address-registry.lock: cannot open the lock file"),
 ]
 
 
@@ -407,7 +407,7 @@ def test_a_folder_that_refuses_a_file_midway_leaves_every_file_as_it_was(root, c
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
         return real(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
 
-    monkeypatch.setattr(new_team.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(writer.tempfile, "mkstemp", mkstemp)
     code, out, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     target = ["stacks/address-registry.yaml", "stacks/Pulumi.alpha-dev.yaml", "stacks/Pulumi.alpha-prod.yaml"]
     assert (code, out) == (2, "")
@@ -426,7 +426,7 @@ def test_a_rename_that_fails_midway_puts_back_what_was_there(root, capsys, monke
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         real(source, target)
 
-    monkeypatch.setattr(new_team.os, "replace", replace)
+    monkeypatch.setattr(writer.os, "replace", replace)
     code, out, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     assert (code, out) == (2, "")
     assert err == "error: stacks/Pulumi.alpha-dev.yaml: cannot replace it: Input/output error\n"
@@ -452,7 +452,7 @@ def test_a_link_planted_at_a_temporary_name_is_not_followed(root, capsys):
 def test_a_link_planted_as_the_lock_file_is_refused(root, capsys):
     victim = root / "victim.txt"
     victim.write_text("keep")
-    (root / new_team.LOCK).symlink_to(victim)
+    (root / writer.LOCK).symlink_to(victim)
     before = snapshot(root)
     code, out, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     assert (code, out) == (2, "")
