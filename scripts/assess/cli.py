@@ -276,8 +276,8 @@ def record_main(args: argparse.Namespace) -> int:
 def stack_thresholds(stack: str, deployment: str, root: Path) -> Thresholds:
     """The assessment thresholds of ``endpoint/deployment`` in the stack file."""
     from components.config import ConfigError
+    from scripts.common.cli import UsageError
     from scripts.common.safeload import InputError
-    from scripts.ops.azure_mgmt import UsageError
     from scripts.ops.kill_switch import load_settings
 
     try:
@@ -319,8 +319,8 @@ def resolve_thresholds(args: argparse.Namespace) -> Thresholds:
 def stack_limits(stack: str, root: Path) -> Limits:
     """The per-caller limits of the stack's gateway, validated as the program validates them."""
     from components.config import ConfigError
+    from scripts.common.cli import UsageError
     from scripts.common.safeload import InputError
-    from scripts.ops.azure_mgmt import UsageError
     from scripts.ops.kill_switch import load_settings
 
     try:

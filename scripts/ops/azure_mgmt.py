@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
@@ -17,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
@@ -27,6 +26,7 @@ from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from components.config import PROJECT
+from scripts.common.cli import UsageError
 from scripts.common.safeload import InputError, load_json, read_json
 from scripts.common.stackfile import StackFile, read_stack_file
 
@@ -42,17 +42,6 @@ _RESOURCE_ID = re.compile(
     r"/providers/(?P<namespace>[^/]+)/(?P<path>[^/]+(?:/[^/]+)*)$",
     re.IGNORECASE,
 )
-
-
-class UsageError(Exception):
-    """Wrong or missing arguments, unreadable files, invalid stack config: exit status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """An argument parser that raises :class:`UsageError` instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 # ---------------------------------------------------------------------------------------------

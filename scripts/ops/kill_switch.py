@@ -30,10 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
+from azure.core.rest import HttpRequest
 from pydantic import TypeAdapter, ValidationError
 
 from components.config import (
@@ -49,15 +47,21 @@ from components.config import (
 from components.gateway_policy import PolicySettings, render
 from components.gateway_policy import policy_settings as gateway_policy_settings
 from components.regions import CLOUDS
+from scripts.common.cli import UsageError
 from scripts.common.paths import ROOT
 from scripts.ops import azure_mgmt
+from scripts.ops.arguments import (
+    Argv,
+    Credential,
+    Transport,
+    add_from_outputs,
+    command_parser,
+)
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
-    ArgumentParser,
     ArmBodyError,
     ArmClient,
     ArmError,
-    UsageError,
     no_token_reason,
     parse_resource_id,
     read_stack,
@@ -354,31 +358,25 @@ def record_instructions(stack: str, settings: Settings, suspend: bool, reason: s
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m scripts.ops.kill_switch",
-        description=(__doc__ or "").splitlines()[0],
-        epilog="Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error.",
+    parser = command_parser(
+        "kill_switch",
+        __doc__,
+        "Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error.",
+        stack="stack name: reads stacks/Pulumi.STACK.yaml",
     )
-    parser.add_argument("stack", help="stack name: reads stacks/Pulumi.STACK.yaml")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--reason", help=f"why traffic is stopped (required to suspend, >= {MIN_REASON_LENGTH} chars)")
     action.add_argument("--resume", action="store_true", help="put the normal policy back")
     parser.add_argument("--dry-run", action="store_true", help="print the requests; send nothing")
-    parser.add_argument("--from-outputs", type=Path, metavar="FILE", help="JSON of `pulumi stack output --json`")
+    add_from_outputs(parser)
     parser.add_argument("--subscription", help="subscription ID of the gateway")
     parser.add_argument("--resource-group", help="resource group of the gateway")
     parser.add_argument("--service", help="API Management service name")
     parser.add_argument("--tenant", help="Entra tenant ID whose tokens the gateway accepts")
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    credential: TokenCredential | None = None,
-    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-) -> int:
+def main(argv: Argv = None, *, credential: Credential = None, transport: Transport = None) -> int:
     """Run the kill switch; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
     try:
         args = _parser().parse_args(argv)

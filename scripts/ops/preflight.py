@@ -39,21 +39,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
 
 from components.regions import CLOUDS
-from scripts.common.paths import ROOT
+from policies.catalog.roles import PRIVILEGED
+from scripts.common.cli import UsageError
 from scripts.common.safeload import InputError, read_json
+from scripts.ops.arguments import (
+    Argv,
+    Credential,
+    Transport,
+    add_cloud,
+    add_require_credentials,
+    command_parser,
+)
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
-    ArgumentParser,
     ArmClient,
     ArmError,
     ArmStatusError,
-    UsageError,
     no_token_reason,
     request_failure,
     signed_in,
@@ -167,48 +171,6 @@ REQUIRED: dict[str, Need] = {
 }
 """Pulumi type token -> what creating a resource of it needs. Kept in step with scripts.plan.arm_types.ARM_TYPES."""
 
-
-@dataclass(frozen=True)
-class Role:
-    """The Actions and NotActions of a built-in role, as Microsoft publishes them."""
-
-    name: str
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...] = ()
-
-
-# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged, least privilege first:
-# the first that grants a missing action is the one named for it.
-BUILT_IN_ROLES = (
-    Role(
-        "Role Based Access Control Administrator",
-        (
-            "Microsoft.Authorization/roleAssignments/write",
-            "Microsoft.Authorization/roleAssignments/delete",
-            "*/read",
-            "Microsoft.Support/*",
-        ),
-    ),
-    Role(
-        "Contributor",
-        ("*",),
-        (
-            "Microsoft.Authorization/*/Delete",
-            "Microsoft.Authorization/*/Write",
-            "Microsoft.Authorization/elevateAccess/Action",
-            "Microsoft.Blueprint/blueprintAssignments/write",
-            "Microsoft.Blueprint/blueprintAssignments/delete",
-            "Microsoft.Compute/galleries/share/action",
-            "Microsoft.Purview/consents/write",
-            "Microsoft.Purview/consents/delete",
-            "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
-            "Microsoft.Subscription/cancel/action",
-            "Microsoft.Subscription/enable/action",
-        ),
-    ),
-    Role("User Access Administrator", ("*/read", "Microsoft.Authorization/*", "Microsoft.Support/*")),
-    Role("Owner", ("*",)),
-)
 
 # Permissions - List For Resource Group / List For Resource, in the Azure REST API specs:
 # specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/
@@ -393,8 +355,8 @@ def parse_permissions(value: object) -> list[Permission]:
 
 
 def granted_by(action: str) -> str:
-    """The least built-in role of :data:`BUILT_IN_ROLES` that grants ``action``."""
-    for role in BUILT_IN_ROLES:
+    """The least privileged role of :data:`policies.catalog.roles.PRIVILEGED` that grants ``action``."""
+    for role in PRIVILEGED:
         if Permission(role.actions, role.not_actions).allows(action):
             return role.name
     return "Owner"
@@ -537,30 +499,24 @@ def load_plan(path: Path) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m scripts.ops.preflight",
-        description=(__doc__ or "").splitlines()[0],
-        epilog="Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge.",
+    parser = command_parser(
+        "preflight",
+        __doc__,
+        "Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge.",
     )
-    parser.add_argument("stack", help="stack name: its cloud is read from stacks/Pulumi.STACK.yaml")
     parser.add_argument("--plan", type=Path, help="plan.json to check (default: build/STACK/plan.json)")
     parser.add_argument("--subscription", help="subscription ID (default: ARM_SUBSCRIPTION_ID, AZURE_SUBSCRIPTION_ID)")
     parser.add_argument(
         "--resource-group",
         help="the stack's resource group, once it exists (pulumi stack output resourceGroupName)",
     )
-    parser.add_argument("--cloud", help=f"Azure cloud ({', '.join(ARM_ENDPOINTS)}); default: the stack file's")
-    parser.add_argument(
-        "--require-credentials",
-        action="store_true",
-        help="exit 2 instead of skipping when no Azure credential is available (use before pulumi up)",
-    )
+    add_cloud(parser)
+    add_require_credentials(parser, status=2, when="before")
     parser.add_argument(
         "--print-condition",
         action="store_true",
         help="print the role assignment condition that limits the deployer to the roles the plan assigns, and exit",
     )
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     return parser
 
 
@@ -593,12 +549,7 @@ def report(stack: str, scope: str, findings: Sequence[Finding], providers: Mappi
     )
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    credential: TokenCredential | None = None,
-    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-) -> int:
+def main(argv: Argv = None, *, credential: Credential = None, transport: Transport = None) -> int:
     """Run the preflight; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
     try:
         args = _parser().parse_args(argv)

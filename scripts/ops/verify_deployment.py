@@ -39,23 +39,27 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
 
 from components.config import PROJECT, stack_file
 from components.regions import CLOUDS
-from scripts.common.paths import ROOT
+from scripts.common.cli import UsageError
 from scripts.ops import azure_mgmt
+from scripts.ops.arguments import (
+    Argv,
+    Credential,
+    Transport,
+    add_cloud,
+    add_from_outputs,
+    add_require_credentials,
+    command_parser,
+)
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
-    ArgumentParser,
     ArmBodyError,
     ArmClient,
     ArmStatusError,
     ResourceId,
-    UsageError,
     no_token_reason,
     parse_resource_id,
     read_stack,
@@ -527,32 +531,19 @@ def resolve_cloud(args: argparse.Namespace) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m scripts.ops.verify_deployment",
-        description=(__doc__ or "").splitlines()[0],
-        epilog="Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error.",
+    parser = command_parser(
+        "verify_deployment",
+        __doc__,
+        "Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error.",
     )
-    parser.add_argument("stack", help="stack name: its cloud is read from stacks/Pulumi.STACK.yaml")
-    parser.add_argument(
-        "--from-outputs", type=Path, metavar="FILE", required=True, help="JSON of `pulumi stack output --json`"
-    )
-    parser.add_argument("--cloud", help=f"Azure cloud ({', '.join(ARM_ENDPOINTS)}); default: the stack file's")
+    add_from_outputs(parser, required=True)
+    add_cloud(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument(
-        "--require-credentials",
-        action="store_true",
-        help="exit 1 instead of skipping when no Azure credential is available (use after pulumi up)",
-    )
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
+    add_require_credentials(parser, status=1, when="after")
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    credential: TokenCredential | None = None,
-    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-) -> int:
+def main(argv: Argv = None, *, credential: Credential = None, transport: Transport = None) -> int:
     """Verify the stack; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
     try:
         args = _parser().parse_args(argv)

@@ -1,10 +1,14 @@
 """What stops a run of the team scaffolding, by exit status (through :func:`scripts.common.cli.run`).
 
-A file the tool cannot judge (unreadable, not of the documented form) is a
-:class:`scripts.common.safeload.InputError`: exit status 2.
+Invalid arguments are a :class:`scripts.common.cli.UsageError` and a file the tool cannot judge (unreadable,
+not of the documented form) a :class:`scripts.common.safeload.InputError`: exit status 2.
 """
 
 from __future__ import annotations
+
+from scripts.common.cli import UsageError
+
+__all__ = ["OverlapError", "RefusedError", "UsageError"]
 
 
 class RefusedError(Exception):
@@ -13,7 +17,3 @@ class RefusedError(Exception):
 
 class OverlapError(RefusedError):
     """Ranges already in use overlap each other; one finding per line, exit status 1."""
-
-
-class UsageError(Exception):
-    """Invalid arguments; exit status 2."""

@@ -32,10 +32,10 @@ import copy
 import re
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from scripts.common.cli import ArgumentParser
 from scripts.common.paths import ROOT
-from scripts.common.stackfile import stack_path
+from scripts.common.stackfile import STACK_NAME, stack_path
 from scripts.team.errors import OverlapError, RefusedError, UsageError
 from scripts.team.registry import ENV_PATTERN, REGISTRY, dump_registry, load_registry
 from scripts.team.render import render_join
@@ -64,11 +64,6 @@ GUID_EXPECTED = "a Microsoft Entra group object ID (a GUID such as 6f0f4c5e-2d1a
 # ---------------------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _team(value: str) -> str:
     if not TEAM_PATTERN.fullmatch(value):
         raise argparse.ArgumentTypeError(f"expected {TEAM_EXPECTED}, found {value!r}")
@@ -93,7 +88,7 @@ def _envs(value: str) -> list[str]:
 
 
 def _stack_name(value: str) -> str:
-    if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", value):
+    if not STACK_NAME.match(value) or value.startswith((".", "-", "_")):
         raise argparse.ArgumentTypeError(f"expected a stack name such as dev, found {value!r}")
     return value
 
@@ -109,7 +104,7 @@ def _seconds(value: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m scripts.team", description=(__doc__ or "").splitlines()[0])
+    p = ArgumentParser(prog="python -m scripts.team", description=(__doc__ or "").splitlines()[0])
     p.add_argument("team", metavar="TEAM", type=_team, help=f"team name: {TEAM_EXPECTED}")
     p.add_argument(
         "--data-scientist-group",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from policies.catalog import roles
 from scripts.ops import preflight
 from scripts.plan.arm_types import ARM_TYPES, NON_ARM_TYPES
 from tests.conftest import ROOT, Plan
@@ -31,43 +32,22 @@ RG_PERMISSIONS = (
 PROVIDERS = f"{ARM}/subscriptions/{SUB}/providers?api-version=2021-04-01"
 SUBSCRIPTIONS = f"{ARM}/subscriptions?api-version=2022-12-01"
 
-# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged
-CONTRIBUTOR = {
-    "actions": ["*"],
-    "notActions": [
-        "Microsoft.Authorization/*/Delete",
-        "Microsoft.Authorization/*/Write",
-        "Microsoft.Authorization/elevateAccess/Action",
-        "Microsoft.Blueprint/blueprintAssignments/write",
-        "Microsoft.Blueprint/blueprintAssignments/delete",
-        "Microsoft.Compute/galleries/share/action",
-        "Microsoft.Purview/consents/write",
-        "Microsoft.Purview/consents/delete",
-        "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
-        "Microsoft.Subscription/cancel/action",
-        "Microsoft.Subscription/enable/action",
-    ],
-    "dataActions": [],
-    "notDataActions": [],
-}
-RBAC_ADMINISTRATOR = {
-    "actions": [
-        "Microsoft.Authorization/roleAssignments/write",
-        "Microsoft.Authorization/roleAssignments/delete",
-        "*/read",
-        "Microsoft.Support/*",
-    ],
-    "notActions": [],
-    "dataActions": [],
-    "notDataActions": [],
-}
-USER_ACCESS_ADMINISTRATOR = {
-    "actions": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
-    "notActions": [],
-    "dataActions": [],
-    "notDataActions": [],
-}
-OWNER = {"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}
+
+def _permission(guid: str) -> dict[str, Any]:
+    """What Permissions - List returns for a principal holding one built-in role."""
+    role = roles.BUILT_IN[guid]
+    return {
+        "actions": list(role.actions),
+        "notActions": list(role.not_actions),
+        "dataActions": [],
+        "notDataActions": [],
+    }
+
+
+CONTRIBUTOR = _permission(roles.CONTRIBUTOR)
+RBAC_ADMINISTRATOR = _permission(roles.RBAC_ADMINISTRATOR)
+USER_ACCESS_ADMINISTRATOR = _permission(roles.USER_ACCESS_ADMINISTRATOR)
+OWNER = _permission(roles.OWNER)
 
 DEV_PROVIDERS = [
     "Microsoft.ApiManagement",

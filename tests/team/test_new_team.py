@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,11 +19,11 @@ import pytest
 import yaml
 
 from components.config import validate
-from scripts.common import cli
 from scripts.plan.cli import make_plan
-from scripts.team import new_team, yamlio
 from scripts.team import registry as registry_module
+from scripts.team import yamlio
 from tests.conftest import ROOT
+from tests.team.scratch import copy_project, invoke
 
 GROUP = "11111111-2222-4333-8444-555555555555"
 OTHER_GROUP = "99999999-8888-4777-8666-555555555555"
@@ -39,20 +38,10 @@ SEEDS = [
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """A scratch project: the program, the dev and prod templates and the registry."""
-    project = tmp_path / "project"
-    (project / "stacks").mkdir(parents=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    (project / "components").symlink_to(ROOT / "components")
-    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "address-registry.yaml"):
-        shutil.copy(ROOT / "stacks" / name, project / "stacks" / name)
-    return project
+    return copy_project(tmp_path)
 
 
-def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.run(new_team.main, [*args, "--project-dir", str(root)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = invoke
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.common import cli
-from scripts.team import new_team, writer
+from scripts.team import writer
 from tests.conftest import ROOT
+from tests.team.scratch import copy_project, invoke
 
 GROUP = "11111111-2222-4333-8444-555555555555"
 REGISTRY = "stacks/address-registry.yaml"
@@ -31,13 +31,7 @@ OTHER = "stacks/Pulumi.legacy.yaml"
 def make_project(parent: Path) -> Path:
     """A scratch project: the program, the dev and prod templates, the registry, and a stack of another team
     (a copy of prod on 10.200.0.0/16, which the registry does not record)."""
-    project = parent / "project"
-    (project / "stacks").mkdir(parents=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    (project / "components").symlink_to(ROOT / "components")
-    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "address-registry.yaml"):
-        shutil.copy(ROOT / "stacks" / name, project / "stacks" / name)
+    project = copy_project(parent)
     prod = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
     other = prod.replace(": 10.50.", ": 10.200.").replace("namePrefix: mlsec", "namePrefix: legacy")
     assert other != prod
@@ -52,12 +46,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
         for p in sorted((root / "stacks").iterdir())
         if p.name != ".address-registry.lock"
     }
-
-
-def invoke(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.run(new_team.main, [*args, "--project-dir", str(root)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
