@@ -1,8 +1,10 @@
 """The command-line arguments the ops commands share, declared once: the stack, where its outputs are, the
-cloud, what a missing credential means, the project folder, and the test seams of every ``main``."""
+cloud (and which one a stack deploys to), what a missing credential means, the project folder, and the test
+seams of every ``main``."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,9 +12,10 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
-from scripts.common.cli import ArgumentParser
+from components.config import PROJECT, stack_file
+from scripts.common.cli import ArgumentParser, UsageError
 from scripts.common.paths import ROOT
-from scripts.ops.azure_mgmt import ARM_ENDPOINTS
+from scripts.ops.azure_mgmt import ARM_ENDPOINTS, read_stack, shown
 
 Argv = Sequence[str] | None
 """The arguments of a command's ``main`` (None: the process's own)."""
@@ -51,3 +54,17 @@ def add_require_credentials(parser: ArgumentParser, *, status: int, when: str) -
         action="store_true",
         help=f"exit {status} instead of skipping when no Azure credential is available (use {when} pulumi up)",
     )
+
+
+def resolve_cloud(args: argparse.Namespace) -> str:
+    """``--cloud``, else the stack file's ``cloud``, else AzurePublicCloud."""
+    known = ", ".join(ARM_ENDPOINTS)
+    if args.cloud is not None:
+        if args.cloud not in ARM_ENDPOINTS:
+            raise UsageError(f"--cloud: expected one of {known}, found {args.cloud!r}")
+        cloud: str = args.cloud
+        return cloud
+    value = read_stack(args.stack, args.project_dir).settings(PROJECT).get("cloud", "AzurePublicCloud")
+    if not isinstance(value, str) or value not in ARM_ENDPOINTS:
+        raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {shown(value)}")
+    return value

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.core.pipeline import Pipeline
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
@@ -217,6 +217,30 @@ class ArmClient:
         response = self.pipeline.run(put_request(url, body, self.user_agent, headers)).http_response
         if response.status_code not in (200, 201):
             raise arm_error(response, self.hints)
+
+
+class NoCredentialError(Exception):
+    """No token could be had for the first request: there is no Azure credential, nothing can be checked."""
+
+
+class FirstTokenReader:
+    """GETs through an :class:`ArmClient` where the first one tells whether there is a credential at all."""
+
+    def __init__(self, client: ArmClient, arm: str) -> None:
+        self.client = client
+        self.arm = arm
+        self.first = True
+
+    def fetch(self, url: str) -> Any:
+        """GET ``url``. No token for the first GET is :class:`NoCredentialError`; for a later one, the
+        ``ClientAuthenticationError`` propagates (a credential that stopped working)."""
+        first, self.first = self.first, False
+        try:
+            return self.client.get_json(url)
+        except ClientAuthenticationError as exc:
+            if first:
+                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
+            raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -357,13 +357,11 @@ def record_instructions(stack: str, settings: Settings, suspend: bool, reason: s
 # ---------------------------------------------------------------------------------------------
 
 
+EXIT_STATUS = "Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error."
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = command_parser(
-        "kill_switch",
-        __doc__,
-        "Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error.",
-        stack="stack name: reads stacks/Pulumi.STACK.yaml",
-    )
+    parser = command_parser("kill_switch", __doc__, EXIT_STATUS, stack="stack name: reads stacks/Pulumi.STACK.yaml")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--reason", help=f"why traffic is stopped (required to suspend, >= {MIN_REASON_LENGTH} chars)")
     action.add_argument("--resume", action="store_true", help="put the normal policy back")

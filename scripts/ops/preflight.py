@@ -52,17 +52,19 @@ from scripts.ops.arguments import (
     add_cloud,
     add_require_credentials,
     command_parser,
+    resolve_cloud,
 )
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
     ArmClient,
     ArmError,
     ArmStatusError,
+    FirstTokenReader,
+    NoCredentialError,
     no_token_reason,
     request_failure,
     signed_in,
 )
-from scripts.ops.verify_deployment import resolve_cloud
 from scripts.plan.arm_types import ARM_TYPES, NON_ARM_TYPES
 
 SUBSCRIPTION = "subscription"
@@ -195,10 +197,6 @@ _GROUP_NAME = re.compile(r"^[-\w.()]{1,90}$")
 
 class CannotJudgeError(Exception):
     """The preflight cannot tell whether the deployment would be allowed: exit 2."""
-
-
-class NoCredentialError(Exception):
-    """No token for the first request: nothing checked."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,21 +389,13 @@ def evaluate(needs: Requirements, permissions: Sequence[Permission]) -> list[Fin
 # ---------------------------------------------------------------------------------------------
 
 
-class Arm:
+class Arm(FirstTokenReader):
     """GETs of ARM documents: the first one tells whether there is a credential at all."""
 
-    def __init__(self, client: ArmClient, arm: str) -> None:
-        self.client = client
-        self.arm = arm
-        self.first = True
-
     def get(self, url: str) -> dict[str, Any]:
-        first, self.first = self.first, False
         try:
-            document = self.client.get_json(url)
+            document = self.fetch(url)
         except ClientAuthenticationError as exc:
-            if first:
-                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
             raise CannotJudgeError(no_token_reason(self.arm, exc)) from None
         except AzureError as exc:  # no answer after the retries (ArmError is not an AzureError)
             raise CannotJudgeError(request_failure(exc)) from None
@@ -498,12 +488,11 @@ def load_plan(path: Path) -> dict[str, Any]:
     return document
 
 
+EXIT_STATUS = "Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge."
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = command_parser(
-        "preflight",
-        __doc__,
-        "Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge.",
-    )
+    parser = command_parser("preflight", __doc__, EXIT_STATUS)
     parser.add_argument("--plan", type=Path, help="plan.json to check (default: build/STACK/plan.json)")
     parser.add_argument("--subscription", help="subscription ID (default: ARM_SUBSCRIPTION_ID, AZURE_SUBSCRIPTION_ID)")
     parser.add_argument(

@@ -41,7 +41,6 @@ from xml.etree import ElementTree
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
-from components.config import PROJECT, stack_file
 from components.regions import CLOUDS
 from scripts.common.cli import UsageError
 from scripts.ops import azure_mgmt
@@ -53,16 +52,18 @@ from scripts.ops.arguments import (
     add_from_outputs,
     add_require_credentials,
     command_parser,
+    resolve_cloud,
 )
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
     ArmBodyError,
     ArmClient,
     ArmStatusError,
+    FirstTokenReader,
+    NoCredentialError,
     ResourceId,
     no_token_reason,
     parse_resource_id,
-    read_stack,
     request_failure,
     shown,
     signed_in,
@@ -263,10 +264,6 @@ def _policy_output(path: Path, outputs: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-class NoCredentialError(Exception):
-    """No token could be had for the first request: nothing can be checked."""
-
-
 class ReadError(Exception):
     """A GET that gave no usable document."""
 
@@ -278,23 +275,15 @@ class ReadError(Exception):
         self.status = status
 
 
-class Reader:
+class Reader(FirstTokenReader):
     """GETs of ARM documents, turning every failure into :class:`ReadError` or :class:`NoCredentialError`."""
-
-    def __init__(self, client: ArmClient, arm: str) -> None:
-        self.client = client
-        self.arm = arm
-        self.first = True
 
     def read(self, path: str, api_version: str, query: str = "") -> dict[str, Any]:
         """The JSON object at ``{arm}{path}?api-version=...{query}``."""
         url = f"{self.arm}{path}?api-version={api_version}{query}"
-        first, self.first = self.first, False
         try:
-            document = self.client.get_json(url)
+            document = self.fetch(url)
         except ClientAuthenticationError as exc:
-            if first:
-                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
             raise ReadError("no token", no_token_reason(self.arm, exc)) from None
         except ArmStatusError as exc:
             raise ReadError(exc.short, f"GET failed: {exc}", exc.status) from None
@@ -516,26 +505,11 @@ def overall(rows: Sequence[Row]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def resolve_cloud(args: argparse.Namespace) -> str:
-    """``--cloud``, else the stack file's ``cloud``, else AzurePublicCloud."""
-    known = ", ".join(ARM_ENDPOINTS)
-    if args.cloud is not None:
-        if args.cloud not in ARM_ENDPOINTS:
-            raise UsageError(f"--cloud: expected one of {known}, found {args.cloud!r}")
-        cloud: str = args.cloud
-        return cloud
-    value = read_stack(args.stack, args.project_dir).settings(PROJECT).get("cloud", "AzurePublicCloud")
-    if not isinstance(value, str) or value not in ARM_ENDPOINTS:
-        raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {shown(value)}")
-    return value
+EXIT_STATUS = "Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error."
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = command_parser(
-        "verify_deployment",
-        __doc__,
-        "Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error.",
-    )
+    parser = command_parser("verify_deployment", __doc__, EXIT_STATUS)
     add_from_outputs(parser, required=True)
     add_cloud(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
