@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from azure.core.pipeline import Pipeline
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
+from azure.mgmt.core import tools as arm_ids
 
 from components.config import PROJECT
 from scripts.common.cli import UsageError
@@ -36,13 +36,6 @@ ARM_ENDPOINTS = {
     "AzureChinaCloud": "https://management.chinacloudapi.cn",
 }
 """Azure Resource Manager endpoint of each cloud (``cloud`` in the stack file)."""
-
-_RESOURCE_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/(?P<namespace>[^/]+)/(?P<path>[^/]+(?:/[^/]+)*)$",
-    re.IGNORECASE,
-)
-
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -301,20 +294,41 @@ class ResourceId:
 
 
 def parse_resource_id(value: str) -> ResourceId | None:
-    """The parts of ``/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>[/<type>/<name>...]``.
+    """The parts of ``/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>[/<type>/<name>...]``,
+    read by azure-mgmt-core's :func:`azure.mgmt.core.tools.parse_resource_id`.
 
-    None for anything else, including a path with an odd number of type and name segments.
+    None for anything else: what :func:`azure.mgmt.core.tools.is_valid_resource_id` refuses (text that does not
+    rebuild into the same ID, such as a type without a name), an ID without a resource (a subscription or a
+    resource group) and an extension resource (a second ``/providers/``), which names no single resource type.
     """
-    match = _RESOURCE_ID.match(value)
-    if match is None:
+    if not arm_ids.is_valid_resource_id(value):
         return None
-    segments = match["path"].split("/")
-    if len(segments) % 2:
+    parts = arm_ids.parse_resource_id(value)
+    count = int(parts.get("last_child_num") or 0)
+    if "namespace" not in parts or any(f"child_namespace_{i}" in parts for i in range(1, count + 1)):
         return None
     return ResourceId(
-        subscription=match["subscription"],
-        resource_group=match["resource_group"],
-        namespace=match["namespace"],
-        types=tuple(segments[0::2]),
-        names=tuple(segments[1::2]),
+        subscription=str(parts["subscription"]),
+        resource_group=str(parts["resource_group"]),
+        namespace=str(parts["namespace"]),
+        types=(str(parts["type"]), *(str(parts[f"child_type_{i}"]) for i in range(1, count + 1))),
+        names=(str(parts["name"]), *(str(parts[f"child_name_{i}"]) for i in range(1, count + 1))),
+    )
+
+
+def resource_path(rid: ResourceId) -> str:
+    """The ARM path of a resource, such as /subscriptions/.../providers/Microsoft.Storage/storageAccounts/x
+    (built by :func:`azure.mgmt.core.tools.resource_id`)."""
+    children = {
+        key: value
+        for i, (child_type, child_name) in enumerate(zip(rid.types[1:], rid.names[1:], strict=True), start=1)
+        for key, value in ((f"child_type_{i}", child_type), (f"child_name_{i}", child_name))
+    }
+    return arm_ids.resource_id(
+        subscription=rid.subscription,
+        resource_group=rid.resource_group,
+        namespace=rid.namespace,
+        type=rid.types[0],
+        name=rid.names[0],
+        **children,
     )

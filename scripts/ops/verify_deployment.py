@@ -65,6 +65,7 @@ from scripts.ops.azure_mgmt import (
     no_token_reason,
     parse_resource_id,
     request_failure,
+    resource_path,
     shown,
     signed_in,
 )
@@ -167,12 +168,6 @@ class Deployment:
     gateway: ResourceId
     gateway_policy: str
     opt_outs: frozenset[str]
-
-
-def resource_path(rid: ResourceId) -> str:
-    """The ARM path of a resource, such as /subscriptions/.../providers/Microsoft.Storage/storageAccounts/x."""
-    pairs = "/".join(f"{t}/{n}" for t, n in zip(rid.types, rid.names, strict=True))
-    return f"/subscriptions/{rid.subscription}/resourceGroups/{rid.resource_group}/providers/{rid.namespace}/{pairs}"
 
 
 def _resource(path: Path, key: str, value: object, arm_type: str) -> ResourceId:
