@@ -378,7 +378,8 @@ def diagnostic_row(reader: Reader, resource: str, path: str, log_analytics: Reso
     destinations: list[str] = []
     for setting in settings:
         workspace = str(_lookup(setting, "properties.workspaceId") or "")
-        name = workspace.rsplit("/", 1)[-1] if workspace else "no Log Analytics workspace"
+        parsed = parse_resource_id(workspace)
+        name = parsed.name if parsed else workspace or "no Log Analytics workspace"
         # another workspace of the same name is shown by its full ID
         destinations.append(workspace if name.lower() == log_analytics.name.lower() else name)
     return Row(resource, check, expected, "to " + ", ".join(sorted(set(destinations))), DRIFT)
