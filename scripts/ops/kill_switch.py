@@ -17,6 +17,12 @@ resource group and service, its ``gatewayPolicy`` the tenant), or ``--subscripti
 
 Exit status: 0 every API changed and verified (or a dry run); 1 any API failed; 2 usage or configuration
 error.
+
+The module is one job, suspending or resuming the gateway, kept whole (about 450 lines) so an operator
+reads in one place, during an incident, everything the switch does: where the gateway is, the policy it
+sends, how each change is verified and what to record in the stack file afterwards. What it shares with the
+other ops commands (signing in, ARM requests, the stack file, arguments) is in :mod:`scripts.ops.azure_mgmt`
+and :mod:`scripts.ops.arguments`.
 """
 
 from __future__ import annotations
