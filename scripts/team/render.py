@@ -13,6 +13,8 @@ import textwrap
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.tokens import CommentToken
 
 from components.config import PROJECT
 from scripts.common.safeload import InputError, load_yaml
@@ -31,20 +33,76 @@ def _merge(node: Any, new: Any) -> Any:
     """``node`` changed in place to hold ``new``: mappings and lists are edited entry by entry, so the comments
     of every entry that stays stay with it; a value of another kind is replaced. Returns the node to keep."""
     if isinstance(node, CommentedMap) and isinstance(new, dict):
+        following = _take_following(node) if node and list(node)[-1] not in new else ""
         for key in [k for k in node if k not in new]:
             del node[key]
         for key, value in new.items():
             node[key] = _merge(node[key], value) if key in node else value
+        _put_following(node, following)
         return node
     if isinstance(node, CommentedSeq) and isinstance(new, list):
+        following = _take_following(node) if len(node) > len(new) else ""
         del node[len(new) :]
         for i, value in enumerate(new):
             if i < len(node):
                 node[i] = _merge(node[i], value)
             else:
                 node.append(value)
+        _put_following(node, following)
         return node
     return node if _same_value(node, new) else new
+
+
+def _last_slot(node: Any) -> tuple[Any, Any] | None:
+    """The innermost last entry of a block mapping or list (its container and key): where ruamel.yaml keeps the
+    comments that follow ``node`` in the text."""
+    while True:
+        if isinstance(node, CommentedMap) and node:
+            key: Any = list(node)[-1]
+        elif isinstance(node, CommentedSeq) and node:
+            key = len(node) - 1
+        else:
+            return None
+        child = node[key]
+        if not isinstance(child, CommentedMap | CommentedSeq) or not child or child.fa.flow_style():
+            return node, key
+        node = child
+
+
+def _slot(container: Any) -> int:
+    """Where a container's comment entry keeps the comment after a value: 2 for a mapping, 0 for a list."""
+    return 2 if isinstance(container, CommentedMap) else 0
+
+
+def _take_following(node: Any) -> str:
+    """Take the comment lines that follow ``node`` in the text off it and return them ("" if none). ruamel.yaml
+    keeps them on ``node``'s innermost last entry, but they belong to what comes after it (the next key); an
+    end-of-line comment of that entry stays where it is."""
+    slot = _last_slot(node)
+    if slot is None:
+        return ""
+    container, key = slot
+    comment = container.ca.items.get(key)
+    token = comment[_slot(container)] if comment else None
+    if not isinstance(token, CommentToken):
+        return ""
+    own, newline, following = token.value.partition("\n")
+    token.value = own + newline
+    return following
+
+
+def _put_following(node: Any, following: str) -> None:
+    """Put comment lines taken by :func:`_take_following` after ``node``'s new innermost last entry."""
+    slot = _last_slot(node)
+    if not following or slot is None:
+        return
+    container, key = slot
+    comment = container.ca.items.setdefault(key, [None, None, None, None])
+    token = comment[_slot(container)]
+    if isinstance(token, CommentToken):
+        token.value = token.value.rstrip("\n") + "\n" + following
+    else:
+        comment[_slot(container)] = CommentToken("\n" + following, CommentMark(0), None)
 
 
 def _reads_as(text: str, document: dict[str, Any], source: str) -> bool:
@@ -92,7 +150,9 @@ def render_join(stack: Stack, entry: dict[str, Any], new_values: dict[str, Any])
     workspaces = document["config"][stack.key("workspaces")]
     if not isinstance(workspaces, CommentedSeq) or workspaces.fa.flow_style() or not workspaces:
         raise refusal
-    workspaces.append(entry)
+    following = _take_following(workspaces)
+    workspaces.append(load(dump(entry))[0])
+    _put_following(workspaces, following)
     text = write(document, yaml)
     if not _reads_as(text, target, stack.path):
         raise refusal

@@ -550,6 +550,34 @@ def test_join_adds_a_workspace_that_plans_and_keeps_the_file_text(root, capsys):
     }
 
 
+def test_comments_after_the_workspaces_the_team_does_not_get_stay_before_the_next_key(root, capsys):
+    """The prod template's second workspace is not copied; the comment lines after it (which describe the
+    next key) stay, above that key."""
+    path = root / "stacks" / "Pulumi.prod.yaml"
+    note = "  # The gateway: the only way to the endpoints.\n"
+    path.write_text(path.read_text().replace("  secure-ml:gateway:\n", note + "  secure-ml:gateway:\n", 1))
+    assert run(root, capsys, "alpha", "--envs", "prod", "--data-scientist-group", GROUP)[0] == 0
+    text = (root / "stacks" / "Pulumi.alpha-prod.yaml").read_text()
+    assert note + "  secure-ml:gateway:\n" in text and "name: churn" not in text
+    assert [w["name"] for w in values(root, "alpha-prod")["workspaces"]] == ["alpha"]
+
+
+def test_join_keeps_the_comments_around_the_appended_workspace_in_place(root, capsys):
+    """A comment before the key after the workspaces stays before that key, below the new workspace."""
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    note = "  # The gateway in front of every endpoint.\n"
+    before = path.read_text().replace("  secure-ml:gateway:\n", note + "  secure-ml:gateway:\n")
+    before = before.replace("idleSecondsBeforeScaleDown: 600\n", "idleSecondsBeforeScaleDown: 600   # ten minutes\n")
+    path.write_text(before)
+    assert run(root, capsys, "beta", "--join", "dev", "--data-scientist-group", GROUP)[0] == 0
+    template = yaml.safe_load(before)["config"]["secure-ml:workspaces"][0]
+    template.pop("endpoints", None)
+    entry = textwrap.dedent(yamlio.dump([{**template, "name": "beta", "dataScientistGroupId": GROUP}]))
+    head, tail = before.split(note, 1)
+    assert head.endswith("idleSecondsBeforeScaleDown: 600   # ten minutes\n")
+    assert path.read_text() == head + "".join(f"    {line}\n" for line in entry.splitlines()) + note + tail
+
+
 def test_join_rerun_is_idempotent_and_another_group_is_refused(root, capsys):
     assert run(root, capsys, "beta", "--join", "prod", "--data-scientist-group", GROUP)[0] == 0
     before = snapshot(root)
