@@ -250,19 +250,24 @@ def read_stack(stack: str, root: Path) -> StackFile:
         raise UsageError(str(exc)) from None
 
 
-def read_outputs(path: Path) -> dict[str, Any]:
-    """The JSON object of ``pulumi stack output --json`` in ``path`` (named ``--from-outputs`` in errors).
-
-    Read strictly (:mod:`scripts.common.safeload`): size-capped, UTF-8 only, no duplicate keys, no NaN, bounded
-    nesting; every failure is a one-line :class:`UsageError` naming the file.
-    """
+def read_json_object(path: Path, option: str, what: str, expected: str) -> dict[str, Any]:
+    """The JSON object in ``path``, given as ``option``; read strictly (:mod:`scripts.common.safeload`):
+    size-capped, UTF-8 only, no duplicate keys, no NaN, bounded nesting. Every failure is a one-line
+    :class:`UsageError` naming the option and the file."""
     try:
-        document = read_json(path, what="stack outputs file")
+        document = read_json(path, what=what)
     except InputError as exc:
-        raise UsageError(f"--from-outputs {exc}") from None
+        raise UsageError(f"{option} {exc}") from None
     if not isinstance(document, dict):
-        raise UsageError(f"--from-outputs {path}: expected the JSON object of `pulumi stack output --json`")
+        raise UsageError(f"{option} {path}: expected {expected}")
     return document
+
+
+def read_outputs(path: Path) -> dict[str, Any]:
+    """The JSON object of ``pulumi stack output --json`` in ``path`` (named ``--from-outputs`` in errors)."""
+    return read_json_object(
+        path, "--from-outputs", "stack outputs file", "the JSON object of `pulumi stack output --json`"
+    )
 
 
 @dataclass(frozen=True)

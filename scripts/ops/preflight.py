@@ -43,7 +43,6 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError
 
 from components.regions import CLOUDS
 from scripts.common.cli import UsageError
-from scripts.common.safeload import InputError, read_json
 from scripts.ops.arguments import (
     Argv,
     Credential,
@@ -61,6 +60,7 @@ from scripts.ops.azure_mgmt import (
     FirstTokenReader,
     NoCredentialError,
     no_token_reason,
+    read_json_object,
     request_failure,
     signed_in,
 )
@@ -183,13 +183,7 @@ def load_plan(path: Path) -> dict[str, Any]:
     """The plan.json of scripts.plan, read strictly (:mod:`scripts.common.safeload`); :class:`UsageError` naming it."""
     if not path.exists():
         raise UsageError(f"--plan {path}: no such plan; run `make plan` first")
-    try:
-        document = read_json(path, what="plan")
-    except InputError as exc:
-        raise UsageError(f"--plan {exc}") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"--plan {path}: expected the JSON object of scripts.plan")
-    return document
+    return read_json_object(path, "--plan", "plan", "the JSON object of scripts.plan")
 
 
 EXIT_STATUS = "Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge."
