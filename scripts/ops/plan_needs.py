@@ -180,6 +180,8 @@ def assigned_roles(document: Mapping[str, Any]) -> list[str]:
             continue
         inputs = resource.get("inputs")
         value = inputs.get("roleDefinitionId") if isinstance(inputs, dict) else None
+        # A built-in role's ID may be tenant-level (/providers/Microsoft.Authorization/roleDefinitions/<guid>),
+        # which azure.mgmt.core.tools.is_valid_resource_id refuses: the GUID is the last segment either way.
         guid = value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
         if not _GUID.match(guid):
             raise CannotJudgeError(f"role assignment {resource.get('name')}: no role definition ID in the plan")

@@ -1,5 +1,5 @@
 """YAML the team scaffolding writes, through ruamel.yaml's round-trip mode
-(https://yaml.dev/doc/ruamel.yaml/detail/): comments, key order and quoting of a file it edits are kept, and it
+(https://pypi.org/project/ruamel.yaml/): comments, key order and quoting of a file it edits are kept, and it
 is written back with the file's own indentation. ruamel.yaml only ever sees text that
 :mod:`scripts.common.stackfile` or :mod:`scripts.common.safeload` has already accepted (no duplicate keys, no
 alias bombs, no tags that build anything but plain data).
