@@ -21,7 +21,7 @@ from scripts.common.safeload import InputError, load_yaml
 from scripts.team.errors import RefusedError
 from scripts.team.registry import REGISTRY
 from scripts.team.stacks import Stack
-from scripts.team.yamlio import dump, load, write
+from scripts.team.yamlio import dump, load, node, quoted, write
 
 
 def _same_value(old: Any, new: Any) -> bool:
@@ -37,7 +37,7 @@ def _merge(node: Any, new: Any) -> Any:
         for key in [k for k in node if k not in new]:
             del node[key]
         for key, value in new.items():
-            node[key] = _merge(node[key], value) if key in node else value
+            node[key] = _merge(node[key], value) if key in node else quoted(value)
         _put_following(node, following)
         return node
     if isinstance(node, CommentedSeq) and isinstance(new, list):
@@ -47,10 +47,10 @@ def _merge(node: Any, new: Any) -> Any:
             if i < len(node):
                 node[i] = _merge(node[i], value)
             else:
-                node.append(value)
+                node.append(quoted(value))
         _put_following(node, following)
         return node
-    return node if _same_value(node, new) else new
+    return node if _same_value(node, new) else quoted(new)
 
 
 def _last_slot(node: Any) -> tuple[Any, Any] | None:
@@ -151,7 +151,7 @@ def render_join(stack: Stack, entry: dict[str, Any], new_values: dict[str, Any])
     if not isinstance(workspaces, CommentedSeq) or workspaces.fa.flow_style() or not workspaces:
         raise refusal
     following = _take_following(workspaces)
-    workspaces.append(load(dump(entry))[0])
+    workspaces.append(node(entry))
     _put_following(workspaces, following)
     text = write(document, yaml)
     if not _reads_as(text, target, stack.path):

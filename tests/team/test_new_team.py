@@ -562,6 +562,21 @@ def test_comments_after_the_workspaces_the_team_does_not_get_stay_before_the_nex
     assert [w["name"] for w in values(root, "alpha-prod")["workspaces"]] == ["alpha"]
 
 
+def test_names_a_yaml_1_1_reader_would_not_read_as_text_are_quoted_and_template_quotes_stay(root, capsys):
+    """``yes`` and ``off`` are text in YAML 1.2 but a boolean to PyYAML (YAML 1.1): they are written quoted,
+    as the template's own quotes are kept."""
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("owner: ml-platform@contoso.com", "owner: 'ml-platform@contoso.com'"))
+    assert run(root, capsys, "yes", "--envs", "dev", "--data-scientist-group", GROUP)[0] == 0
+    text = (root / "stacks" / "Pulumi.yes-dev.yaml").read_text()
+    assert "  secure-ml:namePrefix: 'yes'\n" in text and "    team: 'yes'\n" in text
+    assert "    - name: 'yes'\n" in text and "    owner: 'ml-platform@contoso.com'\n" in text
+    assert values(root, "yes-dev")["namePrefix"] == "yes" and allocations(root)[-1]["team"] == "yes"
+    assert run(root, capsys, "off", "--join", "prod", "--data-scientist-group", GROUP)[0] == 0
+    assert "    - name: 'off'\n" in (root / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert [w["name"] for w in values(root, "prod")["workspaces"]] == ["fraud", "churn", "off"]
+
+
 def test_join_keeps_the_comments_around_the_appended_workspace_in_place(root, capsys):
     """A comment before the key after the workspaces stays before that key, below the new workspace."""
     path = root / "stacks" / "Pulumi.dev.yaml"
