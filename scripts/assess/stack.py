@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 def stack_settings(stack: str, root: Path) -> Settings:
     """The validated settings of ``stacks/Pulumi.<stack>.yaml``; an unusable or invalid file is an input error."""
     from components.config import ConfigError
+    from scripts.common.cli import UsageError
     from scripts.common.safeload import InputError
-    from scripts.ops.azure_mgmt import UsageError
     from scripts.ops.kill_switch import load_settings
 
     try:

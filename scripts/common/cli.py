@@ -12,9 +12,11 @@ A security tool fails closed: an exception this wrapper does not know is exit 2 
 
 from __future__ import annotations
 
+import argparse
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from scripts.common.safeload import InputError
 
@@ -24,6 +26,18 @@ EXIT_CANNOT_JUDGE = 2
 EXIT_INTERRUPTED = 130
 
 DEBUG_FLAG = "--debug"
+
+
+class UsageError(Exception):
+    """Wrong or missing arguments, or input a command cannot use: exit status 2, one line on standard error."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`UsageError` instead of printing usage and exiting, so a command
+    reports a wrong argument in the same one line as any other input it cannot use."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
 
 
 def describe(exc: BaseException) -> str:

@@ -129,7 +129,8 @@ def _fail(message: str) -> UnusableInputError:
 def read_target(path: Path, workspace: str, step: str) -> Target:
     """The workspace, data account, zone containers and the step's identity from the stack outputs."""
     # Imported here: the job's staged code (scripts/common, scripts/dataset) has no scripts.ops.
-    from scripts.ops.azure_mgmt import UsageError, read_outputs, shown
+    from scripts.common.cli import UsageError
+    from scripts.ops.azure_mgmt import read_outputs, shown
 
     try:
         outputs = read_outputs(path)

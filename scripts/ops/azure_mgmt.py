@@ -9,25 +9,26 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.core.pipeline import Pipeline
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
+from azure.mgmt.core import tools as arm_ids
 
+from components.config import PROJECT
+from scripts.common.cli import UsageError
 from scripts.common.safeload import InputError, load_json, read_json
-from scripts.plan.engine import PlanError, stack_config
+from scripts.common.stackfile import StackFile, read_stack_file
 
 ARM_ENDPOINTS = {
     "AzurePublicCloud": "https://management.azure.com",
@@ -35,24 +36,6 @@ ARM_ENDPOINTS = {
     "AzureChinaCloud": "https://management.chinacloudapi.cn",
 }
 """Azure Resource Manager endpoint of each cloud (``cloud`` in the stack file)."""
-
-_RESOURCE_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/(?P<namespace>[^/]+)/(?P<path>[^/]+(?:/[^/]+)*)$",
-    re.IGNORECASE,
-)
-
-
-class UsageError(Exception):
-    """Wrong or missing arguments, unreadable files, invalid stack config: exit status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """An argument parser that raises :class:`UsageError` instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -229,32 +212,62 @@ class ArmClient:
             raise arm_error(response, self.hints)
 
 
+class NoCredentialError(Exception):
+    """No token could be had for the first request: there is no Azure credential, nothing can be checked."""
+
+
+class FirstTokenReader:
+    """GETs through an :class:`ArmClient` where the first one tells whether there is a credential at all."""
+
+    def __init__(self, client: ArmClient, arm: str) -> None:
+        self.client = client
+        self.arm = arm
+        self.first = True
+
+    def fetch(self, url: str) -> Any:
+        """GET ``url``. No token for the first GET is :class:`NoCredentialError`; for a later one, the
+        ``ClientAuthenticationError`` propagates (a credential that stopped working)."""
+        first, self.first = self.first, False
+        try:
+            return self.client.get_json(url)
+        except ClientAuthenticationError as exc:
+            if first:
+                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
+            raise
+
+
 # ---------------------------------------------------------------------------------------------
 # Stack file, stack outputs and resource IDs
 # ---------------------------------------------------------------------------------------------
 
 
-def read_stack_config(stack: str, root: Path) -> dict[Any, Any]:
-    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml`` under ``root``, keys as written."""
+def read_stack(stack: str, root: Path) -> StackFile:
+    """``stacks/Pulumi.<stack>.yaml`` under ``root`` (:func:`scripts.common.stackfile.read_stack_file`, with the
+    project's namespace checked); what it refuses is a :class:`UsageError`."""
     try:
-        return stack_config(stack, root)
-    except PlanError as exc:
+        return read_stack_file(stack, root, PROJECT)
+    except InputError as exc:
         raise UsageError(str(exc)) from None
 
 
-def read_outputs(path: Path) -> dict[str, Any]:
-    """The JSON object of ``pulumi stack output --json`` in ``path`` (named ``--from-outputs`` in errors).
-
-    Read strictly (:mod:`scripts.common.safeload`): size-capped, UTF-8 only, no duplicate keys, no NaN, bounded
-    nesting; every failure is a one-line :class:`UsageError` naming the file.
-    """
+def read_json_object(path: Path, option: str, what: str, expected: str) -> dict[str, Any]:
+    """The JSON object in ``path``, given as ``option``; read strictly (:mod:`scripts.common.safeload`):
+    size-capped, UTF-8 only, no duplicate keys, no NaN, bounded nesting. Every failure is a one-line
+    :class:`UsageError` naming the option and the file."""
     try:
-        document = read_json(path, what="stack outputs file")
+        document = read_json(path, what=what)
     except InputError as exc:
-        raise UsageError(f"--from-outputs {exc}") from None
+        raise UsageError(f"{option} {exc}") from None
     if not isinstance(document, dict):
-        raise UsageError(f"--from-outputs {path}: expected the JSON object of `pulumi stack output --json`")
+        raise UsageError(f"{option} {path}: expected {expected}")
     return document
+
+
+def read_outputs(path: Path) -> dict[str, Any]:
+    """The JSON object of ``pulumi stack output --json`` in ``path`` (named ``--from-outputs`` in errors)."""
+    return read_json_object(
+        path, "--from-outputs", "stack outputs file", "the JSON object of `pulumi stack output --json`"
+    )
 
 
 @dataclass(frozen=True)
@@ -286,20 +299,41 @@ class ResourceId:
 
 
 def parse_resource_id(value: str) -> ResourceId | None:
-    """The parts of ``/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>[/<type>/<name>...]``.
+    """The parts of ``/subscriptions/<s>/resourceGroups/<g>/providers/<ns>/<type>/<name>[/<type>/<name>...]``,
+    read by azure-mgmt-core's :func:`azure.mgmt.core.tools.parse_resource_id`.
 
-    None for anything else, including a path with an odd number of type and name segments.
+    None for anything else: what :func:`azure.mgmt.core.tools.is_valid_resource_id` refuses (text that does not
+    rebuild into the same ID, such as a type without a name), an ID without a resource (a subscription or a
+    resource group) and an extension resource (a second ``/providers/``), which names no single resource type.
     """
-    match = _RESOURCE_ID.match(value)
-    if match is None:
+    if not arm_ids.is_valid_resource_id(value):
         return None
-    segments = match["path"].split("/")
-    if len(segments) % 2:
+    parts = arm_ids.parse_resource_id(value)
+    count = int(parts.get("last_child_num") or 0)
+    if "namespace" not in parts or any(f"child_namespace_{i}" in parts for i in range(1, count + 1)):
         return None
     return ResourceId(
-        subscription=match["subscription"],
-        resource_group=match["resource_group"],
-        namespace=match["namespace"],
-        types=tuple(segments[0::2]),
-        names=tuple(segments[1::2]),
+        subscription=str(parts["subscription"]),
+        resource_group=str(parts["resource_group"]),
+        namespace=str(parts["namespace"]),
+        types=(str(parts["type"]), *(str(parts[f"child_type_{i}"]) for i in range(1, count + 1))),
+        names=(str(parts["name"]), *(str(parts[f"child_name_{i}"]) for i in range(1, count + 1))),
+    )
+
+
+def resource_path(rid: ResourceId) -> str:
+    """The ARM path of a resource, such as /subscriptions/.../providers/Microsoft.Storage/storageAccounts/x
+    (built by :func:`azure.mgmt.core.tools.resource_id`)."""
+    children = {
+        key: value
+        for i, (child_type, child_name) in enumerate(zip(rid.types[1:], rid.names[1:], strict=True), start=1)
+        for key, value in ((f"child_type_{i}", child_type), (f"child_name_{i}", child_name))
+    }
+    return arm_ids.resource_id(
+        subscription=rid.subscription,
+        resource_group=rid.resource_group,
+        namespace=rid.namespace,
+        type=rid.types[0],
+        name=rid.names[0],
+        **children,
     )

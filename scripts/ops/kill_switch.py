@@ -17,6 +17,12 @@ resource group and service, its ``gatewayPolicy`` the tenant), or ``--subscripti
 
 Exit status: 0 every API changed and verified (or a dry run); 1 any API failed; 2 usage or configuration
 error.
+
+The module is one job, suspending or resuming the gateway, kept whole (about 450 lines) so an operator
+reads in one place, during an incident, everything the switch does: where the gateway is, the policy it
+sends, how each change is verified and what to record in the stack file afterwards. What it shares with the
+other ops commands (signing in, ARM requests, the stack file, arguments) is in :mod:`scripts.ops.azure_mgmt`
+and :mod:`scripts.ops.arguments`.
 """
 
 from __future__ import annotations
@@ -30,10 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
+from azure.core.rest import HttpRequest
 from pydantic import TypeAdapter, ValidationError
 
 from components.config import (
@@ -49,18 +53,24 @@ from components.config import (
 from components.gateway_policy import PolicySettings, render
 from components.gateway_policy import policy_settings as gateway_policy_settings
 from components.regions import CLOUDS
+from scripts.common.cli import UsageError
 from scripts.common.paths import ROOT
 from scripts.ops import azure_mgmt
+from scripts.ops.arguments import (
+    Argv,
+    Credential,
+    Transport,
+    add_from_outputs,
+    command_parser,
+)
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
-    ArgumentParser,
     ArmBodyError,
     ArmClient,
     ArmError,
-    UsageError,
     no_token_reason,
     parse_resource_id,
-    read_stack_config,
+    read_stack,
     request_failure,
     scope_of,
     shown,
@@ -122,18 +132,10 @@ class Outcome:
 
 def load_settings(stack: str, root: Path = ROOT) -> Settings:
     """Validate ``stacks/Pulumi.<stack>.yaml`` as the program and the offline plan do."""
-    config = read_stack_config(stack, root)
+    settings = read_stack(stack, root).settings(PROJECT)
     known = top_level_keys()
-    values: dict[str, Any] = {}
-    unknown: list[str] = []
-    for key, value in config.items():
-        namespace, _, name = str(key).rpartition(":")
-        if namespace not in ("", PROJECT):
-            continue  # another provider's setting, such as azure-native:location
-        if name in known:
-            values[name] = value
-        else:
-            unknown.append(name)
+    values = {name: value for name, value in settings.items() if name in known}
+    unknown = [name for name in settings if name not in known]
     return validate(values, stack, sorted(unknown))
 
 
@@ -361,32 +363,24 @@ def record_instructions(stack: str, settings: Settings, suspend: bool, reason: s
 # ---------------------------------------------------------------------------------------------
 
 
+EXIT_STATUS = "Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error."
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m scripts.ops.kill_switch",
-        description=(__doc__ or "").splitlines()[0],
-        epilog="Exit status: 0 done and verified (or dry run); 1 an API failed; 2 usage or configuration error.",
-    )
-    parser.add_argument("stack", help="stack name: reads stacks/Pulumi.STACK.yaml")
+    parser = command_parser("kill_switch", __doc__, EXIT_STATUS, stack="stack name: reads stacks/Pulumi.STACK.yaml")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--reason", help=f"why traffic is stopped (required to suspend, >= {MIN_REASON_LENGTH} chars)")
     action.add_argument("--resume", action="store_true", help="put the normal policy back")
     parser.add_argument("--dry-run", action="store_true", help="print the requests; send nothing")
-    parser.add_argument("--from-outputs", type=Path, metavar="FILE", help="JSON of `pulumi stack output --json`")
+    add_from_outputs(parser)
     parser.add_argument("--subscription", help="subscription ID of the gateway")
     parser.add_argument("--resource-group", help="resource group of the gateway")
     parser.add_argument("--service", help="API Management service name")
     parser.add_argument("--tenant", help="Entra tenant ID whose tokens the gateway accepts")
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    credential: TokenCredential | None = None,
-    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-) -> int:
+def main(argv: Argv = None, *, credential: Credential = None, transport: Transport = None) -> int:
     """Run the kill switch; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
     try:
         args = _parser().parse_args(argv)

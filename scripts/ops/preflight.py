@@ -7,14 +7,15 @@
 Reads the offline plan (``build/STACK/plan.json``, written by ``python -m scripts.plan STACK``) and derives
 from it the Azure actions ``pulumi up`` needs and at which scope: creating the resource group needs
 ``Microsoft.Resources/subscriptions/resourceGroups/write`` on the subscription, everything else needs its
-``<type>/write`` (plus the linked-access actions below) in the resource group. A planned resource type
-that is not in :data:`REQUIRED` is an error (exit 2): the preflight never passes what it cannot judge.
+``<type>/write`` (plus linked-access actions) in the resource group (:mod:`scripts.ops.plan_needs`). A
+planned resource type that is not in :data:`scripts.ops.plan_needs.REQUIRED` is an error (exit 2): the
+preflight never passes what it cannot judge.
 
 It then signs in with ``DefaultAzureCredential`` and asks Azure Resource Manager for the identity's
 effective permissions (``Microsoft.Authorization/permissions``) in the resource group given with
 ``--resource-group`` (its name is ``pulumi stack output resourceGroupName`` once deployed) or, when none is
 given or it does not exist yet, on the subscription; it evaluates every required action against them the
-way Azure does (``actions`` minus ``notActions`` of each role, ``*`` wildcards, no regard to case). It also
+way Azure does (:mod:`scripts.ops.permissions`). It also
 checks that every resource provider the plan uses is registered in the subscription.
 
 ``--print-condition`` prints, without signing in, an ABAC condition for the deployer's role assignment
@@ -35,180 +36,36 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
 
 from components.regions import CLOUDS
-from scripts.common.paths import ROOT
-from scripts.common.safeload import InputError, read_json
+from scripts.common.cli import UsageError
+from scripts.ops.arguments import (
+    Argv,
+    Credential,
+    Transport,
+    add_cloud,
+    add_require_credentials,
+    command_parser,
+    resolve_cloud,
+)
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
-    ArgumentParser,
     ArmClient,
     ArmError,
     ArmStatusError,
-    UsageError,
+    FirstTokenReader,
+    NoCredentialError,
     no_token_reason,
+    read_json_object,
     request_failure,
     signed_in,
 )
-from scripts.ops.verify_deployment import resolve_cloud
-from scripts.plan.arm_types import ARM_TYPES, NON_ARM_TYPES
-
-SUBSCRIPTION = "subscription"
-RESOURCE_GROUP = "resource group"
-
-
-@dataclass(frozen=True)
-class Need:
-    """What creating one planned resource type asks of the deploying identity."""
-
-    actions: tuple[str, ...]
-    """Azure RBAC actions, as named in Microsoft's resource provider operations list."""
-    scope: str = RESOURCE_GROUP
-    """Where they are checked: the subscription or the stack's resource group."""
-
-
-# Every azure-native type the blueprint creates (scripts/plan/arm_types.py) and the actions ARM checks when the
-# provider PUTs it. A resource's create-or-update is its ARM type's "/write" operation
-# (https://learn.microsoft.com/azure/role-based-access-control/resource-provider-operations). A private
-# endpoint also joins its subnet: Microsoft.Network/virtualNetworks/subnets/join/action
-# (https://learn.microsoft.com/azure/private-link/rbac-permissions). Role assignments, the custom role
-# definition and locks are Microsoft.Authorization writes, which Contributor excludes (NotActions
-# Microsoft.Authorization/*/Write; https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#contributor).
-REQUIRED: dict[str, Need] = {
-    "azure-native:resources:ResourceGroup": Need(
-        ("Microsoft.Resources/subscriptions/resourceGroups/write",), scope=SUBSCRIPTION
-    ),
-    "azure-native:network:VirtualNetwork": Need(("Microsoft.Network/virtualNetworks/write",)),
-    "azure-native:network:Subnet": Need(("Microsoft.Network/virtualNetworks/subnets/write",)),
-    "azure-native:network:NetworkSecurityGroup": Need(("Microsoft.Network/networkSecurityGroups/write",)),
-    "azure-native:network:PrivateEndpoint": Need(
-        ("Microsoft.Network/privateEndpoints/write", "Microsoft.Network/virtualNetworks/subnets/join/action")
-    ),
-    "azure-native:network:PrivateDnsZoneGroup": Need(
-        ("Microsoft.Network/privateEndpoints/privateDnsZoneGroups/write",)
-    ),
-    "azure-native:privatedns:PrivateZone": Need(("Microsoft.Network/privateDnsZones/write",)),
-    "azure-native:privatedns:VirtualNetworkLink": Need(
-        ("Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",)
-    ),
-    "azure-native:operationalinsights:Workspace": Need(("Microsoft.OperationalInsights/workspaces/write",)),
-    "azure-native:applicationinsights:Component": Need(("Microsoft.Insights/components/write",)),
-    "azure-native:monitor:DiagnosticSetting": Need(("Microsoft.Insights/diagnosticSettings/write",)),
-    # the Activity Log export lives on the subscription itself
-    "azure-native:monitor:SubscriptionDiagnosticSetting": Need(
-        ("Microsoft.Insights/diagnosticSettings/write",), scope=SUBSCRIPTION
-    ),
-    "azure-native:monitor:ActionGroup": Need(("Microsoft.Insights/actionGroups/write",)),
-    "azure-native:monitor:PrivateLinkScope": Need(("Microsoft.Insights/privateLinkScopes/write",)),
-    "azure-native:monitor:PrivateLinkScopedResource": Need(
-        ("Microsoft.Insights/privateLinkScopes/scopedResources/write",)
-    ),
-    "azure-native:monitor:ScheduledQueryRule": Need(("Microsoft.Insights/scheduledQueryRules/write",)),
-    "azure-native:monitor:MetricAlert": Need(("Microsoft.Insights/metricAlerts/write",)),
-    "azure-native:keyvault:Vault": Need(("Microsoft.KeyVault/vaults/write",)),
-    "azure-native:keyvault:Key": Need(("Microsoft.KeyVault/vaults/keys/write",)),
-    "azure-native:containerregistry:Registry": Need(("Microsoft.ContainerRegistry/registries/write",)),
-    "azure-native:storage:StorageAccount": Need(("Microsoft.Storage/storageAccounts/write",)),
-    "azure-native:storage:BlobServiceProperties": Need(("Microsoft.Storage/storageAccounts/blobServices/write",)),
-    "azure-native:storage:BlobContainer": Need(("Microsoft.Storage/storageAccounts/blobServices/containers/write",)),
-    "azure-native:storage:BlobContainerImmutabilityPolicy": Need(
-        ("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/write",)
-    ),
-    "azure-native:storage:ManagementPolicy": Need(("Microsoft.Storage/storageAccounts/managementPolicies/write",)),
-    "azure-native:machinelearningservices:Workspace": Need(("Microsoft.MachineLearningServices/workspaces/write",)),
-    "azure-native:machinelearningservices:Compute": Need(
-        ("Microsoft.MachineLearningServices/workspaces/computes/write",)
-    ),
-    "azure-native:machinelearningservices:Datastore": Need(
-        ("Microsoft.MachineLearningServices/workspaces/datastores/write",)
-    ),
-    "azure-native:machinelearningservices:OnlineEndpoint": Need(
-        ("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write",)
-    ),
-    "azure-native:machinelearningservices:OnlineDeployment": Need(
-        ("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/write",)
-    ),
-    "azure-native:apimanagement:ApiManagementService": Need(("Microsoft.ApiManagement/service/write",)),
-    "azure-native:apimanagement:Logger": Need(("Microsoft.ApiManagement/service/loggers/write",)),
-    "azure-native:apimanagement:Diagnostic": Need(("Microsoft.ApiManagement/service/diagnostics/write",)),
-    "azure-native:apimanagement:Api": Need(("Microsoft.ApiManagement/service/apis/write",)),
-    "azure-native:apimanagement:ApiOperation": Need(("Microsoft.ApiManagement/service/apis/operations/write",)),
-    "azure-native:apimanagement:ApiSchema": Need(("Microsoft.ApiManagement/service/apis/schemas/write",)),
-    # the gateway's A records (gateway, portal, developer, management, scm) in the private zone
-    "azure-native:privatedns:PrivateRecordSet": Need(("Microsoft.Network/privateDnsZones/A/write",)),
-    "azure-native:monitor:AutoscaleSetting": Need(("Microsoft.Insights/autoscalesettings/write",)),
-    # the endpoint traffic step reads the endpoint and its deployments, then writes the endpoint back
-    "pulumi-python:dynamic/endpoint:Traffic": Need(
-        (
-            "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read",
-            "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write",
-            "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/read",
-        )
-    ),
-    "azure-native:apimanagement:ApiPolicy": Need(("Microsoft.ApiManagement/service/apis/policies/write",)),
-    "azure-native:managedidentity:UserAssignedIdentity": Need(
-        ("Microsoft.ManagedIdentity/userAssignedIdentities/write",)
-    ),
-    # The custom role's assignable scope is the stack's resource group (components/gateway.py); creating a
-    # custom role needs roleDefinitions/write on every assignable scope
-    # (https://learn.microsoft.com/azure/role-based-access-control/custom-roles#who-can-create-delete-update-or-view-a-custom-role).
-    "azure-native:authorization:RoleDefinition": Need(("Microsoft.Authorization/roleDefinitions/write",)),
-    "azure-native:authorization:RoleAssignment": Need(("Microsoft.Authorization/roleAssignments/write",)),
-    # https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources#who-can-create-or-delete-locks
-    "azure-native:authorization:ManagementLockByScope": Need(("Microsoft.Authorization/locks/write",)),
-}
-"""Pulumi type token -> what creating a resource of it needs. Kept in step with scripts.plan.arm_types.ARM_TYPES."""
-
-
-@dataclass(frozen=True)
-class Role:
-    """The Actions and NotActions of a built-in role, as Microsoft publishes them."""
-
-    name: str
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...] = ()
-
-
-# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged, least privilege first:
-# the first that grants a missing action is the one named for it.
-BUILT_IN_ROLES = (
-    Role(
-        "Role Based Access Control Administrator",
-        (
-            "Microsoft.Authorization/roleAssignments/write",
-            "Microsoft.Authorization/roleAssignments/delete",
-            "*/read",
-            "Microsoft.Support/*",
-        ),
-    ),
-    Role(
-        "Contributor",
-        ("*",),
-        (
-            "Microsoft.Authorization/*/Delete",
-            "Microsoft.Authorization/*/Write",
-            "Microsoft.Authorization/elevateAccess/Action",
-            "Microsoft.Blueprint/blueprintAssignments/write",
-            "Microsoft.Blueprint/blueprintAssignments/delete",
-            "Microsoft.Compute/galleries/share/action",
-            "Microsoft.Purview/consents/write",
-            "Microsoft.Purview/consents/delete",
-            "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
-            "Microsoft.Subscription/cancel/action",
-            "Microsoft.Subscription/enable/action",
-        ),
-    ),
-    Role("User Access Administrator", ("*/read", "Microsoft.Authorization/*", "Microsoft.Support/*")),
-    Role("Owner", ("*",)),
-)
+from scripts.ops.permissions import Finding, Permission, evaluate, granted_by, parse_permissions
+from scripts.ops.plan_needs import CannotJudgeError, assignment_condition, requirements
 
 # Permissions - List For Resource Group / List For Resource, in the Azure REST API specs:
 # specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/
@@ -231,219 +88,18 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _GROUP_NAME = re.compile(r"^[-\w.()]{1,90}$")
 
 
-class CannotJudgeError(Exception):
-    """The preflight cannot tell whether the deployment would be allowed: exit 2."""
-
-
-class NoCredentialError(Exception):
-    """No token for the first request: nothing checked."""
-
-
-# ---------------------------------------------------------------------------------------------
-# What the plan needs
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Requirements:
-    """The actions a plan needs per scope (with the planned types needing each) and its resource providers."""
-
-    actions: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-    """Scope -> action -> the Pulumi types that need it."""
-    providers: set[str] = field(default_factory=set)
-    """Resource provider namespaces, such as Microsoft.Storage."""
-
-
-def requirements(document: Mapping[str, Any]) -> Requirements:
-    """What deploying ``document`` (a plan.json) needs; :class:`CannotJudgeError` for a type not in :data:`REQUIRED`."""
-    project = document.get("project")
-    resources = document.get("resources")
-    if not isinstance(project, str) or not isinstance(resources, list):
-        raise CannotJudgeError("the plan has no project or resources: is it a plan.json of scripts.plan?")
-    found = Requirements()
-    unknown: set[str] = set()
-    for resource in resources:
-        token = resource.get("type") if isinstance(resource, dict) else None
-        if not isinstance(token, str):
-            raise CannotJudgeError("the plan holds a resource without a type")
-        package = token.split(":", 1)[0]
-        if package == project or token == "pulumi:pulumi:Stack" or token.startswith("pulumi:providers:"):
-            continue  # components and providers: nothing is sent to Azure for them
-        need = REQUIRED.get(token)
-        spec = ARM_TYPES.get(token)
-        if need is None or (spec is None and token not in NON_ARM_TYPES):
-            unknown.add(token)
-            continue
-        for action in need.actions:
-            found.actions.setdefault(need.scope, {}).setdefault(action, set()).add(token)
-            if spec is None:  # a step that writes other resources: their providers
-                found.providers.add(action.split("/", 1)[0])
-        if spec is not None:
-            found.providers.add(spec.arm_type.split("/", 1)[0])
-    if unknown:
-        raise CannotJudgeError(
-            f"the plan holds resource types whose required permissions are unknown: {', '.join(sorted(unknown))} "
-            "(add them to scripts.ops.preflight.REQUIRED)"
-        )
-    return found
-
-
-def assigned_roles(document: Mapping[str, Any]) -> list[str]:
-    """The role definition GUIDs the plan's role assignments name (built-in and the blueprint's custom role)."""
-    guids = set()
-    resources = document.get("resources")
-    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
-        raise CannotJudgeError("the plan's resources are not a list of objects: is it a plan.json of scripts.plan?")
-    for resource in resources:
-        if resource.get("type") != "azure-native:authorization:RoleAssignment":
-            continue
-        inputs = resource.get("inputs")
-        value = inputs.get("roleDefinitionId") if isinstance(inputs, dict) else None
-        guid = value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
-        if not _GUID.match(guid):
-            raise CannotJudgeError(f"role assignment {resource.get('name')}: no role definition ID in the plan")
-        guids.add(guid.lower())
-    return sorted(guids)
-
-
-def assignment_condition(document: Mapping[str, Any]) -> str:
-    """An ABAC condition for the deployer's role assignment: it may assign and remove only the plan's roles.
-
-    The "Constrain roles" condition of
-    https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples#example-constrain-roles
-    (role definition ID is a request attribute of roleAssignments/write and a resource attribute of
-    roleAssignments/delete: https://learn.microsoft.com/azure/role-based-access-control/conditions-authorization-actions-attributes).
-    """
-    roles = ", ".join(assigned_roles(document))
-    attribute = "[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals"
-    if not roles:
-        raise CannotJudgeError("the plan assigns no roles: the deployer needs no role assignment rights")
-    return (
-        "(\n"
-        " (\n"
-        "  !(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})\n"
-        " )\n"
-        " OR\n"
-        " (\n"
-        f"  @Request{attribute} {{{roles}}}\n"
-        " )\n"
-        ")\n"
-        "AND\n"
-        "(\n"
-        " (\n"
-        "  !(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})\n"
-        " )\n"
-        " OR\n"
-        " (\n"
-        f"  @Resource{attribute} {{{roles}}}\n"
-        " )\n"
-        ")"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# How Azure evaluates permissions
-# ---------------------------------------------------------------------------------------------
-
-
-def matches(pattern: str, action: str) -> bool:
-    """True if the action string ``pattern`` (``*`` matches any characters) covers ``action``, in any case.
-
-    https://learn.microsoft.com/azure/role-based-access-control/role-definitions#actions-format
-    """
-    regex = "".join(".*" if char == "*" else re.escape(char) for char in pattern)
-    return re.fullmatch(regex, action, re.IGNORECASE) is not None
-
-
-@dataclass(frozen=True)
-class Permission:
-    """One entry of a permissions answer: a role's actions and notActions, and its condition if any."""
-
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...]
-    condition: str | None = None
-
-    def allows(self, action: str) -> bool:
-        """NotActions are subtracted from the Actions of the same role, not from other roles'.
-
-        https://learn.microsoft.com/azure/role-based-access-control/role-definitions#notactions
-        """
-        return any(matches(p, action) for p in self.actions) and not any(matches(p, action) for p in self.not_actions)
-
-
-def parse_permissions(value: object) -> list[Permission]:
-    """The ``value`` array of a permissions answer; :class:`CannotJudgeError` for anything not shaped like one."""
-    if not isinstance(value, list):
-        raise CannotJudgeError("the permissions answer has no value array")
-    permissions = []
-    for entry in value:
-        if not isinstance(entry, dict):
-            raise CannotJudgeError("the permissions answer holds an entry that is not an object")
-        lists = {}
-        for key in ("actions", "notActions"):
-            items = entry.get(key, [])
-            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise CannotJudgeError(f"the permissions answer holds an entry whose {key} is not a list of strings")
-            lists[key] = tuple(items)
-        # The 2022-04-01 schema of an entry has no condition; should ARM add one (a role assignment with an
-        # ABAC condition), the grant is reported as CONDITIONAL rather than taken as unconditional.
-        condition = entry.get("condition")
-        permissions.append(Permission(lists["actions"], lists["notActions"], condition or None))
-    return permissions
-
-
-def granted_by(action: str) -> str:
-    """The least built-in role of :data:`BUILT_IN_ROLES` that grants ``action``."""
-    for role in BUILT_IN_ROLES:
-        if Permission(role.actions, role.not_actions).allows(action):
-            return role.name
-    return "Owner"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A required action the identity lacks, or holds only under a condition."""
-
-    scope: str
-    action: str
-    needed_by: tuple[str, ...]
-    status: str
-    """MISSING, or CONDITIONAL (granted only by role assignments with a condition)."""
-
-
-def evaluate(needs: Requirements, permissions: Sequence[Permission]) -> list[Finding]:
-    """Every required action that ``permissions`` do not grant unconditionally, sorted by scope and action."""
-    findings = []
-    for scope in (SUBSCRIPTION, RESOURCE_GROUP):
-        for action, types in sorted(needs.actions.get(scope, {}).items()):
-            granting = [p for p in permissions if p.allows(action)]
-            if granting and any(p.condition is None for p in granting):
-                continue
-            status = "CONDITIONAL" if granting else "MISSING"
-            findings.append(Finding(scope, action, tuple(sorted(types)), status))
-    return findings
-
-
 # ---------------------------------------------------------------------------------------------
 # Azure Resource Manager
 # ---------------------------------------------------------------------------------------------
 
 
-class Arm:
+class Arm(FirstTokenReader):
     """GETs of ARM documents: the first one tells whether there is a credential at all."""
 
-    def __init__(self, client: ArmClient, arm: str) -> None:
-        self.client = client
-        self.arm = arm
-        self.first = True
-
     def get(self, url: str) -> dict[str, Any]:
-        first, self.first = self.first, False
         try:
-            document = self.client.get_json(url)
+            document = self.fetch(url)
         except ClientAuthenticationError as exc:
-            if first:
-                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
             raise CannotJudgeError(no_token_reason(self.arm, exc)) from None
         except AzureError as exc:  # no answer after the retries (ArmError is not an AzureError)
             raise CannotJudgeError(request_failure(exc)) from None
@@ -527,40 +183,27 @@ def load_plan(path: Path) -> dict[str, Any]:
     """The plan.json of scripts.plan, read strictly (:mod:`scripts.common.safeload`); :class:`UsageError` naming it."""
     if not path.exists():
         raise UsageError(f"--plan {path}: no such plan; run `make plan` first")
-    try:
-        document = read_json(path, what="plan")
-    except InputError as exc:
-        raise UsageError(f"--plan {exc}") from None
-    if not isinstance(document, dict):
-        raise UsageError(f"--plan {path}: expected the JSON object of scripts.plan")
-    return document
+    return read_json_object(path, "--plan", "plan", "the JSON object of scripts.plan")
+
+
+EXIT_STATUS = "Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge."
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m scripts.ops.preflight",
-        description=(__doc__ or "").splitlines()[0],
-        epilog="Exit status: 0 all granted (or skipped: no Azure credential); 1 something missing; 2 cannot judge.",
-    )
-    parser.add_argument("stack", help="stack name: its cloud is read from stacks/Pulumi.STACK.yaml")
+    parser = command_parser("preflight", __doc__, EXIT_STATUS)
     parser.add_argument("--plan", type=Path, help="plan.json to check (default: build/STACK/plan.json)")
     parser.add_argument("--subscription", help="subscription ID (default: ARM_SUBSCRIPTION_ID, AZURE_SUBSCRIPTION_ID)")
     parser.add_argument(
         "--resource-group",
         help="the stack's resource group, once it exists (pulumi stack output resourceGroupName)",
     )
-    parser.add_argument("--cloud", help=f"Azure cloud ({', '.join(ARM_ENDPOINTS)}); default: the stack file's")
-    parser.add_argument(
-        "--require-credentials",
-        action="store_true",
-        help="exit 2 instead of skipping when no Azure credential is available (use before pulumi up)",
-    )
+    add_cloud(parser)
+    add_require_credentials(parser, status=2, when="before")
     parser.add_argument(
         "--print-condition",
         action="store_true",
         help="print the role assignment condition that limits the deployer to the roles the plan assigns, and exit",
     )
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
     return parser
 
 
@@ -593,12 +236,7 @@ def report(stack: str, scope: str, findings: Sequence[Finding], providers: Mappi
     )
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    credential: TokenCredential | None = None,
-    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-) -> int:
+def main(argv: Argv = None, *, credential: Credential = None, transport: Transport = None) -> int:
     """Run the preflight; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
     try:
         args = _parser().parse_args(argv)

@@ -23,46 +23,52 @@ It prints one row per check (resource, check, expected, found, OK/DRIFT/ERROR), 
 same rows as JSON. Without any Azure credential it checks nothing and says "skipped".
 
 Exit status: 0 every check OK, or skipped because no Azure credential is available (1 instead with
---require-credentials); 1 any check DRIFT or
-ERROR; 2 usage error, with nothing sent.
+--require-credentials); 1 any check DRIFT or ERROR; 2 usage error, with nothing sent.
+
+The stack outputs are read by :mod:`scripts.ops.deployment_outputs`. What stays here (about 460 lines) is
+one job, the checks and their report: the expected properties, reading each resource back, comparing it,
+and printing the rows; splitting it further would separate each expected value from the check that reads it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
 
-from components.config import PROJECT, stack_file
 from components.regions import CLOUDS
-from scripts.common.paths import ROOT
-from scripts.ops import azure_mgmt
+from scripts.common.cli import UsageError
+from scripts.ops.arguments import (
+    Argv,
+    Credential,
+    Transport,
+    add_cloud,
+    add_from_outputs,
+    add_require_credentials,
+    command_parser,
+    resolve_cloud,
+)
 from scripts.ops.azure_mgmt import (
     ARM_ENDPOINTS,
-    ArgumentParser,
     ArmBodyError,
     ArmClient,
     ArmStatusError,
+    FirstTokenReader,
+    NoCredentialError,
     ResourceId,
-    UsageError,
     no_token_reason,
     parse_resource_id,
-    read_stack_config,
     request_failure,
-    shown,
+    resource_path,
     signed_in,
 )
+from scripts.ops.deployment_outputs import Deployment, load_deployment
 from scripts.ops.kill_switch import is_suspended
 
 API_VERSIONS = {
@@ -91,9 +97,6 @@ HINTS = {
 """What to do about an ARM error answer, by status code."""
 
 OK, DRIFT, ERROR = "OK", "DRIFT", "ERROR"
-
-_SEGMENT = re.compile(r"^[-\w.()]+$")
-"""A name that can go into a request path as it is: no '/', '?', '#', '%' or spaces."""
 
 
 @dataclass(frozen=True)
@@ -151,137 +154,8 @@ IMMUTABILITY_OPT_OUT = "dataStorage.immutability"
 
 
 # ---------------------------------------------------------------------------------------------
-# What is deployed: the stack outputs
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """The resource IDs and the gateway policy of a deployed stack, from its outputs."""
-
-    log_analytics: ResourceId
-    data_account: ResourceId
-    key_vault: ResourceId
-    workspaces: dict[str, ResourceId]
-    endpoints: dict[str, ResourceId]
-    """Endpoint name (the ID of its API on the gateway) -> endpoint."""
-    gateway: ResourceId
-    gateway_policy: str
-    opt_outs: frozenset[str]
-    spark_workspaces: frozenset[str] = frozenset()
-    """Names (keys of ``workspaces``) of the workspaces that run serverless Spark jobs (``sparkIdentities``)."""
-
-
-def resource_path(rid: ResourceId) -> str:
-    """The ARM path of a resource, such as /subscriptions/.../providers/Microsoft.Storage/storageAccounts/x."""
-    pairs = "/".join(f"{t}/{n}" for t, n in zip(rid.types, rid.names, strict=True))
-    return f"/subscriptions/{rid.subscription}/resourceGroups/{rid.resource_group}/providers/{rid.namespace}/{pairs}"
-
-
-def _resource(path: Path, key: str, value: object, arm_type: str) -> ResourceId:
-    parsed = parse_resource_id(value) if isinstance(value, str) else None
-    if (
-        parsed is None
-        or not parsed.is_a(arm_type)
-        or not all(
-            _SEGMENT.match(part) and part.strip(".")
-            for part in (parsed.subscription, parsed.resource_group, *parsed.names)
-        )
-    ):
-        raise UsageError(f"--from-outputs {path}: {key} is not a {arm_type} ID, found {shown(value)}")
-    return parsed
-
-
-def _required(path: Path, outputs: Mapping[str, Any], key: str) -> object:
-    if key not in outputs:
-        raise UsageError(f"--from-outputs {path}: no {key} output (is this the right stack?)")
-    return outputs[key]
-
-
-def _named(path: Path, outputs: Mapping[str, Any], key: str, arm_type: str) -> dict[str, ResourceId]:
-    value = _required(path, outputs, key)
-    if not isinstance(value, dict):
-        raise UsageError(f"--from-outputs {path}: {key}: expected an object of name to {arm_type} ID")
-    found: dict[str, ResourceId] = {}
-    for name, rid in value.items():
-        if not _SEGMENT.match(name) or not name.strip("."):
-            raise UsageError(f"--from-outputs {path}: {key}: {shown(name)} is not a resource name")
-        found[name] = _resource(path, f"{key}.{name}", rid, arm_type)
-    return found
-
-
-def load_deployment(path: Path) -> Deployment:
-    """The resources to check, from ``pulumi stack output --json``; :class:`UsageError` if they are not there."""
-    outputs = azure_mgmt.read_outputs(path)
-    data_account = _resource(
-        path, "dataAccountId", _required(path, outputs, "dataAccountId"), "Microsoft.Storage/storageAccounts"
-    )
-    deployment = Deployment(
-        log_analytics=_resource(
-            path,
-            "logAnalyticsWorkspaceId",
-            _required(path, outputs, "logAnalyticsWorkspaceId"),
-            "Microsoft.OperationalInsights/workspaces",
-        ),
-        data_account=data_account,
-        key_vault=_resource(path, "keyVaultId", _required(path, outputs, "keyVaultId"), "Microsoft.KeyVault/vaults"),
-        workspaces=_named(path, outputs, "workspaces", "Microsoft.MachineLearningServices/workspaces"),
-        endpoints=_named(path, outputs, "endpoints", "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"),
-        gateway=_resource(path, "gatewayId", _required(path, outputs, "gatewayId"), "Microsoft.ApiManagement/service"),
-        gateway_policy=_policy_output(path, outputs),
-        opt_outs=_opt_outs(path, outputs),
-        spark_workspaces=_spark_workspaces(path, outputs),
-    )
-    subscription = data_account.subscription.lower()
-    for key, rid in (
-        ("logAnalyticsWorkspaceId", deployment.log_analytics),
-        ("keyVaultId", deployment.key_vault),
-        *((f"workspaces.{name}", rid) for name, rid in deployment.workspaces.items()),
-        *((f"endpoints.{name}", rid) for name, rid in deployment.endpoints.items()),
-        ("gatewayId", deployment.gateway),
-    ):
-        if rid.subscription.lower() != subscription:
-            raise UsageError(
-                f"--from-outputs {path}: {key} is in subscription {rid.subscription}, dataAccountId in "
-                f"{data_account.subscription}: the outputs are not of one stack"
-            )
-    return deployment
-
-
-def _spark_workspaces(path: Path, outputs: Mapping[str, Any]) -> frozenset[str]:
-    """Workspaces named in ``sparkIdentities`` (absent in older stacks); each must be one of ``workspaces``."""
-    spark = outputs.get("sparkIdentities", {})
-    if not isinstance(spark, dict):
-        raise UsageError(f"--from-outputs {path}: sparkIdentities is not an object (found {shown(spark)})")
-    workspaces = outputs.get("workspaces")
-    unknown = sorted(str(name) for name in spark if not isinstance(workspaces, dict) or name not in workspaces)
-    if unknown:
-        raise UsageError(f"--from-outputs {path}: sparkIdentities names {unknown[0]!r}, which is not in workspaces")
-    return frozenset(str(name) for name in spark)
-
-
-def _opt_outs(path: Path, outputs: Mapping[str, Any]) -> frozenset[str]:
-    """The config keys of the controls the stack turns off (``securityOptOuts``, absent in older stacks)."""
-    opt_outs = outputs.get("securityOptOuts", {})
-    if not isinstance(opt_outs, dict):
-        raise UsageError(f"--from-outputs {path}: securityOptOuts: expected an object of config key to reason")
-    return frozenset(opt_outs)
-
-
-def _policy_output(path: Path, outputs: Mapping[str, Any]) -> str:
-    policy = _required(path, outputs, "gatewayPolicy")
-    if not isinstance(policy, str) or not policy.strip():
-        raise UsageError(f"--from-outputs {path}: gatewayPolicy: expected the policy XML document")
-    return policy
-
-
-# ---------------------------------------------------------------------------------------------
 # Reading from ARM
 # ---------------------------------------------------------------------------------------------
-
-
-class NoCredentialError(Exception):
-    """No token could be had for the first request: nothing can be checked."""
 
 
 class ReadError(Exception):
@@ -295,23 +169,15 @@ class ReadError(Exception):
         self.status = status
 
 
-class Reader:
+class Reader(FirstTokenReader):
     """GETs of ARM documents, turning every failure into :class:`ReadError` or :class:`NoCredentialError`."""
-
-    def __init__(self, client: ArmClient, arm: str) -> None:
-        self.client = client
-        self.arm = arm
-        self.first = True
 
     def read(self, path: str, api_version: str, query: str = "") -> dict[str, Any]:
         """The JSON object at ``{arm}{path}?api-version=...{query}``."""
         url = f"{self.arm}{path}?api-version={api_version}{query}"
-        first, self.first = self.first, False
         try:
-            document = self.client.get_json(url)
+            document = self.fetch(url)
         except ClientAuthenticationError as exc:
-            if first:
-                raise NoCredentialError(no_token_reason(self.arm, exc)) from None
             raise ReadError("no token", no_token_reason(self.arm, exc)) from None
         except ArmStatusError as exc:
             raise ReadError(exc.short, f"GET failed: {exc}", exc.status) from None
@@ -411,7 +277,8 @@ def diagnostic_row(reader: Reader, resource: str, path: str, log_analytics: Reso
     destinations: list[str] = []
     for setting in settings:
         workspace = str(_lookup(setting, "properties.workspaceId") or "")
-        name = workspace.rsplit("/", 1)[-1] if workspace else "no Log Analytics workspace"
+        parsed = parse_resource_id(workspace)
+        name = parsed.name if parsed else workspace or "no Log Analytics workspace"
         # another workspace of the same name is shown by its full ID
         destinations.append(workspace if name.lower() == log_analytics.name.lower() else name)
     return Row(resource, check, expected, "to " + ", ".join(sorted(set(destinations))), DRIFT)
@@ -534,48 +401,19 @@ def overall(rows: Sequence[Row]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def resolve_cloud(args: argparse.Namespace) -> str:
-    """``--cloud``, else the stack file's ``cloud``, else AzurePublicCloud."""
-    known = ", ".join(ARM_ENDPOINTS)
-    if args.cloud is not None:
-        if args.cloud not in ARM_ENDPOINTS:
-            raise UsageError(f"--cloud: expected one of {known}, found {args.cloud!r}")
-        cloud: str = args.cloud
-        return cloud
-    config = read_stack_config(args.stack, args.project_dir)
-    value = config.get(f"{PROJECT}:cloud", config.get("cloud", "AzurePublicCloud"))
-    if not isinstance(value, str) or value not in ARM_ENDPOINTS:
-        raise UsageError(f"{stack_file(args.stack)}: {PROJECT}:cloud: expected one of {known}, found {shown(value)}")
-    return value
+EXIT_STATUS = "Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error."
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m scripts.ops.verify_deployment",
-        description=(__doc__ or "").splitlines()[0],
-        epilog="Exit status: 0 all OK (or skipped: no Azure credential); 1 any DRIFT or ERROR; 2 usage error.",
-    )
-    parser.add_argument("stack", help="stack name: its cloud is read from stacks/Pulumi.STACK.yaml")
-    parser.add_argument(
-        "--from-outputs", type=Path, metavar="FILE", required=True, help="JSON of `pulumi stack output --json`"
-    )
-    parser.add_argument("--cloud", help=f"Azure cloud ({', '.join(ARM_ENDPOINTS)}); default: the stack file's")
+    parser = command_parser("verify_deployment", __doc__, EXIT_STATUS)
+    add_from_outputs(parser, required=True)
+    add_cloud(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument(
-        "--require-credentials",
-        action="store_true",
-        help="exit 1 instead of skipping when no Azure credential is available (use after pulumi up)",
-    )
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="project folder (default: this repository)")
+    add_require_credentials(parser, status=1, when="after")
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
-    *,
-    credential: TokenCredential | None = None,
-    transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-) -> int:
+def main(argv: Argv = None, *, credential: Credential = None, transport: Transport = None) -> int:
     """Verify the stack; ``credential`` and ``transport`` replace DefaultAzureCredential and HTTP."""
     try:
         args = _parser().parse_args(argv)

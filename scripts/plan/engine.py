@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
 import runpy
 import sys
 from collections.abc import Iterator
@@ -34,8 +33,9 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from scripts.common import stackfile
 from scripts.common.paths import ROOT
-from scripts.common.safeload import InputError, load_yaml, mapping, read_text, read_yaml
+from scripts.common.safeload import InputError
 from scripts.plan.arm_types import AUTONAMED_FLAG, arm_id, check_inputs, principal_id
 
 SECRET = "[secret]"
@@ -72,57 +72,21 @@ class Registration:
 # ---------------------------------------------------------------------------------------------
 
 
-STACK_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}$")
-"""Stack names "may only contain alphanumeric characters, hyphens, underscores, or periods"
-(https://www.pulumi.com/docs/iac/concepts/stacks/); "." and ".." would name folders, not stacks."""
-
-
 def project_name(root: Path = ROOT) -> str:
     """The ``name:`` of ``Pulumi.yaml`` (read strictly, like every stack file)."""
-    path = root / "Pulumi.yaml"
     try:
-        document = mapping(read_yaml(path, what="project file"), str(path), "project file")
+        return stackfile.project_name(root)
     except InputError as exc:
         raise PlanError(str(exc)) from None
-    name = document.get("name")
-    if not isinstance(name, str) or not name:
-        raise PlanError(f"{path}: name: expected the project name as text")
-    return name
 
 
 def stack_config(stack: str, root: Path = ROOT) -> dict[Any, Any]:
-    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml``, keys and values as written.
-
-    Read with :mod:`scripts.common.safeload`: a duplicate key anywhere (the last value would silently win), an alias
-    bomb, deep nesting, text that is not UTF-8, a file that is not a regular file or is too large, and values
-    the engine could not pass as JSON (dates, binary, sets, numbers beyond JSON) are a :class:`PlanError`.
-    """
-    shown = f"stacks/Pulumi.{stack}.yaml"
-    if not STACK_NAME.match(stack):
-        raise PlanError(
-            f"{stack!r} is not a stack name (letters, digits, hyphens, underscores and periods, at most 100)"
-        )
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
-        raise PlanError(f"{shown}: no such stack file (stacks: {', '.join(available) or 'none'})")
+    """The ``config:`` mapping of ``stacks/Pulumi.<stack>.yaml``, keys and values as written, read by
+    :func:`scripts.common.stackfile.read_stack_file` (what it refuses is a :class:`PlanError`)."""
     try:
-        document = load_yaml(read_text(path, what="stack file"), shown, "stack file")
+        return stackfile.read_stack_file(stack, root).config
     except InputError as exc:
-        raise PlanError(str(exc).replace(str(path), shown, 1)) from None
-    document = {} if document is None else document
-    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise PlanError(f"{shown}: expected a mapping with a 'config:' mapping")
-    config = dict(document.get("config") or {})
-    for key, value in config.items():
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
-            raise PlanError(
-                f"{shown}: config.{key}: holds a value the engine cannot pass as JSON "
-                "(a date, binary data, a set or a number out of range): quote it as text"
-            ) from None
-    return config
+        raise PlanError(str(exc)) from None
 
 
 def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
@@ -131,8 +95,11 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], li
     Structured values become JSON text, as the engine passes them. ``secure:`` values are never
     decrypted: they become an opaque placeholder and their keys are marked secret.
     """
-    config = stack_config(stack, root)
     project = project_name(root)
+    try:
+        config = stackfile.read_stack_file(stack, root, project).config
+    except InputError as exc:
+        raise PlanError(str(exc)) from None
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in config.items():

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import CaseInsensitiveDict
 
@@ -65,3 +66,23 @@ class Recorded(HttpResponse):
 
     def iter_bytes(self, **kwargs: Any) -> Iterator[bytes]:
         yield self._content
+
+
+class FakeTransport(HttpTransport[HttpRequest, HttpResponse]):
+    """A transport that never touches a network: subclasses answer ``send``; retry back-offs are recorded in
+    ``sleeps`` instead of slept."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __exit__(self, *args: Any) -> None:
+        return None
+
+    def sleep(self, duration: float) -> None:
+        self.sleeps.append(duration)

@@ -15,7 +15,6 @@ import pytest
 import yaml
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from components.config import Settings, validate
@@ -24,7 +23,7 @@ from scripts.ops import kill_switch
 from scripts.plan.cli import make_plan
 from scripts.plan.engine import FAKE_CLIENT_CONFIG
 from tests.conftest import Plan, stack_values
-from tests.ops.azure_fakes import Recorded
+from tests.ops.azure_fakes import FakeTransport, Recorded
 
 SUB = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 TENANT = FAKE_CLIENT_CONFIG["tenantId"]
@@ -77,31 +76,19 @@ class FakeCredential:
         return AccessToken(TOKEN, 4_102_444_800)
 
 
-class Unreachable(HttpTransport[HttpRequest, HttpResponse]):
+class Unreachable(FakeTransport):
     """A network on which no connection to ARM can be made."""
 
     def __init__(self) -> None:
         self.attempts = 0
-        self.sleeps: list[float] = []
+        super().__init__()
 
     def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         self.attempts += 1
         raise ServiceRequestError("Failed to establish a new connection: [Errno 111] Connection refused")
 
-    def open(self) -> None:
-        return None
 
-    def close(self) -> None:
-        return None
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def sleep(self, duration: float) -> None:
-        self.sleeps.append(duration)
-
-
-class FakeArm(HttpTransport[HttpRequest, HttpResponse]):
+class FakeArm(FakeTransport):
     """Azure Resource Manager for API policies: PUT stores, GET returns what was stored.
 
     ``answers`` queues recorded responses per (method, api) that are given instead, in order.
@@ -111,7 +98,7 @@ class FakeArm(HttpTransport[HttpRequest, HttpResponse]):
         self.answers = answers or {}
         self.policies: dict[str, str] = {}
         self.requests: list[HttpRequest] = []
-        self.sleeps: list[float] = []
+        super().__init__()
 
     def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         self.requests.append(request)
@@ -124,18 +111,6 @@ class FakeArm(HttpTransport[HttpRequest, HttpResponse]):
             self.policies[api] = json.loads(request.content)["properties"]["value"]
         policy = {"id": "policy-id", "type": "Microsoft.ApiManagement/service/apis/policies", "name": "policy"}
         return Recorded(request, 200, {**policy, "properties": {"format": "xml", "value": self.policies[api]}})
-
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def sleep(self, duration: float) -> None:
-        self.sleeps.append(duration)
 
 
 # ---------------------------------------------------------------------------------------------

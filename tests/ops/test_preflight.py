@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from scripts.ops import preflight
+from policies.catalog import roles
+from scripts.ops import permissions, plan_needs, preflight
 from scripts.plan.arm_types import ARM_TYPES, NON_ARM_TYPES
 from tests.conftest import ROOT, Plan
 from tests.ops.test_verify_deployment import FakeArm, FakeCredential
@@ -31,43 +32,22 @@ RG_PERMISSIONS = (
 PROVIDERS = f"{ARM}/subscriptions/{SUB}/providers?api-version=2021-04-01"
 SUBSCRIPTIONS = f"{ARM}/subscriptions?api-version=2022-12-01"
 
-# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged
-CONTRIBUTOR = {
-    "actions": ["*"],
-    "notActions": [
-        "Microsoft.Authorization/*/Delete",
-        "Microsoft.Authorization/*/Write",
-        "Microsoft.Authorization/elevateAccess/Action",
-        "Microsoft.Blueprint/blueprintAssignments/write",
-        "Microsoft.Blueprint/blueprintAssignments/delete",
-        "Microsoft.Compute/galleries/share/action",
-        "Microsoft.Purview/consents/write",
-        "Microsoft.Purview/consents/delete",
-        "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
-        "Microsoft.Subscription/cancel/action",
-        "Microsoft.Subscription/enable/action",
-    ],
-    "dataActions": [],
-    "notDataActions": [],
-}
-RBAC_ADMINISTRATOR = {
-    "actions": [
-        "Microsoft.Authorization/roleAssignments/write",
-        "Microsoft.Authorization/roleAssignments/delete",
-        "*/read",
-        "Microsoft.Support/*",
-    ],
-    "notActions": [],
-    "dataActions": [],
-    "notDataActions": [],
-}
-USER_ACCESS_ADMINISTRATOR = {
-    "actions": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
-    "notActions": [],
-    "dataActions": [],
-    "notDataActions": [],
-}
-OWNER = {"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}
+
+def _permission(guid: str) -> dict[str, Any]:
+    """What Permissions - List returns for a principal holding one built-in role."""
+    role = roles.BUILT_IN[guid]
+    return {
+        "actions": list(role.actions),
+        "notActions": list(role.not_actions),
+        "dataActions": [],
+        "notDataActions": [],
+    }
+
+
+CONTRIBUTOR = _permission(roles.CONTRIBUTOR)
+RBAC_ADMINISTRATOR = _permission(roles.RBAC_ADMINISTRATOR)
+USER_ACCESS_ADMINISTRATOR = _permission(roles.USER_ACCESS_ADMINISTRATOR)
+OWNER = _permission(roles.OWNER)
 
 DEV_PROVIDERS = [
     "Microsoft.ApiManagement",
@@ -130,10 +110,10 @@ def missing_rows(out: str) -> list[list[str]]:
 
 
 def test_every_arm_type_has_its_required_actions():
-    assert set(preflight.REQUIRED) == set(ARM_TYPES) | set(NON_ARM_TYPES)
+    assert set(plan_needs.REQUIRED) == set(ARM_TYPES) | set(NON_ARM_TYPES)
     # the resource group's operation is named under subscriptions (resource provider operations list)
     operation = {"Microsoft.Resources/resourceGroups": "Microsoft.Resources/subscriptions/resourceGroups"}
-    for token, need in preflight.REQUIRED.items():
+    for token, need in plan_needs.REQUIRED.items():
         if token in NON_ARM_TYPES:
             continue  # a step that writes other resources, not a resource of its own
         arm_type = ARM_TYPES[token].arm_type
@@ -141,12 +121,12 @@ def test_every_arm_type_has_its_required_actions():
 
 
 def test_dev_plan_needs_resource_group_creation_on_the_subscription_and_the_rest_in_the_group(dev_plan: Plan):
-    needs = preflight.requirements(dev_plan.document)
-    assert needs.actions[preflight.SUBSCRIPTION] == {
+    needs = plan_needs.requirements(dev_plan.document)
+    assert needs.actions[plan_needs.SUBSCRIPTION] == {
         "Microsoft.Resources/subscriptions/resourceGroups/write": {"azure-native:resources:ResourceGroup"},
         "Microsoft.Insights/diagnosticSettings/write": {"azure-native:monitor:SubscriptionDiagnosticSetting"},
     }
-    group = needs.actions[preflight.RESOURCE_GROUP]
+    group = needs.actions[plan_needs.RESOURCE_GROUP]
     assert group["Microsoft.Authorization/roleAssignments/write"] == {"azure-native:authorization:RoleAssignment"}
     assert group["Microsoft.Authorization/roleDefinitions/write"] == {"azure-native:authorization:RoleDefinition"}
     assert group["Microsoft.Insights/diagnosticSettings/write"] == {"azure-native:monitor:DiagnosticSetting"}
@@ -156,7 +136,7 @@ def test_dev_plan_needs_resource_group_creation_on_the_subscription_and_the_rest
 
 
 def test_prod_plan_needs_locks(prod_plan: Plan):
-    group = preflight.requirements(prod_plan.document).actions[preflight.RESOURCE_GROUP]
+    group = plan_needs.requirements(prod_plan.document).actions[plan_needs.RESOURCE_GROUP]
     assert group["Microsoft.Authorization/locks/write"] == {"azure-native:authorization:ManagementLockByScope"}
 
 
@@ -199,12 +179,12 @@ def test_a_missing_plan_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
     ],
 )
 def test_wildcards_and_case(pattern: str, action: str, expected: bool):
-    assert preflight.matches(pattern, action) is expected
+    assert permissions.matches(pattern, action) is expected
 
 
 def test_not_actions_subtract_only_from_their_own_role():
-    contributor = preflight.parse_permissions([CONTRIBUTOR])
-    both = preflight.parse_permissions([CONTRIBUTOR, USER_ACCESS_ADMINISTRATOR])
+    contributor = permissions.parse_permissions([CONTRIBUTOR])
+    both = permissions.parse_permissions([CONTRIBUTOR, USER_ACCESS_ADMINISTRATOR])
     action = "Microsoft.Authorization/roleDefinitions/write"
     assert not any(p.allows(action) for p in contributor)
     assert any(p.allows(action) for p in both)
@@ -212,12 +192,12 @@ def test_not_actions_subtract_only_from_their_own_role():
 
 
 def test_the_least_built_in_role_granting_each_action_is_named():
-    assert preflight.granted_by("Microsoft.Authorization/roleAssignments/write") == (
+    assert permissions.granted_by("Microsoft.Authorization/roleAssignments/write") == (
         "Role Based Access Control Administrator"
     )
-    assert preflight.granted_by("Microsoft.Storage/storageAccounts/write") == "Contributor"
-    assert preflight.granted_by("Microsoft.Authorization/roleDefinitions/write") == "User Access Administrator"
-    assert preflight.granted_by("Microsoft.Authorization/locks/write") == "User Access Administrator"
+    assert permissions.granted_by("Microsoft.Storage/storageAccounts/write") == "Contributor"
+    assert permissions.granted_by("Microsoft.Authorization/roleDefinitions/write") == "User Access Administrator"
+    assert permissions.granted_by("Microsoft.Authorization/locks/write") == "User Access Administrator"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,15 +458,15 @@ def test_the_condition_names_exactly_the_roles_the_plan_assigns(
 
 def test_the_condition_follows_the_plan(dev_plan: Plan):
     document = json.loads(json.dumps(dev_plan.document))
-    assert "e147488a-f6f5-4113-8e2d-b22465e65bf6" not in preflight.assigned_roles(document)  # no HSM keys in dev
+    assert "e147488a-f6f5-4113-8e2d-b22465e65bf6" not in plan_needs.assigned_roles(document)  # no HSM keys in dev
     assignment = next(r for r in document["resources"] if r["type"] == "azure-native:authorization:RoleAssignment")
     assignment["inputs"]["roleDefinitionId"] = (
         "/subscriptions/0/providers/Microsoft.Authorization/roleDefinitions/8E3AF657-A8FF-443C-A75C-2FE8C4BCB635"
     )
-    assert "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" in preflight.assigned_roles(document)
+    assert "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" in plan_needs.assigned_roles(document)
     assignment["inputs"]["roleDefinitionId"] = "[unknown]"
-    with pytest.raises(preflight.CannotJudgeError):
-        preflight.assigned_roles(document)
+    with pytest.raises(plan_needs.CannotJudgeError):
+        plan_needs.assigned_roles(document)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,16 +479,16 @@ def test_documented_providers_are_those_the_plans_use(dev_plan: Plan, prod_plan:
     loop = re.search(r"for ns in (.*?); do", text, re.DOTALL)
     assert loop is not None
     documented = set(loop[1].replace("\\", " ").split())
-    used = preflight.requirements(dev_plan.document).providers | preflight.requirements(prod_plan.document).providers
+    used = plan_needs.requirements(dev_plan.document).providers | plan_needs.requirements(prod_plan.document).providers
     assert documented | {"Microsoft.Authorization", "Microsoft.Resources"} == used
 
 
 def test_the_deployer_role_adds_exactly_the_authorization_actions_contributor_lacks(prod_plan: Plan):
     role = json.loads((ROOT / "docs" / "platform-deployer-role.json").read_text())
-    contributor = preflight.parse_permissions([CONTRIBUTOR])
+    contributor = permissions.parse_permissions([CONTRIBUTOR])
     needed = {
         action
-        for actions in preflight.requirements(prod_plan.document).actions.values()
+        for actions in plan_needs.requirements(prod_plan.document).actions.values()
         for action in actions
         if not any(p.allows(action) for p in contributor)
     }
@@ -521,5 +501,5 @@ def test_the_deployer_role_adds_exactly_the_authorization_actions_contributor_la
     assert set(role["Actions"]) == needed | deletes
     assert role["NotActions"] == role["DataActions"] == role["NotDataActions"] == []
     # Contributor + this role passes the prod plan
-    granted = preflight.parse_permissions([CONTRIBUTOR, {"actions": role["Actions"], "notActions": []}])
-    assert preflight.evaluate(preflight.requirements(prod_plan.document), granted) == []
+    granted = permissions.parse_permissions([CONTRIBUTOR, {"actions": role["Actions"], "notActions": []}])
+    assert permissions.evaluate(plan_needs.requirements(prod_plan.document), granted) == []

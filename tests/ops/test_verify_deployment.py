@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.identity import CredentialUnavailableError
 
@@ -31,7 +30,7 @@ from components.gateway_policy import render
 from scripts.ops import kill_switch, verify_deployment
 from scripts.plan.engine import FAKE_CLIENT_CONFIG
 from tests.conftest import ROOT, Plan, stack_values
-from tests.ops.azure_fakes import Recorded
+from tests.ops.azure_fakes import FakeTransport, Recorded
 
 DATA = ROOT / "tests" / "ops" / "data" / "verify"
 ARM = "https://management.azure.com"
@@ -86,13 +85,13 @@ class FakeCredential:
         return AccessToken(TOKEN, self.expires_on)
 
 
-class FakeArm(HttpTransport[HttpRequest, HttpResponse]):
+class FakeArm(FakeTransport):
     """Azure Resource Manager answering GETs by URL: (status, body) or an exception to raise."""
 
     def __init__(self, routes: dict[str, tuple[int, Any] | Exception]) -> None:
         self.routes = routes
         self.requests: list[HttpRequest] = []
-        self.sleeps: list[float] = []
+        super().__init__()
 
     def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         self.requests.append(request)
@@ -104,18 +103,6 @@ class FakeArm(HttpTransport[HttpRequest, HttpResponse]):
             raise answer
         status, body = answer
         return Recorded(request, status, body)
-
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def sleep(self, duration: float) -> None:
-        self.sleeps.append(duration)
 
     def urls(self) -> list[str]:
         return [r.url for r in self.requests]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import os
-import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ import pytest
 import yaml
 
 from components.config import validate
-from scripts.common import cli
 from scripts.plan.cli import make_plan
-from scripts.team import new_team
+from scripts.team import registry as registry_module
+from scripts.team import yamlio
 from tests.conftest import ROOT
+from tests.team.scratch import copy_project, invoke
 
 GROUP = "11111111-2222-4333-8444-555555555555"
 OTHER_GROUP = "99999999-8888-4777-8666-555555555555"
@@ -37,20 +38,10 @@ SEEDS = [
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """A scratch project: the program, the dev and prod templates and the registry."""
-    project = tmp_path / "project"
-    (project / "stacks").mkdir(parents=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    (project / "components").symlink_to(ROOT / "components")
-    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "address-registry.yaml"):
-        shutil.copy(ROOT / "stacks" / name, project / "stacks" / name)
-    return project
+    return copy_project(tmp_path)
 
 
-def run(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.run(new_team.main, [*args, "--project-dir", str(root)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = invoke
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -83,8 +74,8 @@ def write_registry(root: Path, pools: dict[str, list[str]], entries: list[dict[s
 
 def test_committed_registry_is_seeded_from_the_stacks_and_in_canonical_form():
     text = (ROOT / REGISTRY).read_text()
-    registry = new_team.parse_registry(yaml.safe_load(text))
-    assert new_team.dump_registry(registry) == text
+    registry = registry_module.parse_registry(yaml.safe_load(text))
+    assert registry_module.dump_registry(registry) == text
     assert registry.block_prefix == 16
     assert {env: [str(n) for n in nets] for env, nets in registry.pools.items()} == {
         "dev": ["10.32.0.0/12"],
@@ -444,19 +435,16 @@ def test_template_secrets_are_not_copied(root, capsys):
     )
 
 
-def test_template_that_cannot_be_edited_in_place_gives_a_clean_file(root, capsys):
+def test_template_keys_beside_config_are_not_copied_and_its_comments_stay(root, capsys):
+    """The template's encryption salt belongs to the template's stack: the team's stack gets its own."""
     path = root / "stacks" / "Pulumi.dev.yaml"
-    path.write_text(path.read_text() + "encryptionsalt: v1:ZGV2c2FsdA==:v1:abc\n")
+    template = path.read_text()
+    path.write_text(template + "encryptionsalt: v1:ZGV2c2FsdA==:v1:abc\n")
     assert run(root, capsys, "alpha", "--envs", "dev", "--data-scientist-group", GROUP)[0] == 0
     text = (root / "stacks" / "Pulumi.alpha-dev.yaml").read_text()
-    assert text.startswith(
-        "# Stack of team alpha in dev, made by `python -m scripts.team` from stacks/Pulumi.dev.yaml.\n"
-        "# Its address space 10.32.0.0/16 is recorded in stacks/address-registry.yaml; see docs/new-team.md.\n"
-        "# Written without the template's comments: read stacks/Pulumi.dev.yaml for them.\n"
-        "config:\n"
-        "  secure-ml:environment: dev\n"
-    )
-    assert set(yaml.safe_load(text)) == {"config"}
+    assert set(yaml.safe_load(text)) == {"config"} and "encryptionsalt" not in text
+    comments = [line.strip() for line in template.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(c in text for c in comments)
     made = values(root, "alpha-dev")
     assert (made["namePrefix"], made["network"]["addressSpace"], made["workspaces"][0]["name"]) == (
         "alpha",
@@ -464,6 +452,28 @@ def test_template_that_cannot_be_edited_in_place_gives_a_clean_file(root, capsys
         "alpha",
     )
     validate(made, "alpha-dev")
+
+
+def test_comments_in_the_template_survive_beside_the_values_the_team_changes(root, capsys):
+    """Comments on their own line and at the end of a line whose value is replaced stay where they were (an
+    end-of-line comment in the same column, as the templates align them)."""
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    template = path.read_text()
+    edited = (
+        template.replace(
+            "    team: ml-platform\n", "    # the owning team, also the workspace name\n    team: ml-platform  # x1\n"
+        )
+        .replace("  secure-ml:namePrefix: mlsec\n", "  secure-ml:namePrefix: mlsec   # prefix kept short\n")
+        .replace("    - name: fraud\n", "    # the team's workspace\n    - name: fraud  # renamed for the team\n")
+    )
+    assert edited.count("#") == template.count("#") + 5
+    path.write_text(edited)
+    assert run(root, capsys, "alpha", "--envs", "dev", "--data-scientist-group", GROUP)[0] == 0
+    text = (root / "stacks" / "Pulumi.alpha-dev.yaml").read_text()
+    assert "    # the owning team, also the workspace name\n    team: alpha        # x1\n" in text
+    assert "  secure-ml:namePrefix: alpha   # prefix kept short\n" in text
+    assert "    # the team's workspace\n    - name: alpha  # renamed for the team\n" in text
+    assert values(root, "alpha-dev")["tags"]["team"] == "alpha"
 
 
 def test_stack_file_that_moved_off_its_recorded_range_is_refused(root, capsys):
@@ -520,7 +530,7 @@ def test_join_adds_a_workspace_that_plans_and_keeps_the_file_text(root, capsys):
     after = (root / "stacks" / "Pulumi.dev.yaml").read_text()
     template = yaml.safe_load(before)["config"]["secure-ml:workspaces"][0]
     template.pop("endpoints", None)  # endpoint names are unique per region: a joining team brings its own
-    entry = new_team._dump([{**template, "name": "beta", "dataScientistGroupId": GROUP}])
+    entry = textwrap.dedent(yamlio.dump([{**template, "name": "beta", "dataScientistGroupId": GROUP}]))
     head, tail = before.split("  secure-ml:gateway:\n", 1)
     assert after == head + "".join(f"    {line}\n" for line in entry.splitlines()) + "  secure-ml:gateway:\n" + tail
     assert (root / REGISTRY).read_bytes() == registry
@@ -538,6 +548,49 @@ def test_join_adds_a_workspace_that_plans_and_keeps_the_file_text(root, capsys):
             for n in ("ws-data-scientists", "sys-users-ds-blob", "sys-users-ds-file")
         },
     }
+
+
+def test_comments_after_the_workspaces_the_team_does_not_get_stay_before_the_next_key(root, capsys):
+    """The prod template's second workspace is not copied; the comment lines after it (which describe the
+    next key) stay, above that key."""
+    path = root / "stacks" / "Pulumi.prod.yaml"
+    note = "  # The gateway: the only way to the endpoints.\n"
+    path.write_text(path.read_text().replace("  secure-ml:gateway:\n", note + "  secure-ml:gateway:\n", 1))
+    assert run(root, capsys, "alpha", "--envs", "prod", "--data-scientist-group", GROUP)[0] == 0
+    text = (root / "stacks" / "Pulumi.alpha-prod.yaml").read_text()
+    assert note + "  secure-ml:gateway:\n" in text and "name: churn" not in text
+    assert [w["name"] for w in values(root, "alpha-prod")["workspaces"]] == ["alpha"]
+
+
+def test_names_a_yaml_1_1_reader_would_not_read_as_text_are_quoted_and_template_quotes_stay(root, capsys):
+    """``yes`` and ``off`` are text in YAML 1.2 but a boolean to PyYAML (YAML 1.1): they are written quoted,
+    as the template's own quotes are kept."""
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("owner: ml-platform@contoso.com", "owner: 'ml-platform@contoso.com'"))
+    assert run(root, capsys, "yes", "--envs", "dev", "--data-scientist-group", GROUP)[0] == 0
+    text = (root / "stacks" / "Pulumi.yes-dev.yaml").read_text()
+    assert "  secure-ml:namePrefix: 'yes'\n" in text and "    team: 'yes'\n" in text
+    assert "    - name: 'yes'\n" in text and "    owner: 'ml-platform@contoso.com'\n" in text
+    assert values(root, "yes-dev")["namePrefix"] == "yes" and allocations(root)[-1]["team"] == "yes"
+    assert run(root, capsys, "off", "--join", "prod", "--data-scientist-group", GROUP)[0] == 0
+    assert "    - name: 'off'\n" in (root / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert [w["name"] for w in values(root, "prod")["workspaces"]] == ["fraud", "churn", "off"]
+
+
+def test_join_keeps_the_comments_around_the_appended_workspace_in_place(root, capsys):
+    """A comment before the key after the workspaces stays before that key, below the new workspace."""
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    note = "  # The gateway in front of every endpoint.\n"
+    before = path.read_text().replace("  secure-ml:gateway:\n", note + "  secure-ml:gateway:\n")
+    before = before.replace("idleSecondsBeforeScaleDown: 600\n", "idleSecondsBeforeScaleDown: 600   # ten minutes\n")
+    path.write_text(before)
+    assert run(root, capsys, "beta", "--join", "dev", "--data-scientist-group", GROUP)[0] == 0
+    template = yaml.safe_load(before)["config"]["secure-ml:workspaces"][0]
+    template.pop("endpoints", None)
+    entry = textwrap.dedent(yamlio.dump([{**template, "name": "beta", "dataScientistGroupId": GROUP}]))
+    head, tail = before.split(note, 1)
+    assert head.endswith("idleSecondsBeforeScaleDown: 600   # ten minutes\n")
+    assert path.read_text() == head + "".join(f"    {line}\n" for line in entry.splitlines()) + note + tail
 
 
 def test_join_rerun_is_idempotent_and_another_group_is_refused(root, capsys):

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from scripts.team import new_team
+from scripts.team import writer
 from tests.conftest import ROOT
 from tests.team.test_new_team_hostile import GROUP, REGISTRY, make_project
 
@@ -89,7 +89,7 @@ def test_a_run_that_waits_for_the_lock_reads_what_the_holder_wrote(tmp_path: Pat
     """While the lock is held, a run does not read; the holder records 10.32.0.0/16 for another stack and
     releases the lock; the waiting run then reads the registry afresh and takes the next block."""
     root = make_project(tmp_path)
-    fd = os.open(root / new_team.LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root / writer.LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         process = start(root, "alpha", "--envs", "dev")
@@ -113,7 +113,7 @@ def test_a_run_that_waits_for_the_lock_reads_what_the_holder_wrote(tmp_path: Pat
 def test_a_run_that_cannot_get_the_lock_in_time_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     before = (root / REGISTRY).read_bytes()
-    fd = os.open(root / new_team.LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root / writer.LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         process = start(root, "alpha", "--lock-timeout", "0.5")

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.common import cli
-from scripts.team import new_team
+from scripts.team import writer
 from tests.conftest import ROOT
+from tests.team.scratch import copy_project, invoke
 
 GROUP = "11111111-2222-4333-8444-555555555555"
 REGISTRY = "stacks/address-registry.yaml"
@@ -31,13 +31,7 @@ OTHER = "stacks/Pulumi.legacy.yaml"
 def make_project(parent: Path) -> Path:
     """A scratch project: the program, the dev and prod templates, the registry, and a stack of another team
     (a copy of prod on 10.200.0.0/16, which the registry does not record)."""
-    project = parent / "project"
-    (project / "stacks").mkdir(parents=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, project / name)
-    (project / "components").symlink_to(ROOT / "components")
-    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "address-registry.yaml"):
-        shutil.copy(ROOT / "stacks" / name, project / "stacks" / name)
+    project = copy_project(parent)
     prod = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
     other = prod.replace(": 10.50.", ": 10.200.").replace("namePrefix: mlsec", "namePrefix: legacy")
     assert other != prod
@@ -52,12 +46,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
         for p in sorted((root / "stacks").iterdir())
         if p.name != ".address-registry.lock"
     }
-
-
-def invoke(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.run(new_team.main, [*args, "--project-dir", str(root)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -310,7 +298,7 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
         lambda root: (root / REGISTRY).unlink(),
         "stacks/address-registry.yaml: no such file; it records every VNet range handed out",
     ),
-    ("lock-folder", _folder(new_team.LOCK), "stacks/.address-registry.lock: cannot open the lock file"),
+    ("lock-folder", _folder(writer.LOCK), "stacks/.address-registry.lock: cannot open the lock file"),
 ]
 
 
@@ -407,7 +395,7 @@ def test_a_folder_that_refuses_a_file_midway_leaves_every_file_as_it_was(root, c
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
         return real(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
 
-    monkeypatch.setattr(new_team.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(writer.tempfile, "mkstemp", mkstemp)
     code, out, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     target = ["stacks/address-registry.yaml", "stacks/Pulumi.alpha-dev.yaml", "stacks/Pulumi.alpha-prod.yaml"]
     assert (code, out) == (2, "")
@@ -426,7 +414,7 @@ def test_a_rename_that_fails_midway_puts_back_what_was_there(root, capsys, monke
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         real(source, target)
 
-    monkeypatch.setattr(new_team.os, "replace", replace)
+    monkeypatch.setattr(writer.os, "replace", replace)
     code, out, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     assert (code, out) == (2, "")
     assert err == "error: stacks/Pulumi.alpha-dev.yaml: cannot replace it: Input/output error\n"
@@ -452,7 +440,7 @@ def test_a_link_planted_at_a_temporary_name_is_not_followed(root, capsys):
 def test_a_link_planted_as_the_lock_file_is_refused(root, capsys):
     victim = root / "victim.txt"
     victim.write_text("keep")
-    (root / new_team.LOCK).symlink_to(victim)
+    (root / writer.LOCK).symlink_to(victim)
     before = snapshot(root)
     code, out, err = invoke(root, capsys, "alpha", "--data-scientist-group", GROUP)
     assert (code, out) == (2, "")
