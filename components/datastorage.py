@@ -24,18 +24,7 @@ from components.storage_account import (
     recoverable_blob_service,
 )
 from components.tripwires import GUARDED_ZONES, data_tripwires
-
-WRITES: dict[str, str] = {
-    "ingestion": "quarantine",
-    "validation": "raw",
-    "anonymization": "anonymized",
-    "curation": "curated",
-    "release": "models",
-}
-"""The one zone each pipeline identity may write."""
-
-READS: dict[str, str] = {"validation": "quarantine", "anonymization": "raw", "curation": "anonymized"}
-"""The zone each pipeline identity reads from."""
+from components.zones import READS, WRITES
 
 EXPIRING_ZONES = ("quarantine", "raw")
 """Zones whose data expires after ``rawRetentionDays`` (data minimisation)."""

@@ -8,8 +8,8 @@ reading and writing ``abfss://`` paths of the platform's data account under one 
   Spark uses a user-assigned identity attached to the workspace ("Ensuring resource access for Spark jobs",
   https://learn.microsoft.com/azure/machine-learning/apache-spark-environment-configuration), which the
   workspace's ``spark.pipelineSteps`` attaches;
-- the step reads only the zones it may read and writes only its own zone (components/datastorage.py
-  ``READS``/``WRITES``); Azure enforces the same through the container-scoped roles;
+- the step reads only the zones it may read and writes only its own zone (the tables of
+  ``components/zones.py``); Azure enforces the same through the container-scoped roles;
 - no conda environment: with allow-only-approved outbound, conda dependencies of a Spark job fail to install;
   self-contained wheels go in ``py_files`` instead ("Configure for serverless Spark jobs",
   https://learn.microsoft.com/azure/machine-learning/how-to-managed-network);
@@ -28,28 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
+from components.zones import WRITES, readable
 from scripts.common.paths import ROOT
 
 from .errors import UnusableInputError
-
-READS: dict[str, tuple[str, ...]] = {
-    "ingestion": ("quarantine",),
-    "validation": ("quarantine", "raw"),
-    "anonymization": ("raw", "anonymized"),
-    "curation": ("anonymized", "curated"),
-    "release": ("models",),
-}
-"""Zones each pipeline step can read: the zone it reads (components/datastorage.py ``READS``) and the zone it
-writes (Storage Blob Data Contributor includes reading)."""
-
-WRITES: dict[str, str] = {
-    "ingestion": "quarantine",
-    "validation": "raw",
-    "anonymization": "anonymized",
-    "curation": "curated",
-    "release": "models",
-}
-"""The one zone each pipeline step writes (components/datastorage.py ``WRITES``)."""
 
 INSTANCE_TYPES = ("standard_e4s_v3", "standard_e8s_v3", "standard_e16s_v3", "standard_e32s_v3", "standard_e64s_v3")
 """Instance types of serverless Spark (https://learn.microsoft.com/azure/machine-learning/how-to-submit-spark-jobs)."""
@@ -67,7 +49,10 @@ import runpy
 runpy.run_module("scripts.dataset", run_name="__main__", alter_sys=True)
 '''
 CODE_PACKAGES = ("scripts/common", "scripts/dataset")
-"""The packages ``python -m scripts.dataset`` imports (with ``scripts/__init__.py``); a test runs the staged copy."""
+"""The packages ``python -m scripts.dataset`` imports (with ``scripts/__init__.py`` and :data:`CODE_FILES`); a test
+runs the staged copy."""
+CODE_FILES = ("components/__init__.py", "components/zones.py")
+"""The zone tables (plain data) the command checks paths against."""
 
 _PATH = re.compile(r"^(quarantine|raw|anonymized|curated|models)/([A-Za-z0-9._=/-]{1,1000})$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -217,7 +202,9 @@ def stage(args: argparse.Namespace) -> Path:
     if code.exists():
         shutil.rmtree(code)
     (code / "scripts").mkdir(parents=True)
-    shutil.copy2(ROOT / "scripts" / "__init__.py", code / "scripts" / "__init__.py")
+    (code / "components").mkdir()
+    for name in ("scripts/__init__.py", *CODE_FILES):
+        shutil.copy2(ROOT / name, code / name)
     for package in CODE_PACKAGES:
         (code / package).mkdir()
         for source in sorted((ROOT / package).glob("*.py")):
@@ -237,8 +224,8 @@ def build_job(args: argparse.Namespace, target: Target, code: Path) -> Any:
     from azure.ai.ml.entities import ManagedIdentityConfiguration, SparkJob
 
     zone, source = abfss(target, args.input, "--input")
-    if zone not in READS[args.step]:
-        raise _fail(f"--input {args.input!r}: the {args.step} identity reads only {', '.join(READS[args.step])}")
+    if zone not in readable(args.step):
+        raise _fail(f"--input {args.input!r}: the {args.step} identity reads only {', '.join(readable(args.step))}")
     kind = "uri_folder" if args.input.endswith("/") else "uri_file"
     inputs: dict[str, Any] = {"data": Input(type=kind, path=source, mode="direct")}
     outputs: dict[str, Any] = {}

@@ -479,14 +479,15 @@ def test_verify_deployment_refuses_spark_identities_of_an_unknown_workspace(
     )
 
 
-def test_the_zones_a_step_may_touch_follow_the_data_storage() -> None:
-    from components import datastorage
+def test_the_zones_a_step_may_touch_are_those_data_storage_grants() -> None:
+    from components import datastorage, zones
     from scripts.dataset import submit
 
-    assert submit.WRITES == datastorage.WRITES
-    order = ("quarantine", "raw", "anonymized", "curated", "models")
-    expected = {
-        step: tuple(z for z in order if z in (datastorage.READS.get(step), datastorage.WRITES[step]))
-        for step in datastorage.WRITES
+    assert submit.WRITES is datastorage.WRITES is zones.WRITES
+    assert {step: zones.readable(step) for step in zones.WRITES} == {
+        "ingestion": ("quarantine",),
+        "validation": ("quarantine", "raw"),
+        "anonymization": ("raw", "anonymized"),
+        "curation": ("anonymized", "curated"),
+        "release": ("models",),
     }
-    assert expected == submit.READS

@@ -231,7 +231,7 @@ SINGLE_WRITER = StackRule(
     "write access - granted on the container, the account, the resource group or the subscription - can poison "
     "the zone while the tripwire names it the writer, or is simply never watched.",
     remediation="Grant Storage Blob Data Contributor on a zone container only to that zone's pipeline identity "
-    "(components/datastorage.py WRITES); give every other principal a reader role, or a container of its own.",
+    "(components/zones.py WRITES); give every other principal a reader role, or a container of its own.",
     suppressible=False,
     check=_single_writer,
 )
