@@ -89,8 +89,7 @@ def data_files(path: Path, fmt: Format | None = None) -> tuple[list[Path], Forma
     files = sorted(
         candidate
         for candidate in path.rglob("*")
-        if not candidate.is_dir()
-        and not any(is_hidden(part) for part in candidate.relative_to(path).parts)
+        if not candidate.is_dir() and not any(is_hidden(part) for part in candidate.relative_to(path).parts)
     )
     if not files:
         raise UnusableInputError(f"{path}: the folder holds no data files")

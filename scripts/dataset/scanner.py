@@ -39,7 +39,7 @@ from .manifest import Column, Manifest, ManifestSource, PiiType
 from .readers import DataReader, Format, data_files
 
 if TYPE_CHECKING:
-    from .engine import RiskReport
+    from .engine import RiskCounter, RiskReport
 
 Mode = Literal["raw", "anonymized"]
 NOT_ANONYMIZED = "not_anonymized"
@@ -271,9 +271,7 @@ class ColumnPartial:
 
 
 def _frozen(tally: _Tally) -> TallyPartial:
-    return TallyPartial(
-        tally.count, tuple(tally.rows), tuple(tally.all_rows) if tally.all_rows is not None else None
-    )
+    return TallyPartial(tally.count, tuple(tally.rows), tuple(tally.all_rows) if tally.all_rows is not None else None)
 
 
 def _merge_tallies(parts: list[TallyPartial]) -> TallyPartial:
@@ -396,24 +394,27 @@ def expected_columns(manifest: Manifest, mode: Mode) -> list[Column]:
 
 
 def check_schema(reader: DataReader, source: ManifestSource, mode: Mode) -> None:
-    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks.
+    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks."""
+    check_columns(str(reader.path), reader.columns, source, mode)
+
+
+def check_columns(where: str, columns: list[str], source: ManifestSource, mode: Mode) -> None:
+    """Exit-2 errors for columns the manifest does not describe, or declared columns the data lacks.
 
     A column of the data that the manifest does not declare is named by its position only: its name
     may be a value (a CSV without a header line, a JSON Lines key that is an e-mail address).
     """
     declared = {column.name for column in source.manifest.columns}
-    for position, name in enumerate(reader.columns, start=1):
+    for position, name in enumerate(columns, start=1):
         if name not in declared:
             raise UnusableInputError(
-                f"{reader.path}: column {position} of the data is not declared in {source.path} (columns)"
+                f"{where}: column {position} of the data is not declared in {source.path} (columns)"
             )
-    present = set(reader.columns)
+    present = set(columns)
     expected = {column.name for column in expected_columns(source.manifest, mode)}
     for index, column in enumerate(source.manifest.columns):
         if column.name in expected and column.name not in present:
-            raise UnusableInputError(
-                f"{source.path}: columns[{index}].name: column {column.name!r} is not in {reader.path}"
-            )
+            raise UnusableInputError(f"{source.path}: columns[{index}].name: column {column.name!r} is not in {where}")
 
 
 def open_reader(path: str | Path, source: ManifestSource, **reader_options: Any) -> DataReader:
@@ -430,12 +431,14 @@ def scan_file(
     deny_list: frozenset[str] = frozenset(),
     collect_rows: bool = False,
     data_format: Format | None = None,
+    risk_counter: RiskCounter | None = None,
     **reader_options: Any,
 ) -> ScanReport:
     """Scan a file, or every file of a folder (each a slice of the engine contract, merged in path order).
 
     In ``anonymized`` mode, a manifest that declares ``privacy`` also gets its re-identification risk
-    measured over all the rows scanned.
+    measured over all the rows scanned, into the report; or into ``risk_counter`` when given (a data set
+    of several files is judged as a whole), and then the report has none.
     """
     from .engine import BatchScanner, RiskCounter, merge_scan, plan_scan
 
@@ -449,6 +452,8 @@ def scan_file(
             raise UnusableInputError(f"{reader.path}: its columns differ from those of {readers[0].path}")
     privacy = source.manifest.privacy
     risk = RiskCounter(privacy) if mode == "anonymized" and privacy is not None else None
+    if risk is not None and risk_counter is not None:
+        risk = risk_counter
     parts = []
     rows = 0
     complete = True
@@ -480,7 +485,7 @@ def scan_file(
         findings=tuple(findings),
         columns_scanned=tuple(column.name for column in plans[0].columns),
         columns_skipped=plans[0].skipped,
-        risk=risk.report() if risk is not None else None,
+        risk=risk.report() if risk is not None and risk_counter is None else None,
     )
 
 

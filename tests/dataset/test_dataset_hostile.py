@@ -185,7 +185,9 @@ def test_a_folder_where_a_file_is_expected_or_without_data_exits_2(tmp_path: Pat
         argv = [str(folder), "--out", str(tmp_path / "out" / "a.csv")]
         names = f"{folder}: the folder holds no data files"
     _assert_refused(*_cli("anonymize", *argv, "--manifest", str(manifest)), names=names)
-    assert [path.name for path in folder.iterdir()] == (["_SUCCESS"] if where == "data" else []) and list((tmp_path / "out").iterdir()) == []
+    assert [path.name for path in folder.iterdir()] == (["_SUCCESS"] if where == "data" else []) and list(
+        (tmp_path / "out").iterdir()
+    ) == []
 
 
 def test_unreachable_storage_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
