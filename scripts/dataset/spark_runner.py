@@ -333,10 +333,13 @@ def measure_risk(frame: Any, fmt: Format, names: list[str], privacy: Privacy) ->
         )
     text = text.select(*[F.when(F.col(alias) == "", None).otherwise(F.col(alias)).alias(alias) for alias in aliases])
     qi = aliases[: len(privacy.quasi_identifiers)]
-    measures = [F.count(F.lit(1)).alias("n")]
     if diverse:
-        measures.append(F.countDistinct(aliases[-1]).alias("d"))
-    classes = text.groupBy(*qi).agg(*measures)
+        # Two plain aggregations (no countDistinct, which Spark expands row by row): rows per class and
+        # sensitive value, then per class the rows and the non-null sensitive values (each pair is distinct).
+        pairs = text.groupBy(*qi, aliases[-1]).agg(F.count(F.lit(1)).alias("n"))
+        classes = pairs.groupBy(*qi).agg(F.sum("n").alias("n"), F.count(aliases[-1]).alias("d"))
+    else:
+        classes = text.groupBy(*qi).agg(F.count(F.lit(1)).alias("n"))
     k = privacy.k
     summary = [
         F.count(F.lit(1)).alias("classes"),
