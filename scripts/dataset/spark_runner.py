@@ -77,8 +77,10 @@ def session(master: str | None = None, **config: str) -> Any:
     active = SparkSession.getActiveSession()
     if active is not None and master is None and not config:
         return active
-    # Local mode starts Python workers with this interpreter, which has pyarrow; a cluster sets its own.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Not launched by spark-submit: this process starts its own local JVM, whose Python workers must be
+        # this interpreter (it has pyarrow and this tool). Under spark-submit the cluster's setting stands.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("scripts.dataset").config("spark.ui.showConsoleProgress", "false")
     if master is not None:
         builder = builder.master(master)
