@@ -264,6 +264,7 @@ def test_spark_task_errors_are_one_line_naming_file_and_line(
 
 
 def test_spark_engine_on_the_command_line(tmp_path: Path, spark: Any, run_cli: Any, key_file: Path) -> None:
+    """The command line's --engine spark uses the running session (as inside a Spark job)."""
     data = _dataset(tmp_path, "csv", "folder", _rows())
     manifest_path = write_manifest(tmp_path / "m.yaml", manifest_document(COLUMNS, privacy=PRIVACY))
     code, out, err = run_cli("scan", str(data), "--manifest", str(manifest_path), "--engine", "spark", "--json")
@@ -271,4 +272,13 @@ def test_spark_engine_on_the_command_line(tmp_path: Path, spark: Any, run_cli: A
     assert '"type": "email"' in out and "example.org" not in out
     code, out, err = run_cli("scan", str(tmp_path), "--manifest", str(manifest_path), "--engine", "spark")
     assert (code, out, err) == (2, "", f"error: {tmp_path}: give the data format (--format csv, jsonl or parquet)\n")
+    clean = _dataset(tmp_path / "clean", "parquet", "folder", [[*row[:7], "ok", row[8]] for row in _rows()])
+    out = tmp_path / "out.parquet"
+    argv = ["anonymize", str(clean), "--manifest", str(manifest_path), "--key-file", str(key_file), "--out", str(out)]
+    code, stdout, err = run_cli(*argv, "--engine", "spark")
+    assert (code, err) == (0, ""), err
+    assert stdout.endswith(f"wrote {out}\n") and "k-anonymity over birth_date, postcode, age" in stdout
+    written = [dict(row) for row in _text_rows(out, "parquet")]
+    assert len(written) == 90 and all(re.fullmatch("[0-9a-f]{64}", str(row["email"])) for row in written)
+    assert run_cli(*argv, "--engine", "spark") == (2, "", f"error: {out}: output exists (use --force to replace it)\n")
     shutil.rmtree(data)
