@@ -14,7 +14,8 @@ Formats, read so that every value reaches the detectors as the single-machine re
   as text, malformed lines failing the job (``FAILFAST``); an empty field is an empty string.
 * JSON Lines: Spark's text source, one line per row, each line parsed by the tool's own JSON reader
   (duplicate keys, undeclared keys and non-objects refused as on one machine).
-* Parquet: Spark's Parquet source; values become text exactly as on one machine.
+* Parquet: Spark's Parquet source; text and numbers become text as on one machine (timestamps arrive in
+  the session's time zone).
 
 k-anonymity and l-diversity are a ``groupBy`` over the quasi-identifiers (never collected): only the
 summary counts reach the driver.
