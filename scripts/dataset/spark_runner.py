@@ -337,10 +337,9 @@ def measure_risk(frame: Any, fmt: Format, names: list[str], privacy: Privacy) ->
     text = text.select(*[F.when(F.col(alias) == "", None).otherwise(F.col(alias)).alias(alias) for alias in aliases])
     qi = aliases[: len(privacy.quasi_identifiers)]
     if diverse:
-        # Two plain aggregations (no countDistinct, which Spark expands row by row): rows per class and
-        # sensitive value, then per class the rows and the non-null sensitive values (each pair is distinct).
-        pairs = text.groupBy(*qi, aliases[-1]).agg(F.count(F.lit(1)).alias("n"))
-        classes = pairs.groupBy(*qi).agg(F.sum("n").alias("n"), F.count(aliases[-1]).alias("d"))
+        # One aggregation: rows per class and the set of its non-null sensitive values (collect_set skips
+        # nulls and aggregates partially before the shuffle, so only one entry per class and task moves).
+        classes = text.groupBy(*qi).agg(F.count(F.lit(1)).alias("n"), F.size(F.collect_set(aliases[-1])).alias("d"))
     else:
         classes = text.groupBy(*qi).agg(F.count(F.lit(1)).alias("n"))
     k = privacy.k
