@@ -29,10 +29,11 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-# The model assessment's attack libraries (dependency group "assess") and the Spark job's SDK (group "spark"): for
-# tests and assessments, never for `make plan`. Re-synced whenever the base environment is, since a plain sync removes
-# the group.
-$(VENV)/.synced-assess: $(VENV)/.synced
+# The optional dependency groups, for tests, benchmarks and assessments, never for `make plan`: the model
+# assessment's attack libraries ("assess") and datasets at scale ("spark": pyspark, with Java 17+ from the system,
+# and the Azure ML SDK for the Spark job). A sync removes every group it does not name, so this one names both, and
+# it runs again whenever the base environment is synced.
+$(VENV)/.synced-groups: $(VENV)/.synced
 	$(UV) sync --frozen --group assess --group spark --python $(PYTHON)
 	@touch $@
 
@@ -54,7 +55,7 @@ preflight: $(VENV)/.synced ## Check the signed-in Azure identity may deploy the 
 
 CHECKOV := $(UV) tool run --from checkov==3.3.30 checkov --skip-download --compact --quiet
 
-lint: $(VENV)/.synced-assess ## ruff (lint + format check), mypy, and checkov on the pipeline templates
+lint: $(VENV)/.synced-groups ## ruff (lint + format check), mypy, and checkov on the pipeline templates
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -65,22 +66,22 @@ format: $(VENV)/.synced ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: env $(VENV)/.synced-assess lint ## Run the whole test suite (after lint)
+test: env $(VENV)/.synced-groups lint ## Run the whole test suite (after lint)
 	$(PY) -m pytest
 
 bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces; gate rules over 1,000-100,000 resources
 	$(PY) -m scripts.bench.plan
 	$(PY) -m scripts.bench.gate
 
-bench-dataset: env ## Dataset scan/publish speed on ~200 MB, compared with Presidio
+bench-dataset: env $(VENV)/.synced-groups ## Dataset scan/publish speed on ~200 MB (local and Spark runners), Presidio, k-anonymity on 10M rows
 	$(UV) venv --quiet --allow-existing $(TOOLS)/presidio --python $(PYTHON)
 	$(UV) pip install --quiet -p $(TOOLS)/presidio/bin/python -r scripts/bench/presidio-requirements.txt
 	$(PY) -m scripts.bench.dataset --presidio-python $(TOOLS)/presidio/bin/python
 
-bench-assess: $(VENV)/.synced-assess ## Assessment wall time on a 20-feature classifier, 1,000 samples, against ART called directly
+bench-assess: $(VENV)/.synced-groups ## Assessment wall time on a 20-feature classifier, 1,000 samples, against ART called directly
 	$(PY) -m scripts.bench.assess
 
-assess: $(VENV)/.synced-assess ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml [ASSESS_ARGS=...]
+assess: $(VENV)/.synced-groups ## Assess a candidate model: make assess MODEL=m.onnx SAMPLE=spec.yaml [ASSESS_ARGS=...]
 	$(PY) -m scripts.assess model --model $(MODEL) --sample $(SAMPLE) $(ASSESS_ARGS)
 
 clean: ## Remove generated files and environments

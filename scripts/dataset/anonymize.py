@@ -24,7 +24,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from .errors import RefusedError, UnusableInputError
 from .manifest import Column, DateGeneralization, ManifestSource, NumberGeneralization, PostcodeGeneralization
-from .readers import Batch, DataReader, Format, detect_format
+from .readers import Batch, Format, data_files, detect_format
 from .scanner import ScanReport, check_schema, open_reader, scan_file
 
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?\s*$")
@@ -207,7 +207,7 @@ def _same_file(path: Path, opened: os.stat_result) -> bool:
 
 def _transform_batch(
     batch: Batch,
-    reader: DataReader,
+    where: str,
     plan: list[tuple[int, Column, Callable[[pa.Array], pa.Array] | None]],
     out_format: Format,
 ) -> tuple[list[str], list[pa.Array], list[dict[str, Any]] | None]:
@@ -224,7 +224,7 @@ def _transform_batch(
         except TransformError as exc:
             row = batch.row_offset + exc.index + 1
             raise UnusableInputError(
-                f"{reader.path}: row {row}, column {column.name!r}: expected {exc.expected} to {column.action}"
+                f"{where}: row {row}, column {column.name!r}: expected {exc.expected} to {column.action}"
             ) from None
     records: list[dict[str, Any]] | None = None
     if out_format == "jsonl" and batch.raw is not None:
@@ -252,39 +252,46 @@ def anonymize_file(
     key: bytes | None,
     deny_list: frozenset[str] = frozenset(),
     force: bool = False,
+    data_format: Format | None = None,
     **reader_options: Any,
 ) -> ScanReport:
-    """Write the anonymized file to ``out`` only if its re-scan is clean; return that scan."""
+    """Write the anonymized file to ``out`` only if its re-scan is clean; return that scan.
+
+    ``data`` is a file or a folder of files (read in path order into the one output file).
+    """
+    from .engine import plan_anonymize
+
     out_path = Path(out)
     out_format = detect_format(out_path)
-    reader = open_reader(data, source, **reader_options)
-    check_schema(reader, source, "raw")
+    files, fmt = data_files(Path(data), data_format)
+    readers = [open_reader(file, source, data_format=fmt, **reader_options) for file in files]
+    for reader in readers:
+        check_schema(reader, source, "raw")
     if out_path.is_dir():
         raise UnusableInputError(f"{out_path}: is a folder, not an output file")
     if out_path.exists() and not force:
         raise UnusableInputError(f"{out_path}: output exists (use --force to replace it)")
-    if out_path.resolve() == reader.path.resolve():
+    if any(out_path.resolve() == reader.path.resolve() for reader in readers):
         raise UnusableInputError(f"{out_path}: output must not be the input file")
     if not out_path.parent.is_dir():
         raise UnusableInputError(f"{out_path.parent}: output directory does not exist")
 
-    manifest = source.manifest
-    plan: list[tuple[int, Column, Callable[[pa.Array], pa.Array] | None]] = []
-    declared = {column.name: column for column in manifest.columns}
-    for position, name in enumerate(reader.columns):
-        column = declared.get(name)
-        if column is None or column.action == "drop":
-            continue
-        plan.append((position, column, column_transform(column, key)))
-    names = [column.name for _, column, _ in plan]
+    plans = [plan_anonymize(reader.columns, source.manifest, key) for reader in readers]
+    names = [column.name for _, column, _ in plans[0]]
+    order = {name: index for index, name in enumerate(names)}
+    for reader, plan in zip(readers, plans, strict=True):
+        if sorted(column.name for _, column, _ in plan) != sorted(names):
+            raise UnusableInputError(f"{reader.path}: its columns differ from those of {readers[0].path}")
+        plan.sort(key=lambda step: order[step[1].name])
 
     temporary, handle, created = _create_temporary(out_path)
     try:
         with handle:
             writer = _Writer(handle, out_format)
             try:
-                for batch in reader.batches():
-                    writer.write(*_transform_batch(batch, reader, plan, out_format))
+                for reader, plan in zip(readers, plans, strict=True):
+                    for batch in reader.batches():
+                        writer.write(*_transform_batch(batch, str(reader.path), plan, out_format))
             finally:
                 writer.close(names)
         if not _same_file(temporary, created):

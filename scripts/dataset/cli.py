@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check an anonymized file: dropped columns absent, transformed columns in their output shape",
     )
     scan.add_argument("--deny-list", metavar="FILE", help="names to flag, one per line (overrides scan.deny_list)")
+    _engine_arguments(scan)
 
     anonymize = commands.add_parser("anonymize", help="apply each column's action, re-scan, then write OUT")
     anonymize.add_argument("data", metavar="DATA")
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     anonymize.add_argument("--force", action="store_true", help="replace OUT if it exists")
     anonymize.add_argument("--json", action="store_true", help="machine-readable output")
     anonymize.add_argument("--deny-list", metavar="FILE", help="names to flag, one per line")
+    _engine_arguments(anonymize)
 
     publish = commands.add_parser("publish", help="upload a clean dataset version, content-addressed and immutable")
     publish.add_argument("data", metavar="DATA", nargs="+")
@@ -72,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     submit.add_parser(commands)
     return parser
+
+
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local: stream on this machine (default); spark: every partition on Spark (pyspark, group spark)",
+    )
+    parser.add_argument(
+        "--format",
+        dest="data_format",
+        choices=["csv", "jsonl", "parquet"],
+        help="format of a DATA folder whose name has no .csv, .jsonl or .parquet suffix",
+    )
 
 
 def _positive(text: str) -> int:
@@ -98,6 +116,7 @@ def _print_report(report: ScanReport, out: TextIO) -> None:
     out.write(f"{report.file}: {report.rows_scanned} rows scanned ({extent}, {report.mode} mode), ")
     if report.clean:
         out.write("no personal data found\n")
+        _print_risk(report, out)
         return
     out.write(f"{len(report.findings)} finding(s)\n")
     header = ("COLUMN", "TYPE", "ROWS", "EXAMPLE ROWS")
@@ -108,6 +127,26 @@ def _print_report(report: ScanReport, out: TextIO) -> None:
     for line in lines:
         out.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)))
         out.write("  " + line[3] + "\n")
+    _print_risk(report, out)
+
+
+def _print_risk(report: ScanReport, out: TextIO) -> None:
+    """k-anonymity and l-diversity as counts: classes and rows, never the values that form them."""
+    risk = report.risk
+    if risk is None:
+        return
+    verdict = "meets" if risk.classes_below_k == 0 else "BELOW"
+    out.write(
+        f"k-anonymity over {', '.join(risk.quasi_identifiers)}: smallest class {risk.smallest_class} row(s), "
+        f"{verdict} k={risk.k}; {risk.classes} class(es), {risk.classes_below_k} below k "
+        f"holding {risk.rows_below_k} row(s)\n"
+    )
+    if risk.l is not None:
+        verdict = "meets" if risk.classes_below_l == 0 else "BELOW"
+        out.write(
+            f"l-diversity of {risk.sensitive}: lowest {risk.lowest_diversity} distinct value(s) in a class, "
+            f"{verdict} l={risk.l}; {risk.classes_below_l} class(es) below l holding {risk.rows_below_l} row(s)\n"
+        )
 
 
 def _emit(payload: dict[str, Any], out: TextIO) -> None:
@@ -119,15 +158,26 @@ def _scan(args: argparse.Namespace, out: TextIO) -> int:
 
     source = load_manifest(args.manifest)
     deny_list = load_deny_list(source, args.deny_list)
-    sample = None if args.full else (args.sample or source.manifest.scan.sample_rows)
     mode: Mode = "anonymized" if args.anonymized else "raw"
-    with progress.rows("scan"):
-        report = scan_file(args.data, source, mode=mode, sample_rows=sample, deny_list=deny_list)
+    if args.engine == "spark":
+        if args.sample:
+            raise UnusableInputError(
+                "--sample: the Spark runner scans every row (drop --sample, or use --engine local)"
+            )
+        from .spark_runner import scan_dataset
+
+        report = scan_dataset(args.data, source, mode=mode, deny_list=deny_list, data_format=args.data_format)
+    else:
+        sample = None if args.full else (args.sample or source.manifest.scan.sample_rows)
+        with progress.rows("scan"):
+            report = scan_file(
+                args.data, source, mode=mode, sample_rows=sample, deny_list=deny_list, data_format=args.data_format
+            )
     if args.json:
         _emit(report.to_dict(), out)
     else:
         _print_report(report, out)
-    return EXIT_OK if report.clean else EXIT_FINDINGS
+    return EXIT_OK if report.clean and report.meets_privacy else EXIT_FINDINGS
 
 
 def _key(args: argparse.Namespace, needed: bool) -> bytes | None:
@@ -157,10 +207,17 @@ def _anonymize(args: argparse.Namespace, out: TextIO) -> int:
     source = load_manifest(args.manifest)
     deny_list = load_deny_list(source, args.deny_list)
     key = _key(args, source.manifest.needs_key)
-    _check_output(Path(args.out))
+    if args.engine == "spark":
+        from .spark_runner import anonymize_dataset, require_pyspark
+
+        require_pyspark()
+        run_anonymize: Any = functools.partial(anonymize_dataset, data_format=args.data_format)
+    else:
+        _check_output(Path(args.out))
+        run_anonymize = functools.partial(anonymize_file, data_format=args.data_format)
     try:
         with progress.rows("anonymize"):
-            report = anonymize_file(args.data, source, args.out, key=key, deny_list=deny_list, force=args.force)
+            report = run_anonymize(args.data, source, args.out, key=key, deny_list=deny_list, force=args.force)
     except OSError as exc:  # the output folder turned unwritable or full while writing: nothing was kept
         raise UnusableInputError(
             f"{args.out}: cannot write the output ({exc.strerror or type(exc).__name__})"
@@ -203,7 +260,7 @@ def _connection(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _publish(args: argparse.Namespace, out: TextIO) -> int:
-    from .storage import ScanRefusedError, plan_publication, publish_dataset
+    from .storage import PrivacyRefusedError, ScanRefusedError, plan_publication, publish_dataset
 
     source = load_manifest(args.manifest)
     deny_list = load_deny_list(source, args.deny_list)
@@ -216,6 +273,10 @@ def _publish(args: argparse.Namespace, out: TextIO) -> int:
         else:
             for report in exc.reports:
                 _print_report(report, out)
+        raise
+    except PrivacyRefusedError as exc:
+        if args.json:
+            _emit({"published": False, "reidentification": exc.risk.to_dict()}, out)
         raise
     service, publisher = _connection(args)
     with service:

@@ -141,6 +141,27 @@ class ScanSettings(_Strict):
     deny_list: Annotated[StrictStr, Field(min_length=1)] | None = None
 
 
+class Privacy(_Strict):
+    """Re-identification risk targets: k-anonymity over the quasi-identifiers, optionally l-diversity."""
+
+    quasi_identifiers: Annotated[tuple[Annotated[StrictStr, Field(min_length=1)], ...], Field(min_length=1)]
+    k: StrictInt
+    sensitive: Annotated[StrictStr, Field(min_length=1)] | None = None
+    l: StrictInt | None = None  # noqa: E741 - the name of the measure
+
+    @model_validator(mode="after")
+    def _targets(self) -> Privacy:
+        if self.k < 2:
+            raise _rule("k", f"expected an integer of at least 2, got {self.k}")
+        if self.l is not None and self.sensitive is None:
+            raise _rule("l", "requires privacy.sensitive (the column whose values must be diverse)")
+        if self.sensitive is not None and self.l is None:
+            raise _rule("sensitive", "requires privacy.l (the least number of distinct values per class)")
+        if self.l is not None and self.l < 2:
+            raise _rule("l", f"expected an integer of at least 2, got {self.l}")
+        return self
+
+
 class Manifest(_Strict):
     name: Annotated[StrictStr, Field(pattern=NAME_PATTERN)]
     version: Annotated[StrictStr, Field(pattern=VERSION_PATTERN)]
@@ -150,6 +171,7 @@ class Manifest(_Strict):
     approved_by: Annotated[StrictStr, Field(min_length=1)] | None = None
     scan: ScanSettings = ScanSettings()
     columns: Annotated[tuple[Column, ...], Field(min_length=1)]
+    privacy: Privacy | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Manifest:
@@ -160,7 +182,31 @@ class Manifest(_Strict):
             if column.name in seen:
                 raise _rule(f"columns[{index}].name", f"duplicate column name {column.name!r}")
             seen.add(column.name)
+        if self.privacy is not None:
+            self._privacy_columns(self.privacy)
         return self
+
+    def _privacy_columns(self, privacy: Privacy) -> None:
+        """Quasi-identifiers and the sensitive column must be columns that the published data keeps."""
+        actions = {column.name: column.action for column in self.columns}
+        named: set[str] = set()
+        for index, name in enumerate(privacy.quasi_identifiers):
+            where = f"privacy.quasi_identifiers[{index}]"
+            if name not in actions:
+                raise _rule(where, f"column {name!r} is not declared in columns")
+            if actions[name] == "drop":
+                raise _rule(where, f"column {name!r} is dropped, so it is not in the published data")
+            if name in named:
+                raise _rule(where, f"column {name!r} is listed twice")
+            named.add(name)
+        if privacy.sensitive is not None:
+            name = privacy.sensitive
+            if name not in actions:
+                raise _rule("privacy.sensitive", f"column {name!r} is not declared in columns")
+            if actions[name] == "drop":
+                raise _rule("privacy.sensitive", f"column {name!r} is dropped, so it is not in the published data")
+            if name in named:
+                raise _rule("privacy.sensitive", f"column {name!r} is also a quasi-identifier")
 
     def column(self, name: str) -> Column | None:
         for column in self.columns:

@@ -67,6 +67,35 @@ def detect_format(path: Path) -> Format:
     return fmt
 
 
+def is_hidden(name: str) -> bool:
+    """Files Spark and Hadoop skip in a folder: ``_SUCCESS``, ``.crc`` checksums, temporary files."""
+    return name.startswith((".", "_"))
+
+
+def data_files(path: Path, fmt: Format | None = None) -> tuple[list[Path], Format]:
+    """The files of a data set and their format: one file, or every file under a folder (a partitioned
+    data set such as ``year=2024/part-0.parquet``), in path order, hidden names skipped as Spark does.
+
+    A folder's format is ``fmt`` or its name's suffix (``events.parquet/``); the files in it are read in
+    that format whatever their own suffix (Spark's JSON Lines output ends in ``.txt``). Anything that is
+    not a regular file (a device, a dangling link) is listed, so that reading it is refused.
+    """
+    if not path.is_dir():
+        return [path], fmt or detect_format(path)
+    if fmt is None:
+        fmt = _SUFFIXES.get(path.suffix.lower())
+        if fmt is None:
+            raise UnusableInputError(f"{path}: a folder: give its format (--format csv, jsonl or parquet)")
+    files = sorted(
+        candidate
+        for candidate in path.rglob("*")
+        if not candidate.is_dir() and not any(is_hidden(part) for part in candidate.relative_to(path).parts)
+    )
+    if not files:
+        raise UnusableInputError(f"{path}: the folder holds no data files")
+    return files, fmt
+
+
 class DataReader:
     """Opens a data file; ``columns`` is known before the first batch is read."""
 
@@ -77,9 +106,10 @@ class DataReader:
         known_columns: list[str] | None = None,
         block_size: int = CSV_BLOCK_SIZE,
         batch_rows: int | None = None,
+        data_format: Format | None = None,
     ) -> None:
         self.path = Path(path)
-        self.format: Format = detect_format(self.path)
+        self.format: Format = data_format or detect_format(self.path)
         if self.path.is_dir():
             raise UnusableInputError(f"{self.path}: is a folder, not a data file")
         if not self.path.exists():
@@ -195,7 +225,7 @@ class DataReader:
             parquet = pq.ParquetFile(self.path)
             for record_batch in parquet.iter_batches(batch_size=self._batch_rows or PARQUET_BATCH_ROWS):
                 text = pa.RecordBatch.from_arrays(
-                    [_as_text(column) for column in record_batch.columns], names=record_batch.schema.names
+                    [as_text(column) for column in record_batch.columns], names=record_batch.schema.names
                 )
                 yield Batch(row_offset=offset, text=text, original=record_batch)
                 offset += record_batch.num_rows
@@ -217,18 +247,7 @@ class DataReader:
                     raise UnusableInputError(f"{self.path}: line {line_number}: not UTF-8 text") from None
                 if not line.strip():
                     continue
-                try:
-                    record = json.loads(line, object_pairs_hook=_unique_keys)
-                except _DuplicateKeyError:
-                    raise UnusableInputError(
-                        f"{self.path}: line {line_number}: a key appears more than once in one object"
-                    ) from None
-                except json.JSONDecodeError as exc:
-                    raise UnusableInputError(f"{self.path}: line {line_number}: not valid JSON ({exc.msg})") from None
-                except (RecursionError, ValueError):
-                    raise UnusableInputError(f"{self.path}: line {line_number}: unreadable JSON") from None
-                if not isinstance(record, dict):
-                    raise UnusableInputError(f"{self.path}: line {line_number}: expected a JSON object")
+                record = parse_jsonl_line(line, f"{self.path}: line {line_number}")
                 yield line_number, record
 
     def _jsonl_batches(self) -> Iterator[Batch]:
@@ -238,18 +257,35 @@ class DataReader:
         offset = 0
         size = self._batch_rows or JSONL_BATCH_ROWS
         for line_number, record in self._jsonl_records():
-            for position, key in enumerate(record, start=1):
-                if key not in known:
-                    raise UnusableInputError(
-                        f"{self.path}: line {line_number}: key {position} of the object is not a declared column"
-                    )
+            check_jsonl_keys(record, known, f"{self.path}: line {line_number}")
             rows.append(record)
             if len(rows) == size:
-                yield _jsonl_batch(rows, names, offset)
+                yield jsonl_batch(rows, names, offset)
                 offset += len(rows)
                 rows = []
         if rows:
-            yield _jsonl_batch(rows, names, offset)
+            yield jsonl_batch(rows, names, offset)
+
+
+def parse_jsonl_line(line: str, where: str) -> dict[str, Any]:
+    """One JSON Lines record; ``where`` names the file and line in messages (never the content)."""
+    try:
+        record = json.loads(line, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError:
+        raise UnusableInputError(f"{where}: a key appears more than once in one object") from None
+    except json.JSONDecodeError as exc:
+        raise UnusableInputError(f"{where}: not valid JSON ({exc.msg})") from None
+    except (RecursionError, ValueError):
+        raise UnusableInputError(f"{where}: unreadable JSON") from None
+    if not isinstance(record, dict):
+        raise UnusableInputError(f"{where}: expected a JSON object")
+    return record
+
+
+def check_jsonl_keys(record: dict[str, Any], known: set[str] | frozenset[str], where: str) -> None:
+    for position, key in enumerate(record, start=1):
+        if key not in known:
+            raise UnusableInputError(f"{where}: key {position} of the object is not a declared column")
 
 
 class _DuplicateKeyError(Exception):
@@ -277,7 +313,7 @@ def _first_invalid_utf8(column: pa.Array) -> int:
     return 0
 
 
-def _jsonl_batch(rows: list[dict[str, Any]], names: list[str], offset: int) -> Batch:
+def jsonl_batch(rows: list[dict[str, Any]], names: list[str], offset: int) -> Batch:
     arrays = [pa.array([_json_text(row.get(name)) for row in rows], type=pa.string()) for name in names]
     return Batch(row_offset=offset, text=pa.RecordBatch.from_arrays(arrays, names=names), raw=rows)
 
@@ -292,7 +328,7 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _as_text(column: pa.Array) -> pa.Array:
+def as_text(column: pa.Array) -> pa.Array:
     kind = column.type
     if pa.types.is_string(kind):
         return column

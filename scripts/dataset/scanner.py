@@ -18,7 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -36,7 +36,10 @@ from .detectors import (
 )
 from .errors import UnusableInputError
 from .manifest import Column, Manifest, ManifestSource, PiiType
-from .readers import DataReader, Format
+from .readers import DataReader, Format, data_files
+
+if TYPE_CHECKING:
+    from .engine import RiskCounter, RiskReport
 
 Mode = Literal["raw", "anonymized"]
 NOT_ANONYMIZED = "not_anonymized"
@@ -116,10 +119,17 @@ class ScanReport:
     findings: tuple[Finding, ...]
     columns_scanned: tuple[str, ...]
     columns_skipped: dict[str, str]
+    risk: RiskReport | None = None
 
     @property
     def clean(self) -> bool:
+        """No personal data found (the re-identification risk is judged apart: ``meets_privacy``)."""
         return not self.findings
+
+    @property
+    def meets_privacy(self) -> bool:
+        """The declared k (and l) are met, or none is declared or measured."""
+        return self.risk is None or self.risk.meets_target
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,7 +142,7 @@ class ScanReport:
             "columns_scanned": list(self.columns_scanned),
             "columns_skipped": dict(self.columns_skipped),
             "findings": [finding.to_dict() for finding in self.findings],
-        }
+        } | ({"reidentification": self.risk.to_dict()} if self.risk is not None else {})
 
 
 class _ColumnScan:
@@ -217,37 +227,92 @@ class _ColumnScan:
         if tally.all_rows is not None:
             tally.all_rows.extend(first_row + index for index in indices.to_pylist())
 
-    def findings(self) -> list[Finding]:
-        merged: dict[str, _Tally] = dict(self.tallies)
-        for kind, stat in self.weak.items():
-            valid = stat.tally.count
-            if stat.rejected or valid < STAT_MIN_VALID or valid < STAT_ACCEPT_AT * stat.candidates:
-                continue
-            existing = merged.get(kind)
-            if existing is None:
-                merged[kind] = stat.tally
-            else:
-                merged[kind] = _Tally(
-                    count=existing.count + valid,
-                    rows=sorted(existing.rows + stat.tally.rows)[:EXAMPLE_ROWS],
-                    all_rows=(
-                        sorted(existing.all_rows + (stat.tally.all_rows or []))
-                        if existing.all_rows is not None
-                        else None
-                    ),
-                )
-        order = _TYPE_ORDER
-        return [
-            Finding(
-                column=self.name,
-                type=str(kind),
-                count=tally.count,
-                rows=tuple(tally.rows),
-                all_rows=tuple(tally.all_rows) if tally.all_rows is not None else None,
-            )
-            for kind, tally in sorted(merged.items(), key=lambda item: order.get(str(item[0]), len(order)))
-            if tally.count
-        ]
+    def partial(self) -> ColumnPartial:
+        """What this column found so far, as a result that merges with other slices of the data."""
+        return ColumnPartial(
+            tallies={str(kind): _frozen(tally) for kind, tally in self.tallies.items()},
+            weak={
+                str(kind): WeakPartial(stat.candidates, _frozen(stat.tally), stat.rejected)
+                for kind, stat in self.weak.items()
+                if stat.candidates or stat.rejected
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TallyPartial:
+    """A count, the first example rows (1-based, counted from the start of the slice) and, for tests, all."""
+
+    count: int
+    rows: tuple[int, ...]
+    all_rows: tuple[int, ...] | None = None
+
+    def shifted(self, offset: int) -> TallyPartial:
+        return TallyPartial(
+            self.count,
+            tuple(row + offset for row in self.rows),
+            tuple(row + offset for row in self.all_rows) if self.all_rows is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WeakPartial:
+    """Checksum statistics of bare numbers: candidates seen, those that passed, and whether rejected."""
+
+    candidates: int
+    valid: TallyPartial
+    rejected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPartial:
+    tallies: dict[str, TallyPartial]
+    weak: dict[str, WeakPartial]
+
+
+def _frozen(tally: _Tally) -> TallyPartial:
+    return TallyPartial(tally.count, tuple(tally.rows), tuple(tally.all_rows) if tally.all_rows is not None else None)
+
+
+def _merge_tallies(parts: list[TallyPartial]) -> TallyPartial:
+    rows = sorted(row for part in parts for row in part.rows)[:EXAMPLE_ROWS]
+    every = [part.all_rows for part in parts]
+    all_rows = (
+        tuple(sorted(row for rows_ in every for row in rows_ or ())) if all(r is not None for r in every) else None
+    )
+    return TallyPartial(sum(part.count for part in parts), tuple(rows), all_rows)
+
+
+def column_findings(name: str, parts: list[tuple[int, ColumnPartial]]) -> list[Finding]:
+    """Findings of one column from its slices, each with the row offset of its first row.
+
+    Counts add up and example rows are the first of the whole data. Bare numbers are a finding when
+    their checksum pass rate over all slices reaches ``STAT_ACCEPT_AT`` and no slice rejected them as
+    ordinary numbers. With one slice this is exactly the single-machine scan.
+    """
+    strong: dict[str, list[TallyPartial]] = {}
+    weak: dict[str, list[WeakPartial]] = {}
+    for offset, part in parts:
+        for kind, tally in part.tallies.items():
+            strong.setdefault(kind, []).append(tally.shifted(offset))
+        for kind, stat in part.weak.items():
+            weak.setdefault(kind, []).append(WeakPartial(stat.candidates, stat.valid.shifted(offset), stat.rejected))
+    merged = {kind: _merge_tallies(tallies) for kind, tallies in strong.items()}
+    for kind, stats in weak.items():
+        valid = _merge_tallies([stat.valid for stat in stats])
+        candidates = sum(stat.candidates for stat in stats)
+        if any(stat.rejected for stat in stats) or valid.count < STAT_MIN_VALID:
+            continue
+        if valid.count < STAT_ACCEPT_AT * candidates:
+            continue
+        existing = merged.get(kind)
+        merged[kind] = valid if existing is None else _merge_tallies([existing, valid])
+    order = _TYPE_ORDER
+    return [
+        Finding(column=name, type=kind, count=tally.count, rows=tally.rows, all_rows=tally.all_rows)
+        for kind, tally in sorted(merged.items(), key=lambda item: order.get(item[0], len(order)))
+        if tally.count
+    ]
 
 
 # Columns of a batch are searched together, as one array of at most this many bytes: the prefilter runs
@@ -329,27 +394,31 @@ def expected_columns(manifest: Manifest, mode: Mode) -> list[Column]:
 
 
 def check_schema(reader: DataReader, source: ManifestSource, mode: Mode) -> None:
-    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks.
+    """Exit-2 errors for columns the manifest does not describe, or declared columns the file lacks."""
+    check_columns(str(reader.path), reader.columns, source, mode)
+
+
+def check_columns(where: str, columns: list[str], source: ManifestSource, mode: Mode) -> None:
+    """Exit-2 errors for columns the manifest does not describe, or declared columns the data lacks.
 
     A column of the data that the manifest does not declare is named by its position only: its name
     may be a value (a CSV without a header line, a JSON Lines key that is an e-mail address).
     """
     declared = {column.name for column in source.manifest.columns}
-    for position, name in enumerate(reader.columns, start=1):
+    for position, name in enumerate(columns, start=1):
         if name not in declared:
             raise UnusableInputError(
-                f"{reader.path}: column {position} of the data is not declared in {source.path} (columns)"
+                f"{where}: column {position} of the data is not declared in {source.path} (columns)"
             )
-    present = set(reader.columns)
+    present = set(columns)
     expected = {column.name for column in expected_columns(source.manifest, mode)}
     for index, column in enumerate(source.manifest.columns):
         if column.name in expected and column.name not in present:
-            raise UnusableInputError(
-                f"{source.path}: columns[{index}].name: column {column.name!r} is not in {reader.path}"
-            )
+            raise UnusableInputError(f"{source.path}: columns[{index}].name: column {column.name!r} is not in {where}")
 
 
 def open_reader(path: str | Path, source: ManifestSource, **reader_options: Any) -> DataReader:
+    """A reader of one data file that knows the manifest's columns (JSON Lines keys may be absent)."""
     return DataReader(path, known_columns=[column.name for column in source.manifest.columns], **reader_options)
 
 
@@ -361,71 +430,62 @@ def scan_file(
     sample_rows: int | None = None,
     deny_list: frozenset[str] = frozenset(),
     collect_rows: bool = False,
+    data_format: Format | None = None,
+    risk_counter: RiskCounter | None = None,
     **reader_options: Any,
 ) -> ScanReport:
-    reader = open_reader(path, source, **reader_options)
-    check_schema(reader, source, mode)
-    manifest = source.manifest
-    declared = {column.name: column for column in manifest.columns}
-    skipped: dict[str, str] = {}
-    scans: list[tuple[int, _ColumnScan]] = []
-    for position, name in enumerate(reader.columns):
-        column = declared.get(name)
-        if column is None:
-            continue
-        plan = _plan(column, mode)
-        if isinstance(plan, str):
-            skipped[name] = plan
-            continue
-        content, heuristics, conformance = plan
-        scans.append(
-            (
-                position,
-                _ColumnScan(
-                    name,
-                    content=content,
-                    heuristics=heuristics,
-                    conformance=conformance,
-                    collect_rows=collect_rows,
-                ),
-            )
-        )
-    names = DenyList(deny_list)
-    analyzer = Analyzer(names)
-    content_scans = [(position, column_scan) for position, column_scan in scans if column_scan.content]
+    """Scan a file, or every file of a folder (each a slice of the engine contract, merged in path order).
+
+    In ``anonymized`` mode, a manifest that declares ``privacy`` also gets its re-identification risk
+    measured over all the rows scanned, into the report; or into ``risk_counter`` when given (a data set
+    of several files is judged as a whole), and then the report has none.
+    """
+    from .engine import BatchScanner, RiskCounter, merge_scan, plan_scan
+
+    files, fmt = data_files(Path(path), data_format)
+    readers = [open_reader(file, source, data_format=fmt, **reader_options) for file in files]
+    plans = []
+    for reader in readers:
+        check_schema(reader, source, mode)
+        plans.append(plan_scan(reader.columns, source.manifest, mode, deny_list, collect_rows=collect_rows))
+        if set(reader.columns) != set(readers[0].columns):
+            raise UnusableInputError(f"{reader.path}: its columns differ from those of {readers[0].path}")
+    privacy = source.manifest.privacy
+    risk = RiskCounter(privacy) if mode == "anonymized" and privacy is not None else None
+    if risk is not None and risk_counter is not None:
+        risk = risk_counter
+    parts = []
     rows = 0
     complete = True
-    for full_batch in reader.batches():
-        batch = full_batch
-        if sample_rows is not None and rows + batch.num_rows > sample_rows:
-            complete = False
-            batch = full_batch.head(sample_rows - rows)
-            if batch.num_rows == 0:
+    for reader, plan in zip(readers, plans, strict=True):
+        scanner = BatchScanner(plan)
+        for full_batch in reader.batches():
+            batch = full_batch
+            if sample_rows is not None and rows + batch.num_rows > sample_rows:
+                complete = False
+                batch = full_batch.head(sample_rows - rows)
+                if batch.num_rows == 0:
+                    break
+            scanner.feed(batch)
+            if risk is not None:
+                risk.feed(batch.text)
+            rows += batch.num_rows
+            if not complete:
                 break
-        for position, column_scan in scans:
-            column_scan.scan_shapes(batch.text.column(position), batch.row_offset)
-        if content_scans:
-            _scan_content(
-                [(batch.text.column(position), column_scan) for position, column_scan in content_scans],
-                batch.row_offset,
-                analyzer,
-                names,
-            )
-        rows += batch.num_rows
+        parts.append(scanner.partial())
         if not complete:
             break
-    findings: list[Finding] = []
-    for _, column_scan in scans:
-        findings.extend(column_scan.findings())
+    rows, findings = merge_scan(plans[0], parts)
     return ScanReport(
-        file=str(reader.path),
-        format=reader.format,
+        file=str(path) if len(files) > 1 or files[0] != Path(path) else str(readers[0].path),
+        format=fmt,
         mode=mode,
         rows_scanned=rows,
         complete=complete,
         findings=tuple(findings),
-        columns_scanned=tuple(column_scan.name for _, column_scan in scans),
-        columns_skipped=skipped,
+        columns_scanned=tuple(column.name for column in plans[0].columns),
+        columns_skipped=plans[0].skipped,
+        risk=risk.report() if risk is not None and risk_counter is None else None,
     )
 
 

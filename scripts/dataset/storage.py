@@ -57,6 +57,7 @@ from scripts.common.net import is_loopback
 from scripts.common.safeload import MAX_CONFIG_BYTES, InputError, load_yaml
 
 from . import progress
+from .engine import RiskCounter, RiskReport
 from .errors import RefusedError, StorageError, UnusableInputError
 from .manifest import Manifest, ManifestSource, Zone, format_location
 from .readers import Format, detect_format
@@ -321,6 +322,25 @@ class ScanRefusedError(RefusedError):
         self.reports = reports
 
 
+class PrivacyRefusedError(RefusedError):
+    """The files together are below the manifest's k (or l): rows could be singled out. Counts only."""
+
+    def __init__(self, source: ManifestSource, risk: RiskReport) -> None:
+        reasons = []
+        if risk.classes_below_k:
+            reasons.append(
+                f"{risk.classes_below_k} class(es) over the quasi-identifiers hold fewer than k={risk.k} rows "
+                f"(smallest {risk.smallest_class}, {risk.rows_below_k} row(s) in all)"
+            )
+        if risk.classes_below_l:
+            reasons.append(
+                f"{risk.classes_below_l} class(es) have fewer than l={risk.l} distinct values of {risk.sensitive} "
+                f"({risk.rows_below_l} row(s) in all)"
+            )
+        super().__init__(f"publish refused: {source.path}: privacy: " + "; ".join(reasons))
+        self.risk = risk
+
+
 def plan_publication(
     files: Iterable[str | Path], source: ManifestSource, zone: Zone, deny_list: frozenset[str]
 ) -> list[PlannedFile]:
@@ -335,6 +355,7 @@ def plan_publication(
     planned: list[PlannedFile] = []
     reports: list[ScanReport] = []
     names: set[str] = set()
+    risk = RiskCounter(manifest.privacy) if manifest.privacy is not None else None
     for item in files:
         path = Path(item)
         if not path.is_file():
@@ -344,12 +365,16 @@ def plan_publication(
         if path.name in names or path.name == "manifest.yaml":
             raise UnusableInputError(f"{path}: file name {path.name!r} is used twice in this version")
         names.add(path.name)
-        report = scan_file(path, source, mode="anonymized", deny_list=deny_list)
+        report = scan_file(path, source, mode="anonymized", deny_list=deny_list, risk_counter=risk)
         reports.append(report)
         sha, size = sha256_file(path)
         planned.append(PlannedFile(path, path.name, sha, size, detect_format(path), report))
     if any(not report.clean for report in reports):
         raise ScanRefusedError(reports)
+    if risk is not None:
+        measured = risk.report()
+        if not measured.meets_target:
+            raise PrivacyRefusedError(source, measured)
     return planned
 
 

@@ -169,19 +169,25 @@ def test_read_only_output_folder_exits_2_and_writes_nothing(tmp_path: Path, data
 
 
 @pytest.mark.parametrize("where", ["out", "data"])
-def test_a_folder_where_a_file_is_expected_exits_2(tmp_path: Path, data: Path, where: str) -> None:
+def test_a_folder_where_a_file_is_expected_or_without_data_exits_2(tmp_path: Path, data: Path, where: str) -> None:
+    """An output folder is refused; an input folder is a partitioned data set, and one with no data file
+    (only names Spark skips) is refused."""
     manifest = write_manifest(tmp_path / "m.yaml", _valid())
     folder = tmp_path / "a.csv"
     folder.mkdir()
     (tmp_path / "out").mkdir()
+    if where == "data":
+        (folder / "_SUCCESS").write_text("")
     if where == "out":
         argv = [str(data), "--out", str(folder), "--force"]
         names = f"{folder}: is a folder, not an output file"
     else:
         argv = [str(folder), "--out", str(tmp_path / "out" / "a.csv")]
-        names = f"{folder}: is a folder, not a data file"
+        names = f"{folder}: the folder holds no data files"
     _assert_refused(*_cli("anonymize", *argv, "--manifest", str(manifest)), names=names)
-    assert list(folder.iterdir()) == [] and list((tmp_path / "out").iterdir()) == []
+    assert [path.name for path in folder.iterdir()] == (["_SUCCESS"] if where == "data" else []) and list(
+        (tmp_path / "out").iterdir()
+    ) == []
 
 
 def test_unreachable_storage_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -363,7 +363,13 @@ def test_special_files_and_folders_are_refused_in_one_line(tmp_path: Path, run_c
     assert run_cli("scan", str(folder), "--manifest", str(manifest)) == (
         2,
         "",
-        f"error: {folder}: is a folder, not a data file\n",
+        f"error: {folder}: the folder holds no data files\n",
+    )
+    (folder / "zero.csv").symlink_to("/dev/zero")
+    assert run_cli("scan", str(folder), "--manifest", str(manifest)) == (
+        2,
+        "",
+        f"error: {folder / 'zero.csv'}: is not a regular file (a device, pipe or socket), not a data file\n",
     )
     zero = tmp_path / "zero.csv"
     zero.symlink_to("/dev/zero")
