@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from scripts.gate import check
-from scripts.gate.check import CHECKOV_VERSION, CheckovRun, find_uv, main, run_processes
+from scripts.gate import checkov
+from scripts.gate.checkov import CHECKOV_VERSION, CheckovRun, find_uv, run_processes
+from scripts.gate.cli import main
 from scripts.plan.arm_export import CHECKOV_SKIPS, dumps, export, export_with_urns, resource_lines
 
 UV = find_uv()
@@ -274,7 +275,7 @@ def test_zero_resources_in_checkov_bare_summary_exits_2(
 def test_without_uv_the_gate_exits_2_unless_told_to_skip_checkov(
     dev_plan_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(check, "find_uv", lambda root=None: None)
+    monkeypatch.setattr(checkov, "find_uv", lambda root=None: None)
     assert main(["--plan", str(dev_plan_file)]) == 2
     assert "checkov runs through uv, which is neither at .tools/bin/uv nor on PATH" in capsys.readouterr().err
     assert main(["--plan", str(dev_plan_file), "--no-checkov"]) == 0

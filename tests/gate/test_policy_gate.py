@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from policies.catalog import RULES
-from scripts.gate.check import evaluate, main, report_junit, report_sarif
+from scripts.gate.cli import main
+from scripts.gate.evaluate import evaluate
+from scripts.gate.reports.junit import report_junit
+from scripts.gate.reports.sarif import report_sarif
 from tests.policies.policy_cases import NO_SUPPRESSIONS, mutate, run, with_endpoint_diagnostics
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from test_policy_rules import CASES
 
-from scripts.gate.check import evaluate
+from scripts.gate.evaluate import evaluate
 from tests.policies.policy_cases import NO_SUPPRESSIONS, TODAY, mutate, with_endpoint_diagnostics
 
 MUTATIONS = [c for c in CASES if c[1] == "dev"]
