@@ -1,7 +1,7 @@
-"""checkov in the gate: the plan's ARM template (``--framework arm``) and the repository's secrets
-(``--framework secrets``), each run isolated with ``uv tool run``, their output checked before it is trusted, and
-their failures added to the :class:`~scripts.gate.evaluate.Report` (ARM: at the stack's enforcement level;
-secrets: always mandatory).
+"""checkov, run isolated with ``uv tool run`` and its output checked before it is trusted: the gate's scan of the
+plan's ARM template (``--framework arm``; failures join the :class:`~scripts.gate.evaluate.Report` at the stack's
+enforcement level), and the command line of the repository's secrets scan (``--framework secrets``), which
+:mod:`scripts.gate.secrets_scan` runs once per commit rather than once per plan.
 """
 
 from __future__ import annotations
@@ -29,14 +29,6 @@ SECRETS_SKIP_PATHS = (
 )
 """Installed packages and generated files: not the repository's own text."""
 
-SECRET_ALLOWLIST: dict[tuple[str, str], str] = {
-    ("CKV_SECRET_3", "6afa3951e98fd3a47f29f38483e4a22e41dc8a05"): (
-        "Azurite's published development account key (devstoreaccount1): documented by Microsoft, identical on "
-        "every machine and accepted only by the local storage emulator"
-    ),
-}
-"""Reviewed secrets findings: (check id, checkov's hash of the detected value) -> reason."""
-
 CHECKOV_HIGH = frozenset(
     {
         "CKV2_AZURE_49",
@@ -63,10 +55,9 @@ CHECKOV_HIGH = frozenset(
     }
 )
 """checkov ARM checks reported as high severity: public reachability, authentication, transport security,
-deletion protection. Every other ARM check is medium; a secret in the repository is critical."""
+deletion protection. Every other ARM check is medium."""
 
 CHECKOV_DOCS = "https://www.checkov.io/5.Policy%20Index/arm.html"
-SECRETS_DOCS = "https://www.checkov.io/5.Policy%20Index/secrets.html"
 
 
 @dataclass(frozen=True)
@@ -103,22 +94,20 @@ def find_uv(root: Path = ROOT) -> str | None:
     return shutil.which("uv")
 
 
-def checkov_commands(uv: str, template: Path, root: Path = ROOT) -> list[list[str]]:
-    """The two scans: the ARM template, then the repository's secrets."""
-    base = [uv, "tool", "run", "--from", f"checkov=={CHECKOV_VERSION}", "checkov", "--skip-download", "-o", "json"]
-    return [
-        [*base, "--framework", "arm", "-f", str(template)],
-        [
-            *base,
-            "--framework",
-            "secrets",
-            "--enable-secret-scan-all-files",
-            "-d",
-            str(root),
-            "--skip-path",
-            SECRETS_SKIP_PATHS,
-        ],
-    ]
+def _checkov(uv: str) -> list[str]:
+    """checkov at the pinned release, isolated from the project's environment, reporting JSON."""
+    return [uv, "tool", "run", "--from", f"checkov=={CHECKOV_VERSION}", "checkov", "--skip-download", "-o", "json"]
+
+
+def arm_command(uv: str, template: Path) -> list[str]:
+    """The scan of one plan's ARM template."""
+    return [*_checkov(uv), "--framework", "arm", "-f", str(template)]
+
+
+def secrets_command(uv: str, root: Path = ROOT) -> list[str]:
+    """The scan of the repository's files for secrets."""
+    scan = ["--framework", "secrets", "--enable-secret-scan-all-files", "-d", str(root)]
+    return [*_checkov(uv), *scan, "--skip-path", SECRETS_SKIP_PATHS]
 
 
 def run_processes(commands: list[list[str]], timeout: float = 900.0) -> list[CheckovRun]:
@@ -139,7 +128,7 @@ def run_processes(commands: list[list[str]], timeout: float = 900.0) -> list[Che
     return results
 
 
-def _checkov_report(run: CheckovRun, framework: str, target: str, *, require_resources: bool) -> dict[str, Any]:
+def trusted_report(run: CheckovRun, framework: str, target: str, *, require_resources: bool) -> dict[str, Any]:
     """checkov's JSON report of one scan; GateError if the scan cannot be trusted."""
     what = f"checkov --framework {framework} on {target}"
     if run.returncode not in (0, 1):
@@ -176,15 +165,14 @@ def _scan(document: dict[str, Any], framework: str, target: str) -> CheckovScan:
     )
 
 
-def _checks(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+def checks_of(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     results = document.get("results") or {}
     found = results.get(kind) if isinstance(results, dict) else None
     return [c for c in found or [] if isinstance(c, dict)]
 
 
 def checkov_severity(check_id: str) -> str:
-    if check_id.startswith("CKV_SECRET"):
-        return "critical"
+    """high for the checks of ``CHECKOV_HIGH``, medium for every other ARM check."""
     return "high" if check_id in CHECKOV_HIGH else "medium"
 
 
@@ -197,10 +185,10 @@ def scan_with_checkov(
     runner: CheckovRunner | None = None,
     root: Path = ROOT,
 ) -> Path:
-    """Export the plan to ``out_dir/template.json``, run checkov on it and on the repository, add the findings.
+    """Export the plan to ``out_dir/template.json``, run checkov on it and add the findings.
 
-    ARM findings take the stack's enforcement level; secrets are mandatory in every stack. A template failure
-    suppressed in the template metadata, or a secret in ``SECRET_ALLOWLIST``, is a ``suppressed`` finding.
+    Findings take the stack's enforcement level; a failure the template's metadata excepts (a ``checkov`` entry of
+    the exception store) is a ``suppressed`` finding.
     """
     try:
         template, urns = export_with_urns(document)
@@ -215,12 +203,11 @@ def scan_with_checkov(
             "checkov runs through uv, which is neither at .tools/bin/uv nor on PATH: run `make env`, "
             "or pass --no-checkov to check without it (the report then says checkov did not run)"
         )
-    runs = (runner or run_processes)(checkov_commands(uv or "uv", path, root))
-    if len(runs) != 2:
-        raise GateError(f"checkov: expected 2 scan results, got {len(runs)}")
-    arm = _checkov_report(runs[0], "arm", path.name, require_resources=True)
-    secrets = _checkov_report(runs[1], "secrets", "the repository", require_resources=False)
-    report.checkov = [_scan(arm, "arm", path.name), _scan(secrets, "secrets", ".")]
+    runs = (runner or run_processes)([arm_command(uv or "uv", path)])
+    if len(runs) != 1:
+        raise GateError(f"checkov: expected 1 scan result, got {len(runs)}")
+    arm = trusted_report(runs[0], "arm", path.name, require_resources=True)
+    report.checkov = [_scan(arm, "arm", path.name)]
     enforcement = load_enforcement(enforcement_file, known_rules=RULES_BY_ID)
     by_start = {start: urn for (start, _), urn in zip(resource_lines(template), urns, strict=True)}
 
@@ -229,7 +216,7 @@ def scan_with_checkov(
         return by_start.get(lines[0], str(check.get("resource", "")))
 
     for kind, status in (("failed_checks", "violation"), ("skipped_checks", "suppressed")):
-        for check in _checks(arm, kind):
+        for check in checks_of(arm, kind):
             check_id = str(check.get("check_id", ""))
             note = ""
             if status == "suppressed":
@@ -248,25 +235,6 @@ def scan_with_checkov(
                     source="checkov-arm",
                 )
             )
-    for check in _checks(secrets, "failed_checks"):
-        check_id = str(check.get("check_id", ""))
-        file = str(check.get("file_path", "")).lstrip("/")
-        line = int((check.get("file_line_range") or [0])[0])
-        reason = SECRET_ALLOWLIST.get((check_id, str(check.get("resource", ""))))
-        report.findings.append(
-            Finding(
-                check_id,
-                "critical",
-                "mandatory",
-                "",
-                f"{check.get('check_name', check_id)} in {file}:{line}",
-                status="suppressed" if reason else "violation",
-                note=f"reviewed secret: {reason}" if reason else "",
-                source="checkov-secrets",
-                file=file,
-                line=line,
-            )
-        )
     return path
 
 
@@ -274,11 +242,8 @@ def checkov_line(report: Report) -> str:
     """One line on the checkov scans: what they saw, or why they did not run."""
     if not report.checkov:
         return report.checkov_note or "checkov: not run"
-    reviewed = sum(1 for f in report.findings if f.source == "checkov-secrets" and f.status == "suppressed")
     parts = [
         f"{s.framework} {s.target}: {s.resources} resources, {s.passed} passed, {s.failed} failed, {s.skipped} skipped"
-        if s.framework == "arm"
-        else f"{s.framework}: {s.failed} found, {reviewed} of them reviewed"
         for s in report.checkov
     ]
     return f"checkov {report.checkov[0].version}: " + "; ".join(parts)

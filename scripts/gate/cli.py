@@ -7,8 +7,9 @@ the findings grouped by severity and writes ``policy-report.json``, ``policy-rep
 2.1.0) and ``policy-report.junit.xml`` next to the plan.
 
 It also exports the plan as an ARM template (``template.json``, ``scripts.plan.arm_export``) and runs checkov
-on it (``--framework arm``) and on the repository (``--framework secrets``), isolated with ``uv tool run``;
-checkov's failures join the report at the stack's enforcement level (secrets: always mandatory).
+on it (``--framework arm``, ``scripts.gate.checkov``), isolated with ``uv tool run``; checkov's failures join the
+report at the stack's enforcement level. The gate does the work of one plan only: the repository's secrets are
+scanned once per commit, by ``python -m scripts.gate.secrets_scan`` (``make lint``).
 
 It also checks every alert query (scheduled query rules) with Microsoft's Kusto language library against the
 documented schemas of the tables it reads (``scripts.gate.kql_check``, MLSEC-KQL-001); its errors are mandatory.
@@ -44,7 +45,7 @@ def main(
     parser.add_argument("--enforcement", type=Path, default=ENFORCEMENT_FILE, help="enforcement file")
     parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS_FILE, help="suppression file")
     parser.add_argument(
-        "--no-checkov", action="store_true", help="skip the checkov scans (ARM template, secrets); the report says so"
+        "--no-checkov", action="store_true", help="skip checkov on the ARM template; the report says so"
     )
     parser.add_argument(
         "--no-kql", action="store_true", help="skip the analysis of the alert queries (Node); the report says so"
@@ -76,7 +77,7 @@ def main(
         else:
             scan_with_kql(report, document, command=kql_command)
         if args.no_checkov:
-            report.checkov_note = "checkov: not run (--no-checkov): the ARM template and the secrets were not scanned"
+            report.checkov_note = "checkov: not run (--no-checkov): the ARM template was not scanned"
         else:
             scan_with_checkov(report, document, out, enforcement_file=args.enforcement, runner=checkov_runner)
     except GateError as exc:

@@ -66,10 +66,9 @@ class Finding:
     """violation, accepted (explained by a declared opt-out, advisory only) or suppressed."""
     note: str = ""
     source: str = "mlsec"
-    """mlsec (the rule catalog), checkov-arm (the ARM template), checkov-secrets (the repository) or kql (the alert
-    queries)."""
+    """mlsec (the rule catalog), checkov-arm (the ARM template) or kql (the alert queries)."""
     file: str = ""
-    """For a secrets finding: the file (relative to the repository) and line."""
+    """For a finding located in a file rather than on a resource: the file (relative to the repository) and line."""
     line: int = 0
 
 

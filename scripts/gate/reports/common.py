@@ -26,6 +26,6 @@ def checkov_rules(report: Report) -> dict[str, tuple[str, str, str]]:
     found: dict[str, tuple[str, str, str]] = {}
     for f in report.findings:
         if f.source.startswith("checkov") and f.rule not in found:
-            name = f.message.rsplit(" [", 1)[0] if f.source == "checkov-arm" else f.message.rsplit(" in ", 1)[0]
+            name = f.message.rsplit(" [", 1)[0]
             found[f.rule] = (name, f.source, f.level)
     return dict(sorted(found.items()))

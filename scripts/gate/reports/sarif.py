@@ -9,7 +9,7 @@ from typing import Any
 from policies.catalog import RULES
 from policies.catalog.pack import PACK_NAME, rule_url
 from scripts.gate import kql_check
-from scripts.gate.checkov import CHECKOV_DOCS, SECRETS_DOCS, checkov_severity
+from scripts.gate.checkov import CHECKOV_DOCS, checkov_severity
 from scripts.gate.evaluate import Finding, Report
 from scripts.gate.reports.common import TOOL, checkov_rules, where
 
@@ -27,7 +27,7 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 
 def report_sarif(report: Report, artifact: str) -> dict[str, Any]:
     """SARIF 2.1.0 for GitHub code scanning: one result per finding, located at the stack file (a secret: at its
-    file). Two runs: the gate's catalog, then checkov (template and secrets) when it ran."""
+    file). Runs: the gate's catalog, then checkov (the template) and the KQL check when they ran."""
     rules = [
         {
             "id": r.id,
@@ -52,7 +52,7 @@ def report_sarif(report: Report, artifact: str) -> dict[str, Any]:
             "shortDescription": {"text": name},
             "fullDescription": {"text": f"checkov {source.split('-')[1]} check {rule_id}: {name}"},
             "help": {"text": f"See the checkov policy index for {rule_id}."},
-            "helpUri": SECRETS_DOCS if source == "checkov-secrets" else CHECKOV_DOCS,
+            "helpUri": CHECKOV_DOCS,
             "defaultConfiguration": {"level": "error"},
             "properties": {
                 "tags": ["security", "checkov", source.split("-")[1]],
@@ -127,7 +127,7 @@ def _sarif_run(
     report: Report,
     artifact: str,
 ) -> dict[str, Any]:
-    """One SARIF run: the catalog's findings (the gate) or checkov's (template and secrets)."""
+    """One SARIF run: the catalog's findings (the gate), checkov's (the template) or the KQL check's."""
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
     for f in findings:
