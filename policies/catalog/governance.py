@@ -265,8 +265,10 @@ def _entry(entry: Any, kind: str, index: int, path: Path) -> dict[str, Any]:
     if unknown:
         raise GovernanceFileError(f"{where}: unknown keys {', '.join(unknown)}")
     for key in required:
-        if not isinstance(body.get(key), str) or not body[key].strip():
+        if key not in body or body[key] is None:
             raise GovernanceFileError(f"{where}: '{key}' is required")
+        if not isinstance(body[key], str) or not body[key].strip():
+            raise GovernanceFileError(f"{where}: '{key}' must be a non-empty string")
     if len(body["reason"].strip()) < 20:
         raise GovernanceFileError(f"{where}: 'reason' must explain the exception (at least 20 characters)")
     expires = body.get("expires")

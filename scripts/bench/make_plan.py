@@ -81,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     median = {name: statistics.median(values) for name, values in seconds.items()}
     print(f"make plan STACK={args.stack}: median of {args.runs} runs, seconds")
     for name, value in median.items():
-        spread = ", ".join(f"{v:.1f}" for v in seconds[name])
-        print(f"  {name:<17} {value:6.1f}   ({spread})")
-    print(f"  {'make plan':<17} {median['plan'] + median['gate']:6.1f}   (plan + gate)")
+        spread = ", ".join(f"{v:.2f}" for v in seconds[name])
+        print(f"  {name:<17} {value:6.2f}   ({spread})")
+    print(f"  {'make plan':<17} {median['plan'] + median['gate']:6.2f}   (plan + gate)")
     return 0
 
 

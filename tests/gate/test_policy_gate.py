@@ -232,7 +232,7 @@ def test_a_checkov_exception_is_audited_only_in_the_stacks_it_holds_in(
         ({"checkov": {"check": "CKV_AZURE_1"}}, "suppressions.yaml: 'checkov' must be a list"),
         ({"checkov": ["CKV_AZURE_1"]}, "suppressions.yaml: checkov[0]: expected a mapping, found str"),
         ({"checkov": [{**CHECKOV_ENTRY, "urn": "*"}]}, "suppressions.yaml: checkov[0]: unknown keys urn"),
-        ({"checkov": [{**CHECKOV_ENTRY, "armType": 3}]}, "suppressions.yaml: checkov[0]: 'armType' is required"),
+        ({"checkov": [{**CHECKOV_ENTRY, "armType": 3}]}, "checkov[0]: 'armType' must be a non-empty string"),
         ({"checkov": [{**CHECKOV_ENTRY, "stacks": "dev"}]}, "checkov[0]: 'stacks' must be a list of stack names"),
         ({"checkov": [{**CHECKOV_ENTRY, "expires": 20271231}]}, "checkov[0]: 'expires' must be an ISO date"),
         ({"secrets": [{**SECRET_ENTRY, "stacks": ["dev"]}]}, "suppressions.yaml: secrets[0]: unknown keys stacks"),
