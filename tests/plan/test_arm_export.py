@@ -512,3 +512,18 @@ def test_plan_exits_2_when_a_type_cannot_be_exported(
     )
     assert (root / "build" / "dev" / "plan.json").is_file()
     assert not (root / "build" / "dev" / "template.json").exists()
+
+
+def test_the_live_checks_request_the_versions_the_table_records() -> None:
+    """The operations commands read what the blueprint deployed with the API versions it deployed with."""
+    from scripts.ops import kill_switch, verify_deployment
+
+    table = {spec.arm_type: spec.api_version for spec in ARM_TYPES.values()}
+    assert {
+        "Microsoft.Storage": table["Microsoft.Storage/storageAccounts"],
+        "Microsoft.KeyVault": table["Microsoft.KeyVault/vaults"],
+        "Microsoft.MachineLearningServices": table["Microsoft.MachineLearningServices/workspaces"],
+        "Microsoft.ApiManagement": table["Microsoft.ApiManagement/service"],
+        "Microsoft.Insights": table["Microsoft.Insights/diagnosticSettings"],
+    } == verify_deployment.API_VERSIONS
+    assert table["Microsoft.ApiManagement/service/apis/policies"] == kill_switch.API_VERSION
