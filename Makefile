@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help env plan plan-all preflight test lint format bench bench-dataset bench-assess assess clean
+.PHONY: help env plan plan-all preflight test lint secrets format bench bench-dataset bench-assess assess clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,11 +62,16 @@ lint: $(VENV)/.synced-groups ## ruff (lint + format check), mypy, and checkov on
 	$(CHECKOV) --framework github_actions -d .github/workflows
 	$(CHECKOV) --framework azure_pipelines -f azure-pipelines.yml -f .ci/azure-pipelines-pulumi.yml
 
+# The repository's secrets are a property of the commit, not of a stack: scanned once per commit (by `make test`,
+# which both pipeline templates run), never by `make plan`.
+secrets: $(VENV)/.synced ## checkov's secrets scan of the repository, against the reviewed exceptions
+	$(PY) -m scripts.gate.secrets_scan
+
 format: $(VENV)/.synced ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: env $(VENV)/.synced-groups lint ## Run the whole test suite (after lint)
+test: env $(VENV)/.synced-groups lint secrets ## Run the whole test suite (after lint and the secrets scan)
 	$(PY) -m pytest
 
 bench: $(VENV)/.synced ## Offline-plan speed for 1, 10 and 25 workspaces; gate rules over 1,000-100,000 resources

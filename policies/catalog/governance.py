@@ -1,7 +1,13 @@
-"""Enforcement levels per stack and rule, and the reviewed suppression file.
+"""Enforcement levels per stack and rule, and the one store of reviewed exceptions.
 
 Both live in reviewed YAML files next to the catalog (``policies/enforcement.yaml`` and
 ``policies/suppressions.yaml``) and are read the same way by the CrossGuard pack and the offline gate.
+
+The exception store holds three kinds of entry, each with a reason, an owner and an expiry, all audited by
+MLSEC-GOV-001: ``suppressions`` (a catalog rule on the resources whose URN matches), ``checkov`` (a checkov check
+on every resource of one ARM type, written into the exported template's metadata by
+``scripts.plan.arm_export``) and ``secrets`` (one reviewed finding of the repository's secrets scan,
+``scripts.gate.secrets_scan``).
 """
 
 from __future__ import annotations
@@ -129,9 +135,53 @@ class Suppression:
         return f"suppression #{self.index + 1} ({self.rule} on {self.urn})"
 
 
+@dataclass(frozen=True)
+class CheckovSkip:
+    """One reviewed checkov exception: a check skipped on every resource of one ARM type, in the matching stacks."""
+
+    check: str
+    """checkov check id (``CKV_AZURE_...``)."""
+    arm_type: str
+    """ARM resource type (``Microsoft.Storage/storageAccounts``)."""
+    reason: str
+    owner: str
+    expires: dt.date
+    stacks: tuple[str, ...] = ("*",)
+    """Stack-name patterns (fnmatch) it holds in."""
+    index: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"checkov exception #{self.index + 1} ({self.check} on {self.arm_type})"
+
+    def holds_in(self, stack: str | None) -> bool:
+        return stack is None or any(fnmatch.fnmatchcase(stack, pattern) for pattern in self.stacks)
+
+
+@dataclass(frozen=True)
+class SecretAllowance:
+    """One reviewed finding of the repository's secrets scan, matched by check, file and checkov's hash of the
+    value (never the value itself)."""
+
+    check: str
+    """checkov secrets check id (``CKV_SECRET_...``)."""
+    file: str
+    """Path of the file, relative to the repository."""
+    hash: str
+    """checkov's SHA-1 of the detected value (its ``resource``)."""
+    reason: str
+    owner: str
+    expires: dt.date
+    index: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"secrets exception #{self.index + 1} ({self.check} in {self.file})"
+
+
 @dataclass
 class Suppressions:
-    """The suppressions that apply to one run, and which of them were used."""
+    """The exceptions that apply to one run, and which suppressions were used."""
 
     entries: list[Suppression]
     unsuppressible: frozenset[str]
@@ -140,6 +190,9 @@ class Suppressions:
     stack: str | None = None
     known_rules: frozenset[str] = frozenset()
     used: set[int] = field(default_factory=set)
+    checkov: list[CheckovSkip] = field(default_factory=list)
+    """Every checkov exception of the file (:meth:`checkov_skips`: those live in this stack today)."""
+    secrets: list[SecretAllowance] = field(default_factory=list)
 
     def applies(self, entry: Suppression) -> bool:
         return not entry.stacks or self.stack is None or self.stack in entry.stacks
@@ -155,8 +208,23 @@ class Suppressions:
                 return entry
         return None
 
+    def checkov_skips(self) -> list[CheckovSkip]:
+        """The checkov exceptions that hold in this run's stack and have not expired."""
+        return [e for e in self.checkov if e.holds_in(self.stack) and e.expires >= self.today]
+
+    def secret_allowance(self, check: str, file: str, value_hash: str) -> SecretAllowance | None:
+        """The live entry for this secrets finding, if any."""
+        for entry in self.secrets:
+            if (entry.check, entry.file, entry.hash) == (check, file, value_hash) and entry.expires >= self.today:
+                return entry
+        return None
+
     def problems(self) -> Iterator[str]:
-        """Suppressions that are themselves violations: expired, unsuppressible, unknown rule, or unused."""
+        """Exceptions that are themselves violations: expired, unsuppressible, unknown rule, or unused.
+
+        Use is known here for suppressions only; the checkov and secrets scans run after the rules, so their
+        exceptions are audited for expiry here, and for use by ``tests/gate/test_checkov.py`` (every checkov
+        exception is needed) and the secrets scan (an entry that matches no finding fails it)."""
         for entry in self.entries:
             if not self.applies(entry):
                 continue
@@ -168,22 +236,39 @@ class Suppressions:
                 yield f"{entry.label} expired on {entry.expires.isoformat()} (owner {entry.owner})"
             elif entry.index not in self.used:
                 yield f"{entry.label} matches no finding; remove it"
+        dated: list[CheckovSkip | SecretAllowance] = [e for e in self.checkov if e.holds_in(self.stack)]
+        dated += self.secrets
+        for other in dated:
+            if other.expires < self.today:
+                yield f"{other.label} expired on {other.expires.isoformat()} (owner {other.owner})"
 
 
-_FIELDS = ("rule", "urn", "reason", "owner", "expires")
+_KINDS: dict[str, tuple[str, ...]] = {
+    "suppressions": ("rule", "urn"),
+    "checkov": ("check", "armType"),
+    "secrets": ("check", "file", "hash"),
+}
+"""Per entry kind: the keys that say what it excepts (all required strings); every kind also needs ``reason``,
+``owner`` and ``expires``, and may have ``stacks`` (not ``secrets``: a committed secret is in every stack)."""
+
+_TOP_LEVEL = frozenset({"unsuppressible", *_KINDS})
 
 
-def _suppression(entry: Any, index: int, path: Path) -> Suppression:
-    where = f"{path.name}: suppressions[{index}]"
+def _entry(entry: Any, kind: str, index: int, path: Path) -> dict[str, Any]:
+    """The fields of one entry of ``kind``, checked: every key known, every required string present, a reason
+    that explains, an ISO expiry date and (where allowed) a list of stack names."""
+    where = f"{path.name}: {kind}[{index}]"
     body = _mapping(entry, where)
-    unknown = sorted(set(body) - {*_FIELDS, "stacks"})
+    required = (*_KINDS[kind], "reason", "owner")
+    allowed = {*required, "expires"} | ({"stacks"} if kind != "secrets" else set())
+    unknown = sorted(str(key) for key in set(body) - allowed)
     if unknown:
         raise GovernanceFileError(f"{where}: unknown keys {', '.join(unknown)}")
-    for key in _FIELDS:
-        if key == "expires":
-            continue
-        if not isinstance(body.get(key), str) or not body[key].strip():
+    for key in required:
+        if key not in body or body[key] is None:
             raise GovernanceFileError(f"{where}: '{key}' is required")
+        if not isinstance(body[key], str) or not body[key].strip():
+            raise GovernanceFileError(f"{where}: '{key}' must be a non-empty string")
     if len(body["reason"].strip()) < 20:
         raise GovernanceFileError(f"{where}: 'reason' must explain the exception (at least 20 characters)")
     expires = body.get("expires")
@@ -192,20 +277,22 @@ def _suppression(entry: Any, index: int, path: Path) -> Suppression:
             expires = dt.date.fromisoformat(expires)
         except ValueError:
             raise GovernanceFileError(f"{where}: 'expires' must be an ISO date (YYYY-MM-DD)") from None
-    if not isinstance(expires, dt.date):
+    if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
         raise GovernanceFileError(f"{where}: 'expires' must be an ISO date (YYYY-MM-DD)")
     stacks = body.get("stacks", [])
     if not isinstance(stacks, list) or not all(isinstance(s, str) for s in stacks):
         raise GovernanceFileError(f"{where}: 'stacks' must be a list of stack names")
-    return Suppression(
-        rule=body["rule"].strip(),
-        urn=body["urn"].strip(),
-        reason=body["reason"].strip(),
-        owner=body["owner"].strip(),
-        expires=expires,
-        stacks=tuple(stacks),
-        index=index,
-    )
+    fields = {key: body[key].strip() for key in required}
+    return {**fields, "expires": expires, "stacks": tuple(stacks), "index": index}
+
+
+def _entries(document: dict[str, Any], kind: str, path: Path) -> list[dict[str, Any]]:
+    listed = document.get(kind)
+    if listed is None:
+        return []
+    if not isinstance(listed, list):
+        raise GovernanceFileError(f"{path.name}: '{kind}' must be a list")
+    return [_entry(e, kind, i, path) for i, e in enumerate(listed)]
 
 
 def load_suppressions(
@@ -216,20 +303,38 @@ def load_suppressions(
     stack: str | None = None,
     today: dt.date | None = None,
 ) -> Suppressions:
-    """Read the suppression file for one run of ``stack`` on ``today`` (default: today, UTC)."""
+    """Read the exception store for one run of ``stack`` on ``today`` (default: today, UTC).
+
+    The file's schema is strict: a top-level key or an entry key it does not know, or a value of the wrong kind,
+    is a :class:`GovernanceFileError` naming the file and the key."""
     document = _read(path)
-    entries = document.get("suppressions") or []
-    if not isinstance(entries, list):
-        raise GovernanceFileError(f"{path.name}: 'suppressions' must be a list")
+    unknown = sorted(str(key) for key in set(document) - _TOP_LEVEL)
+    if unknown:
+        raise GovernanceFileError(
+            f"{path.name}: unknown keys {', '.join(unknown)} (expected {', '.join(sorted(_TOP_LEVEL))})"
+        )
     listed = document.get("unsuppressible") or []
     if not isinstance(listed, list) or not all(isinstance(r, str) for r in listed):
         raise GovernanceFileError(f"{path.name}: 'unsuppressible' must be a list of rule ids")
+    checkov = [
+        CheckovSkip(e["check"], e["armType"], e["reason"], e["owner"], e["expires"], e["stacks"] or ("*",), e["index"])
+        for e in _entries(document, "checkov", path)
+    ]
+    secrets = [
+        SecretAllowance(e["check"], e["file"], e["hash"], e["reason"], e["owner"], e["expires"], e["index"])
+        for e in _entries(document, "secrets", path)
+    ]
     return Suppressions(
-        entries=[_suppression(e, i, path) for i, e in enumerate(entries)],
+        entries=[
+            Suppression(e["rule"], e["urn"], e["reason"], e["owner"], e["expires"], e["stacks"], e["index"])
+            for e in _entries(document, "suppressions", path)
+        ],
         unsuppressible=frozenset(unsuppressible) | frozenset(listed),
         today=today or dt.datetime.now(dt.UTC).date(),
         stack=stack,
         known_rules=frozenset(known_rules),
+        checkov=checkov,
+        secrets=secrets,
     )
 
 

@@ -1,4 +1,4 @@
-"""The assessment's reports, in the shapes the policy gate writes (scripts/gate/check.py): JSON, SARIF 2.1.0 for
+"""The assessment's reports, in the shapes the policy gate writes (scripts/gate/reports/): JSON, SARIF 2.1.0 for
 code scanning, JUnit XML for Azure DevOps, and one PNG plot per attack for people who would rather look."""
 
 from __future__ import annotations

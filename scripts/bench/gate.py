@@ -3,7 +3,7 @@
 Builds large plans from the dev plan the way large stacks grow - more workspaces: the resources of the dev
 stack's workspace and endpoint components are copied under new logical names (their links to the shared
 network, monitoring, key vault and data resources kept) until the plan holds the asked number of resources.
-Then it times the rule catalog alone over each plan (``scripts.gate.check.evaluate``: no checkov, no KQL, no report
+Then it times the rule catalog alone over each plan (``scripts.gate.evaluate.evaluate``: no checkov, no KQL, no report
 files) and prints wall time and resources per second. ``--profile`` prints the hottest functions of the
 largest run (cProfile). Not part of the test run.
 """
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.gate.check import evaluate
+from scripts.gate.evaluate import evaluate
 
 GROWING_COMPONENTS = ("secure-ml:ml:Workspace", "secure-ml:ml:Endpoint")
 """Components a larger stack has more of: each workspace with its endpoints."""

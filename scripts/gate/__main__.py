@@ -1,6 +1,6 @@
 import sys
 
 from scripts.common.cli import run
-from scripts.gate.check import main
+from scripts.gate.cli import main
 
 sys.exit(run(main))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.common.paths import ROOT
+from scripts.gate.evaluate import Finding, GateError, Report
 
 ANALYZER = Path(__file__).resolve().parent / "kql" / "analyze.mjs"
 SCHEMA_FILE = ROOT / "policies" / "kql" / "tables.json"
@@ -227,3 +228,12 @@ def kql_line(scan: KqlScan | None, note: str) -> str:
         f"kql ({scan.library}): {scan.queries} alert queries in {scan.rules} scheduled query rules; "
         f"errors: {scan.errors}, warnings: {scan.warnings}, not analyzable: {scan.not_analyzable}"
     )
+
+
+def scan_with_kql(report: Report, document: dict[str, Any], *, command: list[str] | None = None) -> None:
+    """Check every alert query of ``document`` and add the findings (and the scan) to ``report``."""
+    try:
+        found, report.kql = check_queries(document, command=command)
+    except KqlError as exc:
+        raise GateError(f"KQL analysis: {exc}") from None
+    report.findings.extend(Finding(RULE_ID, RULE_SEVERITY, f.level, f.urn, f.message, source="kql") for f in found)

@@ -8,8 +8,9 @@ name the resource (resource group, parent names) are dropped; extension resource
 locks, diagnostic settings, role definitions) carry ``scope``. ``dependsOn`` lists the resource IDs of the
 resource's dependencies, following component resources through to their azure-native descendants.
 
-Reviewed checkov exceptions (``CHECKOV_SKIPS``) are written into the resources' ``metadata.checkov``, so
-a finding is either fixed in the blueprint or suppressed here, in code, with its reason.
+The reviewed checkov exceptions (the ``checkov`` entries of ``policies/suppressions.yaml``, each with its owner,
+reason and expiry) are written into the resources' ``metadata.checkov``, so a finding is either fixed in the
+blueprint or excepted there, in the one reviewed exception store.
 
 The template is a scan artefact, not a deployment artefact: resource IDs are the plan's deterministic
 mock IDs and secrets stay the opaque ``"[secret]"``.
@@ -17,16 +18,12 @@ mock IDs and secrets stay the opaque ``"[secret]"``.
 
 from __future__ import annotations
 
-import fnmatch
-import functools
-import importlib
-import inspect
+import datetime as dt
 import json
-import re
-import typing
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from policies.catalog.governance import SUPPRESSIONS_FILE, CheckovSkip, GovernanceFileError, load_suppressions
 from scripts.plan.arm_types import ARM_TYPES, AUTONAMED_FLAG, NON_ARM_TYPES, ArmType, arm_id
 from scripts.plan.engine import FAKE_CLIENT_CONFIG
 
@@ -119,44 +116,6 @@ SDK_ONLY_NAMES = frozenset({"odataType"})
 (Microsoft.Network front doors). One left in an exported resource is a missing entry of ``RENAMES``."""
 
 
-@dataclass(frozen=True)
-class CheckovSkip:
-    """A reviewed checkov exception for every resource of one ARM type, in the stacks that match."""
-
-    reason: str
-    stacks: tuple[str, ...] = ("*",)
-    """Stack-name patterns (fnmatch) the exception holds in."""
-
-
-_DEV = ("dev", "*-dev")
-
-CHECKOV_SKIPS: dict[tuple[str, str], CheckovSkip] = {
-    ("Microsoft.ApiManagement/service", "CKV_AZURE_173"): CheckovSkip(
-        "False positive: the check treats any non-empty customProperties value as enabled, and ARM takes these "
-        'values as strings. Every Protocols and Backend.Protocols Tls10/Tls11/Ssl30 key is "False" (MLSEC-APIM-002).'
-    ),
-    ("Microsoft.ApiManagement/service", "CKV_AZURE_174"): CheckovSkip(
-        "The gateway runs in Internal VNet mode (MLSEC-APIM-001) and has no public endpoint; Azure accepts "
-        "publicNetworkAccess Disabled only with a private endpoint, which Internal mode does not support."
-    ),
-    ("Microsoft.ContainerRegistry/registries", "CKV_AZURE_166"): CheckovSkip(
-        "Azure ML builds and pulls environment images in this registry itself and cannot release quarantined "
-        "images. The registry is Premium, private-only, without admin user, anonymous pull or export (MLSEC-ACR-*)."
-    ),
-    ("Microsoft.ContainerRegistry/registries", "CKV_AZURE_233"): CheckovSkip(
-        "Dev stacks are single-zone by design (zoneRedundant false, torn down nightly); prod stacks keep "
-        "zone-redundant registries and are checked.",
-        _DEV,
-    ),
-    ("Microsoft.Storage/storageAccounts", "CKV_AZURE_206"): CheckovSkip(
-        "Replication follows the stack (LRS in dev, ZRS in prod). Geo-redundant copies would put restricted "
-        "training data in a second region, which needs a data-residency decision; recovery from deletion and "
-        "poisoning rests on versioning, version-level immutability and soft delete (MLSEC-STG-*)."
-    ),
-}
-"""Reviewed checkov exceptions: (ARM type, check id) -> reason, written to each such resource's metadata."""
-
-
 class ExportError(Exception):
     """The plan holds a resource the export cannot describe (a type missing from ``ARM_TYPES``)."""
 
@@ -165,24 +124,10 @@ class ExportError(Exception):
 # Facts about a type
 # ---------------------------------------------------------------------------------------------
 
-_API_VERSION = re.compile(r"Uses Azure REST API version (\d{4}-\d{2}-\d{2}(?:-preview)?)")
 
-
-@functools.cache
 def api_version(token: str) -> str:
-    """The Azure REST API version the azure-native class of ``token`` uses, from its docstring."""
-    _, module, kind = token.split(":")
-    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), kind, None)
-    if cls is None:
-        raise ExportError(f"{token}: no class {kind} in pulumi_azure_native.{module}")
-    texts = [f.__doc__ or "" for f in typing.get_overloads(cls.__init__)]
-    texts.append(cls.__doc__ or "")
-    found = next((m.group(1) for text in texts if (m := _API_VERSION.search(text))), None)
-    if found is None:
-        found = next(iter(_API_VERSION.findall(inspect.getsource(inspect.getmodule(cls) or cls))), None)
-    if found is None:
-        raise ExportError(f"{token}: the class docstring names no Azure REST API version")
-    return found
+    """The Azure REST API version the provider deploys ``token`` with (``scripts.plan.arm_types.ARM_TYPES``)."""
+    return _spec(token).api_version
 
 
 def is_preview(version: str) -> bool:
@@ -342,13 +287,18 @@ def _dependency_ids(
     return sorted(found)
 
 
-def checkov_skips(arm_type: str, stack: str, skips: dict[tuple[str, str], CheckovSkip] | None = None) -> list[str]:
-    """The ``metadata.checkov`` entries for a resource of ``arm_type`` in ``stack``."""
-    table = CHECKOV_SKIPS if skips is None else skips
+def reviewed_skips(stack: str, path: Path = SUPPRESSIONS_FILE, today: dt.date | None = None) -> list[CheckovSkip]:
+    """The checkov exceptions of the exception store that hold in ``stack`` and have not expired on ``today``."""
+    try:
+        return load_suppressions(path, stack=stack, today=today).checkov_skips()
+    except GovernanceFileError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def checkov_skips(arm_type: str, skips: list[CheckovSkip]) -> list[str]:
+    """The ``metadata.checkov`` entries for a resource of ``arm_type``, ordered by check id."""
     return [
-        f"checkov:skip={check}:{skip.reason}"
-        for (kind, check), skip in sorted(table.items())
-        if kind == arm_type and any(fnmatch.fnmatchcase(stack, pattern) for pattern in skip.stacks)
+        f"checkov:skip={s.check}:{s.reason}" for s in sorted(skips, key=lambda s: s.check) if s.arm_type == arm_type
     ]
 
 
@@ -365,22 +315,24 @@ def unmapped_types(document: dict[str, Any]) -> list[str]:
     )
 
 
-def export(document: dict[str, Any], skips: dict[tuple[str, str], CheckovSkip] | None = None) -> dict[str, Any]:
+def export(document: dict[str, Any], skips: list[CheckovSkip] | None = None) -> dict[str, Any]:
     """The ARM deployment template of the plan's azure-native resources (sorted by type, name and scope).
 
-    ``skips`` replaces ``CHECKOV_SKIPS`` (``{}``: a template without exceptions).
+    ``skips`` replaces the reviewed checkov exceptions (those that hold in the plan's stack are written; ``[]``: a
+    template without exceptions).
     """
     return export_with_urns(document, skips)[0]
 
 
 def export_with_urns(
-    document: dict[str, Any], skips: dict[tuple[str, str], CheckovSkip] | None = None
+    document: dict[str, Any], skips: list[CheckovSkip] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """The template and, in the order of its resources, the URN of the plan resource each one describes."""
     missing = unmapped_types(document)
     if missing:
         raise ExportError(f"no ARM type for {', '.join(missing)}: add it to ARM_TYPES in scripts/plan/arm_types.py")
     stack = str(document.get("stack") or "")
+    live = reviewed_skips(stack) if skips is None else [s for s in skips if s.holds_in(stack)]
     plan_resources: list[dict[str, Any]] = list(document.get("resources", []))
     by_urn = {r["urn"]: r for r in plan_resources}
     children: dict[str, list[str]] = {}
@@ -404,7 +356,7 @@ def export_with_urns(
         depends = _dependency_ids(r, by_urn, children, ids)
         if depends:
             item["dependsOn"] = depends
-        metadata = checkov_skips(spec.arm_type, stack, skips)
+        metadata = checkov_skips(spec.arm_type, live)
         if metadata:
             item["metadata"] = {"checkov": metadata}
         exported.append((item, r["urn"]))

@@ -7,9 +7,14 @@ Azure would give it, and the ARM export uses it to write flat, fully-qualified r
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
+import inspect
+import re
+import typing
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -27,109 +32,173 @@ class ArmType:
     """Input holding the scope of an extension resource."""
     type_inputs: tuple[str, ...] = ()
     """Inputs the ARM type itself encodes (a record set's recordType), so not properties."""
+    api_version: str = field(kw_only=True)
+    """The Azure REST API version the installed azure-native provider deploys this type with (its class docstring:
+    "Uses Azure REST API version ..."). The one place the blueprint records it: the ARM export writes it, and
+    ``tests/plan/test_arm_export.py`` fails when the provider's version differs, so an upgrade that moves a type to
+    another (or a preview) version is a reviewed change of this table."""
 
 
 ARM_TYPES: dict[str, ArmType] = {
-    "azure-native:resources:ResourceGroup": ArmType("Microsoft.Resources/resourceGroups", ("resourceGroupName",)),
-    "azure-native:network:VirtualNetwork": ArmType("Microsoft.Network/virtualNetworks", ("virtualNetworkName",)),
+    "azure-native:resources:ResourceGroup": ArmType(
+        "Microsoft.Resources/resourceGroups", ("resourceGroupName",), api_version="2024-03-01"
+    ),
+    "azure-native:network:VirtualNetwork": ArmType(
+        "Microsoft.Network/virtualNetworks", ("virtualNetworkName",), api_version="2024-05-01"
+    ),
     "azure-native:network:Subnet": ArmType(
-        "Microsoft.Network/virtualNetworks/subnets", ("virtualNetworkName", "subnetName")
+        "Microsoft.Network/virtualNetworks/subnets", ("virtualNetworkName", "subnetName"), api_version="2024-05-01"
     ),
     "azure-native:network:NetworkSecurityGroup": ArmType(
-        "Microsoft.Network/networkSecurityGroups", ("networkSecurityGroupName",)
+        "Microsoft.Network/networkSecurityGroups", ("networkSecurityGroupName",), api_version="2024-05-01"
     ),
-    "azure-native:network:PrivateEndpoint": ArmType("Microsoft.Network/privateEndpoints", ("privateEndpointName",)),
+    "azure-native:network:PrivateEndpoint": ArmType(
+        "Microsoft.Network/privateEndpoints", ("privateEndpointName",), api_version="2024-05-01"
+    ),
     "azure-native:network:PrivateDnsZoneGroup": ArmType(
-        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", ("privateEndpointName", "privateDnsZoneGroupName")
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        ("privateEndpointName", "privateDnsZoneGroupName"),
+        api_version="2024-05-01",
     ),
-    "azure-native:privatedns:PrivateZone": ArmType("Microsoft.Network/privateDnsZones", ("privateZoneName",)),
+    "azure-native:privatedns:PrivateZone": ArmType(
+        "Microsoft.Network/privateDnsZones", ("privateZoneName",), api_version="2024-06-01"
+    ),
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
-        "Microsoft.Network/privateDnsZones/virtualNetworkLinks", ("privateZoneName", "virtualNetworkLinkName")
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        ("privateZoneName", "virtualNetworkLinkName"),
+        api_version="2024-06-01",
     ),
     # The blueprint writes A records only (the gateway's host names); other record types are other ARM types.
     "azure-native:privatedns:PrivateRecordSet": ArmType(
-        "Microsoft.Network/privateDnsZones/A", ("privateZoneName", "relativeRecordSetName"), type_inputs=("recordType",)
+        "Microsoft.Network/privateDnsZones/A",
+        ("privateZoneName", "relativeRecordSetName"),
+        type_inputs=("recordType",),
+        api_version="2024-06-01",
     ),
     "azure-native:operationalinsights:Workspace": ArmType(
-        "Microsoft.OperationalInsights/workspaces", ("workspaceName",)
+        "Microsoft.OperationalInsights/workspaces", ("workspaceName",), api_version="2023-09-01"
     ),
-    "azure-native:applicationinsights:Component": ArmType("Microsoft.Insights/components", ("resourceName",)),
+    "azure-native:applicationinsights:Component": ArmType(
+        "Microsoft.Insights/components", ("resourceName",), api_version="2020-02-02"
+    ),
     "azure-native:monitor:DiagnosticSetting": ArmType(
-        "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="resourceUri"
+        "Microsoft.Insights/diagnosticSettings",
+        ("name",),
+        extension=True,
+        scope_input="resourceUri",
+        api_version="2021-05-01-preview",
     ),
     "azure-native:monitor:SubscriptionDiagnosticSetting": ArmType(
-        "Microsoft.Insights/diagnosticSettings", ("name",), extension=True, scope_input="subscriptionScope"
+        "Microsoft.Insights/diagnosticSettings",
+        ("name",),
+        extension=True,
+        scope_input="subscriptionScope",
+        api_version="2021-05-01-preview",
     ),
-    "azure-native:monitor:ActionGroup": ArmType("Microsoft.Insights/actionGroups", ("actionGroupName",)),
-    "azure-native:monitor:PrivateLinkScope": ArmType("Microsoft.Insights/privateLinkScopes", ("scopeName",)),
+    "azure-native:monitor:ActionGroup": ArmType(
+        "Microsoft.Insights/actionGroups", ("actionGroupName",), api_version="2024-10-01-preview"
+    ),
+    "azure-native:monitor:PrivateLinkScope": ArmType(
+        "Microsoft.Insights/privateLinkScopes", ("scopeName",), api_version="2023-06-01-preview"
+    ),
     "azure-native:monitor:PrivateLinkScopedResource": ArmType(
-        "Microsoft.Insights/privateLinkScopes/scopedResources", ("scopeName", "name")
+        "Microsoft.Insights/privateLinkScopes/scopedResources", ("scopeName", "name"), api_version="2023-06-01-preview"
     ),
-    "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",)),
-    "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName")),
-    "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry/registries", ("registryName",)),
-    "azure-native:storage:StorageAccount": ArmType("Microsoft.Storage/storageAccounts", ("accountName",)),
+    "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault/vaults", ("vaultName",), api_version="2024-11-01"),
+    "azure-native:keyvault:Key": ArmType(
+        "Microsoft.KeyVault/vaults/keys", ("vaultName", "keyName"), api_version="2024-11-01"
+    ),
+    "azure-native:containerregistry:Registry": ArmType(
+        "Microsoft.ContainerRegistry/registries", ("registryName",), api_version="2023-01-01-preview"
+    ),
+    "azure-native:storage:StorageAccount": ArmType(
+        "Microsoft.Storage/storageAccounts", ("accountName",), api_version="2024-01-01"
+    ),
     "azure-native:storage:BlobServiceProperties": ArmType(
-        "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName")
+        "Microsoft.Storage/storageAccounts/blobServices", ("accountName", "blobServicesName"), api_version="2024-01-01"
     ),
     "azure-native:storage:BlobContainer": ArmType(
         "Microsoft.Storage/storageAccounts/blobServices/containers",
         ("accountName", "blobServicesName", "containerName"),
+        api_version="2024-01-01",
     ),
     "azure-native:storage:BlobContainerImmutabilityPolicy": ArmType(
         "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies",
         ("accountName", "blobServicesName", "containerName", "immutabilityPolicyName"),
+        api_version="2024-01-01",
     ),
     "azure-native:storage:ManagementPolicy": ArmType(
-        "Microsoft.Storage/storageAccounts/managementPolicies", ("accountName", "managementPolicyName")
+        "Microsoft.Storage/storageAccounts/managementPolicies",
+        ("accountName", "managementPolicyName"),
+        api_version="2024-01-01",
     ),
-    "azure-native:monitor:ScheduledQueryRule": ArmType("Microsoft.Insights/scheduledQueryRules", ("ruleName",)),
+    "azure-native:monitor:ScheduledQueryRule": ArmType(
+        "Microsoft.Insights/scheduledQueryRules", ("ruleName",), api_version="2025-01-01-preview"
+    ),
     "azure-native:machinelearningservices:Datastore": ArmType(
-        "Microsoft.MachineLearningServices/workspaces/datastores", ("workspaceName", "name")
+        "Microsoft.MachineLearningServices/workspaces/datastores", ("workspaceName", "name"), api_version="2025-12-01"
     ),
     "azure-native:machinelearningservices:OnlineEndpoint": ArmType(
-        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints", ("workspaceName", "endpointName")
+        "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+        ("workspaceName", "endpointName"),
+        api_version="2025-12-01",
     ),
     "azure-native:machinelearningservices:OnlineDeployment": ArmType(
         "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
         ("workspaceName", "endpointName", "deploymentName"),
+        api_version="2025-12-01",
     ),
-    "azure-native:apimanagement:ApiManagementService": ArmType("Microsoft.ApiManagement/service", ("serviceName",)),
+    "azure-native:apimanagement:ApiManagementService": ArmType(
+        "Microsoft.ApiManagement/service", ("serviceName",), api_version="2024-05-01"
+    ),
     "azure-native:apimanagement:Logger": ArmType(
-        "Microsoft.ApiManagement/service/loggers", ("serviceName", "loggerId")
+        "Microsoft.ApiManagement/service/loggers", ("serviceName", "loggerId"), api_version="2024-05-01"
     ),
     "azure-native:apimanagement:Diagnostic": ArmType(
-        "Microsoft.ApiManagement/service/diagnostics", ("serviceName", "diagnosticId")
+        "Microsoft.ApiManagement/service/diagnostics", ("serviceName", "diagnosticId"), api_version="2024-05-01"
     ),
-    "azure-native:apimanagement:Api": ArmType("Microsoft.ApiManagement/service/apis", ("serviceName", "apiId")),
+    "azure-native:apimanagement:Api": ArmType(
+        "Microsoft.ApiManagement/service/apis", ("serviceName", "apiId"), api_version="2024-05-01"
+    ),
     "azure-native:apimanagement:ApiOperation": ArmType(
-        "Microsoft.ApiManagement/service/apis/operations", ("serviceName", "apiId", "operationId")
+        "Microsoft.ApiManagement/service/apis/operations",
+        ("serviceName", "apiId", "operationId"),
+        api_version="2024-05-01",
     ),
     "azure-native:apimanagement:ApiSchema": ArmType(
-        "Microsoft.ApiManagement/service/apis/schemas", ("serviceName", "apiId", "schemaId")
+        "Microsoft.ApiManagement/service/apis/schemas", ("serviceName", "apiId", "schemaId"), api_version="2024-05-01"
     ),
     "azure-native:apimanagement:ApiPolicy": ArmType(
-        "Microsoft.ApiManagement/service/apis/policies", ("serviceName", "apiId", "policyId")
+        "Microsoft.ApiManagement/service/apis/policies", ("serviceName", "apiId", "policyId"), api_version="2024-05-01"
     ),
     "azure-native:authorization:RoleDefinition": ArmType(
-        "Microsoft.Authorization/roleDefinitions", ("roleDefinitionId",), extension=True
+        "Microsoft.Authorization/roleDefinitions",
+        ("roleDefinitionId",),
+        extension=True,
+        api_version="2022-05-01-preview",
     ),
-    "azure-native:monitor:MetricAlert": ArmType("Microsoft.Insights/metricAlerts", ("ruleName",)),
-    "azure-native:monitor:AutoscaleSetting": ArmType("Microsoft.Insights/autoscalesettings", ("autoscaleSettingName",)),
+    "azure-native:monitor:MetricAlert": ArmType(
+        "Microsoft.Insights/metricAlerts", ("ruleName",), api_version="2018-03-01"
+    ),
+    "azure-native:monitor:AutoscaleSetting": ArmType(
+        "Microsoft.Insights/autoscalesettings", ("autoscaleSettingName",), api_version="2021-05-01-preview"
+    ),
     "azure-native:machinelearningservices:Workspace": ArmType(
-        "Microsoft.MachineLearningServices/workspaces", ("workspaceName",)
+        "Microsoft.MachineLearningServices/workspaces", ("workspaceName",), api_version="2025-12-01"
     ),
     "azure-native:machinelearningservices:Compute": ArmType(
-        "Microsoft.MachineLearningServices/workspaces/computes", ("workspaceName", "computeName")
+        "Microsoft.MachineLearningServices/workspaces/computes",
+        ("workspaceName", "computeName"),
+        api_version="2025-12-01",
     ),
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
-        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",)
+        "Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",), api_version="2023-01-31"
     ),
     "azure-native:authorization:RoleAssignment": ArmType(
-        "Microsoft.Authorization/roleAssignments", ("roleAssignmentName",), extension=True
+        "Microsoft.Authorization/roleAssignments", ("roleAssignmentName",), extension=True, api_version="2022-04-01"
     ),
     "azure-native:authorization:ManagementLockByScope": ArmType(
-        "Microsoft.Authorization/locks", ("lockName",), extension=True
+        "Microsoft.Authorization/locks", ("lockName",), extension=True, api_version="2020-05-01"
     ),
 }
 
@@ -208,3 +277,22 @@ def arm_id(token: str, logical: str, inputs: dict[str, Any], subscription: str) 
     path = "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
     group = inputs.get("resourceGroupName", "unknown")
     return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{namespace}/{path}"
+
+
+_API_VERSION = re.compile(r"Uses Azure REST API version (\d{4}-\d{2}-\d{2}(?:-preview)?)")
+
+
+@functools.cache
+def provider_api_version(token: str) -> str | None:
+    """The Azure REST API version the installed azure-native class of ``token`` names in its docstring (None if it
+    names none): what :attr:`ArmType.api_version` must say, checked by ``tests/plan/test_arm_export.py``."""
+    _, module, kind = token.split(":")
+    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), kind, None)
+    if cls is None:
+        return None
+    texts = [f.__doc__ or "" for f in typing.get_overloads(cls.__init__)]
+    texts.append(cls.__doc__ or "")
+    found = next((m.group(1) for text in texts if (m := _API_VERSION.search(text))), None)
+    if found is None:
+        found = next(iter(_API_VERSION.findall(inspect.getsource(inspect.getmodule(cls) or cls))), None)
+    return found

@@ -13,7 +13,7 @@ import yaml
 from policies.catalog.rules import stealing
 from scripts.assess.__main__ import main
 from scripts.common.cli import run
-from scripts.gate.check import evaluate
+from scripts.gate.evaluate import evaluate
 from tests.conftest import Plan
 
 NO_SUPPRESSIONS = Path(__file__).resolve().parents[1] / "policies" / "data" / "no-suppressions.yaml"

@@ -13,7 +13,7 @@ from components.common import DiagnosticsTarget, diagnostic_setting
 from policies.catalog import azure
 from policies.catalog.diagnostics import SUPPORTED, TOKEN_TYPES, arm_type_of, categories, lookup
 from policies.catalog.rules.diagnostics import DIAGNOSTIC_CATEGORIES
-from scripts.gate.check import evaluate
+from scripts.gate.evaluate import evaluate
 
 RG = "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg"
 ACCOUNT = f"{RG}/providers/Microsoft.Storage/storageAccounts/sa"

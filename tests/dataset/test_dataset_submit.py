@@ -129,7 +129,7 @@ def test_spark_is_off_by_default(dev_plan: Plan, prod_plan: Plan) -> None:
 def test_the_gate_passes_the_spark_plan(spark_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every rule, as in the dev mutation suite: the Spark workspace adds no violation (prod enforcement too)."""
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "policies"))
-    from scripts.gate.check import evaluate
+    from scripts.gate.evaluate import evaluate
     from tests.policies.policy_cases import NO_SUPPRESSIONS, TODAY, with_endpoint_diagnostics
 
     document = with_endpoint_diagnostics(spark_plan.document)

@@ -165,3 +165,39 @@ def test_azure_devops_pipeline_mirrors_the_github_one():
     assert script.index("-m scripts.plan") < script.index('-m scripts.ops.preflight "${{ parameters.stack }}"')
     assert script.index("-m scripts.ops.preflight") < script.index("pulumi ${{ parameters.command }}")
     assert re.search(r"-m scripts\.ops\.preflight .* --require-credentials\n", script)
+
+
+def _make_target(name: str) -> tuple[list[str], str]:
+    """A Makefile target's prerequisites and recipe."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    [start] = [i for i, line in enumerate(lines) if line.startswith(f"{name}:")]
+    prerequisites = lines[start].split(":", 1)[1].split("##", 1)[0].split()
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return prerequisites, "\n".join(recipe)
+
+
+def test_the_repository_secrets_scan_runs_once_per_commit_and_never_per_plan():
+    secrets_prerequisites, secrets = _make_target("secrets")
+    assert secrets == "$(PY) -m scripts.gate.secrets_scan"
+    test_prerequisites, _ = _make_target("test")
+    assert "secrets" in test_prerequisites and "lint" in test_prerequisites
+    plan_prerequisites, plan = _make_target("plan")
+    assert plan == "$(PY) -m scripts.plan $(STACK)\n$(PY) -m scripts.gate --plan build/$(STACK)/plan.json"
+    assert "secrets" not in plan_prerequisites + secrets_prerequisites
+    # each pipeline runs `make test` (so the scan) once per commit, and the per-stack jobs only plan and gate
+    pr = _load(ROOT / ".github" / "workflows" / "pull-request.yml")
+    assert [s["run"] for s in pr["jobs"]["test"]["steps"] if "run" in s] == ["make test"]
+    assert [s["run"] for s in pr["jobs"]["policy-gate"]["steps"] if "run" in s] == [
+        "make plan STACK=${{ matrix.stack }}"
+    ]
+    jobs = {j["job"]: j for j in _load(ADO[0])["stages"][0]["jobs"]}
+    assert [s["script"] for s in jobs["test"]["steps"] if "script" in s] == ["make test"]
+    assert [s["script"] for s in jobs["gate"]["steps"] if "script" in s] == ["make plan STACK=$(STACK)"]
+    for path in [*WORKFLOWS, *ADO]:
+        text = path.read_text()
+        assert "secrets_scan" not in text and "--framework secrets" not in text, path.name
+        assert text.count("make test") <= 1, path.name

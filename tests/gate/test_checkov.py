@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from scripts.gate import check
-from scripts.gate.check import CHECKOV_VERSION, CheckovRun, find_uv, main, run_processes
-from scripts.plan.arm_export import CHECKOV_SKIPS, dumps, export, export_with_urns, resource_lines
+from policies.catalog.governance import load_suppressions
+from scripts.gate import checkov
+from scripts.gate.checkov import CHECKOV_VERSION, CheckovRun, find_uv, run_processes
+from scripts.gate.cli import main
+from scripts.plan.arm_export import dumps, export, export_with_urns, resource_lines
 
 UV = find_uv()
 needs_uv = pytest.mark.skipif(UV is None, reason="uv is neither at .tools/bin/uv nor on PATH: run `make env`")
-AZURITE_HASH = "6afa3951e98fd3a47f29f38483e4a22e41dc8a05"
 
 
 def _inputs(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -64,8 +65,8 @@ def scans(dev_plan: Any, prod_plan: Any, tmp_path_factory: pytest.TempPathFactor
     templates = {
         "dev": export(dev_plan.document),
         "prod": export(prod_plan.document),
-        "dev-bare": export(dev_plan.document, skips={}),
-        "prod-bare": export(prod_plan.document, skips={}),
+        "dev-bare": export(dev_plan.document, skips=[]),
+        "prod-bare": export(prod_plan.document, skips=[]),
         "insecure": export(insecure(dev_plan.document)),
     }
     command = [UV, "tool", "run", "--from", f"checkov=={CHECKOV_VERSION}", "checkov", "--skip-download"]
@@ -103,13 +104,14 @@ def test_shipped_templates_have_no_unsuppressed_failure(scans: dict[str, Any]) -
 
 
 def test_every_reviewed_exception_is_needed_and_used(scans: dict[str, Any]) -> None:
-    """Without the exceptions, exactly the reviewed (type, check) pairs fail; with them, they are skipped."""
+    """Without the exceptions, exactly the reviewed (type, check) pairs of the exception store fail; with them, they
+    are skipped."""
     needed = {
         (c["check_id"], c["resource"][: c["resource"].index(".", c["resource"].index("/"))])
         for name in ("dev-bare", "prod-bare")
         for c in scans["by_file"][name]["failed"]
     }
-    assert needed == {(check_id, arm_type) for arm_type, check_id in CHECKOV_SKIPS}
+    assert needed == {(e.check, e.arm_type) for e in load_suppressions().checkov}
     for stack in ("dev", "prod"):
         assert _pairs(scans["by_file"][stack]["skipped"]) == _pairs(scans["by_file"][f"{stack}-bare"]["failed"])
 
@@ -167,14 +169,10 @@ def test_gate_reports_checkov_failures_in_every_format(prod_plan: Any, tmp_path:
         "file": "",
         "line": 0,
     }
-    [arm, secrets] = report["checkov"]["scans"]
+    [arm] = report["checkov"]["scans"]
     assert (arm["framework"], arm["target"], arm["failed"]) == ("arm", "template.json", 2)  # CKV_AZURE_110 and 42
     assert arm["resources"] > 100 and arm["skipped"] == 7
-    assert secrets["framework"] == "secrets"
-    azurite = [f for f in report["findings"] if f["source"] == "checkov-secrets"]
-    assert [(f["rule"], f["status"], f["file"]) for f in azurite] == [
-        ("CKV_SECRET_3", "suppressed", "scripts/dataset/emulator.py")
-    ]
+    assert {f["source"] for f in report["findings"]} == {"mlsec", "checkov-arm"}  # no repository scan per plan
     gate, checkov, kql = json.loads((tmp_path / "policy-report.sarif").read_text())["runs"]
     assert kql["tool"]["driver"]["name"] == "mlsec-kql"
     assert "MLSEC-KV-001" in {r["ruleId"] for r in gate["results"] if r["level"] == "error"}
@@ -188,7 +186,6 @@ def test_gate_reports_checkov_failures_in_every_format(prod_plan: Any, tmp_path:
         "CKV_AZURE_174",
         "CKV_AZURE_206",
         "CKV_AZURE_42",
-        "CKV_SECRET_3",
     ]
     assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in checkov["results"])
     junit = ET.parse(tmp_path / "policy-report.junit.xml").getroot()
@@ -201,8 +198,8 @@ def test_gate_reports_checkov_failures_in_every_format(prod_plan: Any, tmp_path:
 # ---------------------------------------------------------------------------------------------
 
 Runner = Callable[[list[list[str]]], list[CheckovRun]]
-NO_SECRETS = CheckovRun(0, json.dumps({"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0,
-                                       "resource_count": 0, "checkov_version": CHECKOV_VERSION}), "")  # fmt: skip
+BARE = CheckovRun(0, json.dumps({"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0,
+                                 "resource_count": 0, "checkov_version": CHECKOV_VERSION}), "")  # fmt: skip
 
 
 def _arm(failed: list[dict[str, Any]] | None = None, **summary: Any) -> CheckovRun:
@@ -228,19 +225,19 @@ def dev_plan_file(dev_plan: Any, tmp_path: Path) -> Path:
     return path
 
 
-def test_gate_runs_both_scans_isolated_and_passes_clean_results(
+def test_gate_runs_the_template_scan_isolated_and_passes_clean_results(
     dev_plan_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen: list[list[str]] = []
-    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(_arm(), NO_SECRETS, seen=seen)) == 0
+    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(_arm(), seen=seen)) == 0
     template = str(dev_plan_file.parent / "template.json")
-    assert [c[1:8] for c in seen] == [
-        ["tool", "run", "--from", "checkov==3.3.30", "checkov", "--skip-download", "-o"]
-    ] * 2
-    assert seen[0][8:] == ["json", "--framework", "arm", "-f", template]
-    assert seen[1][8:12] == ["json", "--framework", "secrets", "--enable-secret-scan-all-files"]
+    [command] = seen  # one scan, of this plan's template: the repository's secrets are scanned once per commit
+    assert command[1:] == [
+        *("tool", "run", "--from", "checkov==3.3.30", "checkov", "--skip-download", "-o", "json"),
+        *("--framework", "arm", "-f", template),
+    ]
     out = capsys.readouterr().out
-    assert "checkov 3.3.30: arm template.json: 118 resources, 40 passed, 0 failed, 0 skipped; secrets: 0 found" in out
+    assert "checkov 3.3.30: arm template.json: 118 resources, 40 passed, 0 failed, 0 skipped\n" in out
 
 
 @pytest.mark.parametrize(
@@ -260,36 +257,34 @@ def test_gate_runs_both_scans_isolated_and_passes_clean_results(
 def test_a_scan_that_cannot_be_trusted_exits_2(
     arm: CheckovRun, message: str, dev_plan_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(arm, NO_SECRETS)) == 2
+    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(arm)) == 2
     assert message in capsys.readouterr().err
 
 
 def test_zero_resources_in_checkov_bare_summary_exits_2(
     dev_plan_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(NO_SECRETS, NO_SECRETS)) == 2
+    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(BARE)) == 2
     assert "found 0 resources" in capsys.readouterr().err
 
 
 def test_without_uv_the_gate_exits_2_unless_told_to_skip_checkov(
     dev_plan_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(check, "find_uv", lambda root=None: None)
+    monkeypatch.setattr(checkov, "find_uv", lambda root=None: None)
     assert main(["--plan", str(dev_plan_file)]) == 2
     assert "checkov runs through uv, which is neither at .tools/bin/uv nor on PATH" in capsys.readouterr().err
     assert main(["--plan", str(dev_plan_file), "--no-checkov"]) == 0
     out = capsys.readouterr().out
-    assert "checkov: not run (--no-checkov): the ARM template and the secrets were not scanned" in out
+    assert "checkov: not run (--no-checkov): the ARM template was not scanned" in out
     report = json.loads((dev_plan_file.parent / "policy-report.json").read_text())
     assert report["checkov"] == {
         "scans": [],
-        "note": "checkov: not run (--no-checkov): the ARM template and the secrets were not scanned",
+        "note": "checkov: not run (--no-checkov): the ARM template was not scanned",
     }
 
 
-def test_arm_findings_follow_the_stack_level_and_secrets_are_always_mandatory(
-    dev_plan: Any, dev_plan_file: Path
-) -> None:
+def test_arm_findings_follow_the_stack_level(dev_plan: Any, dev_plan_file: Path) -> None:
     template, urns = export_with_urns(dev_plan.document)
     start, end = resource_lines(template)[urns.index(next(u for u in urns if u.endswith("::mlsec-dev-kv-kv")))]
     vault = next(r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults")
@@ -301,29 +296,12 @@ def test_arm_findings_follow_the_stack_level_and_secrets_are_always_mandatory(
             "resource": f"Microsoft.KeyVault/vaults.{vault['name']}",
         }
     ]
-    secret = {"check_id": "CKV_SECRET_2", "check_name": "AWS Access Key", "file_path": "/scripts/x.py",
-              "file_line_range": [3, 4], "resource": "25910f981e85ca04baf359199dd0bd4a3ae738b6"}  # fmt: skip
-    azurite = {**secret, "check_id": "CKV_SECRET_3", "check_name": "Azure Storage Account access key",
-               "file_path": "/scripts/dataset/emulator.py", "resource": AZURITE_HASH}  # fmt: skip
-    summary = {"resource_count": 2, "failed": 2, "parsing_errors": 0}
-    results = {"failed_checks": [secret, azurite]}
-    secrets = CheckovRun(1, json.dumps({"check_type": "secrets", "results": results, "summary": summary}), "")
-    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(_arm(failed), secrets)) == 1
+    assert main(["--plan", str(dev_plan_file)], checkov_runner=_fake(_arm(failed))) == 0  # advisory in dev
     report = json.loads((dev_plan_file.parent / "policy-report.json").read_text())
-    found = [(f["rule"], f["level"], f["status"], f["urn"].rsplit("::", 1)[-1], f["file"], f["line"])
+    found = [(f["rule"], f["level"], f["status"], f["urn"].rsplit("::", 1)[-1])
              for f in report["findings"] if f["source"] != "mlsec"]  # fmt: skip
-    assert found == [
-        ("CKV_AZURE_110", "advisory", "violation", "mlsec-dev-kv-kv", "", 0),
-        ("CKV_SECRET_2", "mandatory", "violation", "", "scripts/x.py", 3),
-        ("CKV_SECRET_3", "mandatory", "suppressed", "", "scripts/dataset/emulator.py", 3),
-    ]
-    assert report["summary"]["mandatory"] == 1
+    assert found == [("CKV_AZURE_110", "advisory", "violation", "mlsec-dev-kv-kv")]
     sarif = json.loads((dev_plan_file.parent / "policy-report.sarif").read_text())["runs"][1]
-    [leak] = [r for r in sarif["results"] if r["ruleId"] == "CKV_SECRET_2"]
-    assert leak["level"] == "error"
-    assert leak["locations"] == [
-        {"physicalLocation": {"artifactLocation": {"uri": "scripts/x.py", "uriBaseId": "%SRCROOT%"},
-                              "region": {"startLine": 3}}}
-    ]  # fmt: skip
-    [reviewed] = [r for r in sarif["results"] if r["ruleId"] == "CKV_SECRET_3"]
-    assert reviewed["level"] == "note" and reviewed["suppressions"][0]["kind"] == "external"
+    [result] = sarif["results"]
+    assert (result["ruleId"], result["level"]) == ("CKV_AZURE_110", "warning")
+    assert sarif["tool"]["driver"]["rules"][0]["helpUri"] == "https://www.checkov.io/5.Policy%20Index/arm.html"

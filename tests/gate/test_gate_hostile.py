@@ -21,7 +21,7 @@ from policies.catalog.governance import load_enforcement
 from policies.catalog.model import KNOWN_TYPES, Res, StackView, canonical_type, unknown_type
 from policies.catalog.pack import build_policies
 from scripts.common.cli import run as cli_run
-from scripts.gate.check import main
+from scripts.gate.cli import main
 from tests.policies.policy_cases import NO_SUPPRESSIONS, mutate, resource, run
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from scripts.gate import check, kql_check
-from scripts.gate.check import Report, main, scan_with_kql
-from scripts.gate.kql_check import ANALYZER, RULE_ID, SCHEDULED_QUERY_RULE, SCHEMA_FILE, KqlError
+from scripts.gate import evaluate, kql_check
+from scripts.gate.cli import main
+from scripts.gate.evaluate import Report
+from scripts.gate.kql_check import ANALYZER, RULE_ID, SCHEDULED_QUERY_RULE, SCHEMA_FILE, KqlError, scan_with_kql
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
@@ -351,8 +352,8 @@ def test_a_rule_without_readable_criteria_exits_2(dev_plan: Any) -> None:
     document = _set_query(dev_plan.document, "-gw-errors", "x")
     [rule] = [r for r in document["resources"] if r["name"].endswith("-gw-errors")]
     rule["inputs"]["criteria"]["allOf"][0].pop("query")
-    with pytest.raises(check.GateError, match=r"criteria.allOf\[0\] has no query text \(found None\)"):
+    with pytest.raises(evaluate.GateError, match=r"criteria.allOf\[0\] has no query text \(found None\)"):
         _scan(document)
     rule["inputs"]["criteria"] = {"allOf": "StorageBlobLogs"}
-    with pytest.raises(check.GateError, match=r"criteria\.allOf is not a list of conditions"):
+    with pytest.raises(evaluate.GateError, match=r"criteria\.allOf is not a list of conditions"):
         _scan(document)

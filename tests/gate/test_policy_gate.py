@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from policies.catalog import RULES
-from scripts.gate.check import evaluate, main, report_junit, report_sarif
+from scripts.gate.cli import main
+from scripts.gate.evaluate import evaluate
+from scripts.gate.reports.junit import report_junit
+from scripts.gate.reports.sarif import report_sarif
 from tests.policies.policy_cases import NO_SUPPRESSIONS, mutate, run, with_endpoint_diagnostics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,6 +173,80 @@ def test_a_suppression_without_owner_is_a_usage_error(
     plan = _write(tmp_path, "plan.json", prod)
     assert main(["--plan", str(plan), "--suppressions", str(_suppressions(tmp_path, entry))]) == 2
     assert "suppressions.yaml: suppressions[0]: 'owner' is required" in capsys.readouterr().err
+
+
+CHECKOV_ENTRY = {
+    "check": "CKV_AZURE_206",
+    "armType": "Microsoft.Storage/storageAccounts",
+    "reason": "replication follows the stack; recovery rests on versioning",
+    "owner": "ml-platform@contoso.com",
+    "expires": "2026-11-28",
+}
+SECRET_ENTRY = {
+    "check": "CKV_SECRET_3",
+    "file": "scripts/dataset/emulator.py",
+    "hash": "6afa3951e98fd3a47f29f38483e4a22e41dc8a05",
+    "reason": "the storage emulator's published development key",
+    "owner": "data-platform@contoso.com",
+    "expires": "2026-11-27",
+}
+
+
+def test_expired_checkov_and_secrets_exceptions_are_violations(prod: dict[str, Any], tmp_path: Path) -> None:
+    store = _write(tmp_path, "suppressions.yaml", {"checkov": [CHECKOV_ENTRY], "secrets": [SECRET_ENTRY]})
+    report = run(prod, suppressions_file=store)
+    assert [(f.rule, f.message) for f in report.mandatory] == [
+        (
+            "MLSEC-GOV-001",
+            "checkov exception #1 (CKV_AZURE_206 on Microsoft.Storage/storageAccounts) expired on 2026-11-28 "
+            "(owner ml-platform@contoso.com)",
+        ),
+        (
+            "MLSEC-GOV-001",
+            "secrets exception #1 (CKV_SECRET_3 in scripts/dataset/emulator.py) expired on 2026-11-27 "
+            "(owner data-platform@contoso.com)",
+        ),
+    ]
+    live = {
+        "checkov": [{**CHECKOV_ENTRY, "expires": "2026-11-29"}],
+        "secrets": [{**SECRET_ENTRY, "expires": "2027-01-31"}],
+    }
+    assert run(prod, suppressions_file=_write(tmp_path, "live.yaml", live)).mandatory == []
+
+
+def test_a_checkov_exception_is_audited_only_in_the_stacks_it_holds_in(
+    dev: dict[str, Any], prod: dict[str, Any], tmp_path: Path
+) -> None:
+    store = _write(tmp_path, "suppressions.yaml", {"checkov": [{**CHECKOV_ENTRY, "stacks": ["dev", "*-dev"]}]})
+    assert [f.rule for f in run(dev, suppressions_file=store).mandatory] == ["MLSEC-GOV-001"]
+    assert run(prod, suppressions_file=store).mandatory == []
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            {"suppression": []},
+            "suppressions.yaml: unknown keys suppression (expected checkov, secrets, suppressions, unsuppressible)",
+        ),
+        ({"checkov": {"check": "CKV_AZURE_1"}}, "suppressions.yaml: 'checkov' must be a list"),
+        ({"checkov": ["CKV_AZURE_1"]}, "suppressions.yaml: checkov[0]: expected a mapping, found str"),
+        ({"checkov": [{**CHECKOV_ENTRY, "urn": "*"}]}, "suppressions.yaml: checkov[0]: unknown keys urn"),
+        ({"checkov": [{**CHECKOV_ENTRY, "armType": 3}]}, "checkov[0]: 'armType' must be a non-empty string"),
+        ({"checkov": [{**CHECKOV_ENTRY, "stacks": "dev"}]}, "checkov[0]: 'stacks' must be a list of stack names"),
+        ({"checkov": [{**CHECKOV_ENTRY, "expires": 20271231}]}, "checkov[0]: 'expires' must be an ISO date"),
+        ({"secrets": [{**SECRET_ENTRY, "stacks": ["dev"]}]}, "suppressions.yaml: secrets[0]: unknown keys stacks"),
+        ({"secrets": [{k: v for k, v in SECRET_ENTRY.items() if k != "hash"}]}, "secrets[0]: 'hash' is required"),
+        ({"secrets": [{**SECRET_ENTRY, "reason": "test key"}]}, "secrets[0]: 'reason' must explain the exception"),
+    ],
+)
+def test_the_exception_store_is_read_strictly(
+    document: dict[str, Any], message: str, prod: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = _write(tmp_path, "plan.json", prod)
+    store = _write(tmp_path, "suppressions.yaml", document)
+    assert main(["--plan", str(plan), "--suppressions", str(store), "--no-checkov", "--no-kql"]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_enforcement_overrides_per_rule(dev: dict[str, Any], tmp_path: Path) -> None:

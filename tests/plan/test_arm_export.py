@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from policies.catalog.governance import CheckovSkip, load_suppressions
 from scripts.plan import cli as plan
 from scripts.plan.arm_export import (
-    CHECKOV_SKIPS,
     RENAMES,
     SCHEMA,
-    CheckovSkip,
     ExportError,
     api_version,
     api_versions,
@@ -22,8 +22,9 @@ from scripts.plan.arm_export import (
     export,
     export_with_urns,
     resource_lines,
+    reviewed_skips,
 )
-from scripts.plan.arm_types import ARM_TYPES
+from scripts.plan.arm_types import ARM_TYPES, provider_api_version
 
 SUB = "00000000-0000-4000-8000-000000000000"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg1"
@@ -157,12 +158,12 @@ def small_plan() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def small() -> dict[str, dict[str, Any]]:
-    template = export(small_plan(), skips={})
+    template = export(small_plan(), skips=[])
     return {r["name"]: r for r in template["resources"]}
 
 
 def test_template_header_and_order() -> None:
-    template = export(small_plan(), skips={})
+    template = export(small_plan(), skips=[])
     assert (
         template["$schema"]
         == SCHEMA
@@ -277,10 +278,11 @@ def test_auto_named_identity_and_diagnostic_setting_scope(small: dict[str, dict[
 
 
 def test_checkov_skips_go_to_metadata_of_matching_types_and_stacks() -> None:
-    skips = {
-        ("Microsoft.Storage/storageAccounts", "CKV_AZURE_206"): CheckovSkip("replication follows the stack"),
-        ("Microsoft.Storage/storageAccounts", "CKV_AZURE_35"): CheckovSkip("only in prod stacks", ("prod",)),
-    }
+    account, expires = "Microsoft.Storage/storageAccounts", dt.date(2099, 1, 1)
+    skips = [
+        CheckovSkip("CKV_AZURE_35", account, "only in prod stacks", "ops@contoso.com", expires, ("prod",)),
+        CheckovSkip("CKV_AZURE_206", account, "replication follows the stack", "ops@contoso.com", expires),
+    ]
     by_name = {r["name"]: r for r in export(small_plan(), skips=skips)["resources"]}
     assert by_name["acct1"]["metadata"] == {"checkov": ["checkov:skip=CKV_AZURE_206:replication follows the stack"]}
     assert "metadata" not in by_name["vnet1"]
@@ -358,42 +360,48 @@ def test_shipped_metric_alerts_use_odata_type(dev_plan: Any, prod_plan: Any) -> 
         assert '"odataType"' not in dumps(export(document))
 
 
-PREVIEW_API_VERSIONS = {
-    # azure-native 3.29 ships one API version per resource: these types have no stable default in it.
-    "Microsoft.Authorization/roleDefinitions": "2022-05-01-preview",
-    "Microsoft.ContainerRegistry/registries": "2023-01-01-preview",
-    "Microsoft.Insights/actionGroups": "2024-10-01-preview",
-    "Microsoft.Insights/autoscalesettings": "2021-05-01-preview",
-    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
-    "Microsoft.Insights/privateLinkScopes": "2023-06-01-preview",
-    "Microsoft.Insights/privateLinkScopes/scopedResources": "2023-06-01-preview",
-    "Microsoft.Insights/scheduledQueryRules": "2025-01-01-preview",
-}
-"""Every preview REST API version the shipped plans use: a new one fails the test below until reviewed here."""
+def test_the_api_version_table_is_the_one_the_provider_deploys_with() -> None:
+    """ARM_TYPES is the one record of each type's REST API version: an azure-native upgrade that moves a type to
+    another version (a preview among them) fails here until the table says so."""
+    differing = {
+        token: (spec.api_version, provider_api_version(token))
+        for token, spec in ARM_TYPES.items()
+        if spec.api_version != provider_api_version(token)
+    }
+    assert differing == {}
+    previews = {spec.arm_type: spec.api_version for spec in ARM_TYPES.values() if spec.api_version.endswith("-preview")}
+    assert previews == {
+        # azure-native 3.29 ships one API version per resource: these types have no stable default in it.
+        "Microsoft.Authorization/roleDefinitions": "2022-05-01-preview",
+        "Microsoft.ContainerRegistry/registries": "2023-01-01-preview",
+        "Microsoft.Insights/actionGroups": "2024-10-01-preview",
+        "Microsoft.Insights/autoscalesettings": "2021-05-01-preview",
+        "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+        "Microsoft.Insights/privateLinkScopes": "2023-06-01-preview",
+        "Microsoft.Insights/privateLinkScopes/scopedResources": "2023-06-01-preview",
+        "Microsoft.Insights/scheduledQueryRules": "2025-01-01-preview",
+    }
 
 
-def test_preview_api_versions_of_the_shipped_plans_are_the_reviewed_ones(dev_plan: Any, prod_plan: Any) -> None:
-    seen: dict[str, str] = {}
+def test_the_templates_carry_the_tables_api_versions(dev_plan: Any, prod_plan: Any) -> None:
     for document in (dev_plan.document, prod_plan.document):
         versions = api_versions(document)
-        previews = {t: v for t, (v, preview) in versions.items() if preview}
-        assert previews.items() <= PREVIEW_API_VERSIONS.items()
-        seen |= previews
-        assert all(not v.endswith("-preview") for v, preview in versions.values() if not preview)
-        template = export(document)
-        assert {(r["type"], r["apiVersion"]) for r in template["resources"]} == {
+        assert all(preview == v.endswith("-preview") for v, preview in versions.values())
+        assert {(r["type"], r["apiVersion"]) for r in export(document)["resources"]} == {
             (t, v) for t, (v, _) in versions.items()
         }
-    assert seen == PREVIEW_API_VERSIONS
+        assert all(versions[ARM_TYPES[token].arm_type][0] == api_version(token) for token in ARM_TYPES
+                   if ARM_TYPES[token].arm_type in versions)  # fmt: skip
 
 
-def test_api_version_comes_from_the_class_docstring() -> None:
+def test_the_provider_api_version_comes_from_the_class_docstring() -> None:
     import typing
 
     from pulumi_azure_native import storage
 
     docs = " ".join(f.__doc__ or "" for f in typing.get_overloads(storage.StorageAccount.__init__))
-    assert f"Uses Azure REST API version {api_version('azure-native:storage:StorageAccount')}." in docs
+    assert f"Uses Azure REST API version {provider_api_version('azure-native:storage:StorageAccount')}." in docs
+    assert provider_api_version("azure-native:storage:NoSuchType") is None
 
 
 def test_every_type_of_the_shipped_plans_is_mapped(dev_plan: Any, prod_plan: Any) -> None:
@@ -434,13 +442,49 @@ def test_shipped_template_details(dev_plan: Any, prod_plan: Any) -> None:
 
 def test_every_checkov_skip_names_a_mapped_type_and_a_reason() -> None:
     arm_types = {spec.arm_type for spec in ARM_TYPES.values()}
-    for (arm_type, check), skip in CHECKOV_SKIPS.items():
-        assert arm_type in arm_types and check.startswith("CKV"), (arm_type, check)
-        assert len(skip.reason) >= 80 and "\n" not in skip.reason, check
+    for skip in load_suppressions().checkov:
+        assert skip.arm_type in arm_types and skip.check.startswith("CKV"), skip.label
+        assert len(skip.reason) >= 80 and "\n" not in skip.reason, skip.label
+
+
+CHECKOV_ENTRY = """
+checkov:
+  - check: CKV_AZURE_206
+    armType: Microsoft.Storage/storageAccounts
+    stacks: [t, "*-dev"]
+    owner: ml-platform@contoso.com
+    expires: 2026-11-29
+    reason: Replication follows the stack; recovery rests on versioning.
+"""
+
+
+def test_a_checkov_skip_is_written_until_it_expires_then_the_check_is_back(tmp_path: Path) -> None:
+    store = tmp_path / "suppressions.yaml"
+    store.write_text(CHECKOV_ENTRY)
+    [live] = reviewed_skips("t", store, today=dt.date(2026, 11, 29))
+    assert (live.check, live.arm_type, live.stacks) == (
+        "CKV_AZURE_206",
+        "Microsoft.Storage/storageAccounts",
+        ("t", "*-dev"),
+    )
+    by_name = {r["name"]: r for r in export(small_plan(), skips=[live])["resources"]}
+    assert by_name["acct1"]["metadata"] == {
+        "checkov": ["checkov:skip=CKV_AZURE_206:Replication follows the stack; recovery rests on versioning."]
+    }
+    assert reviewed_skips("t", store, today=dt.date(2026, 11, 30)) == []
+    assert reviewed_skips("prod", store, today=dt.date(2026, 11, 29)) == []
+    assert len(reviewed_skips("team1-dev", store, today=dt.date(2026, 11, 29))) == 1
+
+
+def test_an_unusable_exception_store_is_an_export_error(tmp_path: Path) -> None:
+    store = tmp_path / "suppressions.yaml"
+    store.write_text(CHECKOV_ENTRY.replace("armType:", "arm_type:"))
+    with pytest.raises(ExportError, match=r"^suppressions.yaml: checkov\[0\]: unknown keys arm_type$"):
+        reviewed_skips("t", store)
 
 
 def test_resource_lines_point_at_each_resource() -> None:
-    template = export(small_plan(), skips={})
+    template = export(small_plan(), skips=[])
     lines = dumps(template).splitlines()
     spans = resource_lines(template)
     assert [lines[start - 1] for start, _ in spans] == ["    {"] * len(template["resources"])
@@ -468,3 +512,18 @@ def test_plan_exits_2_when_a_type_cannot_be_exported(
     )
     assert (root / "build" / "dev" / "plan.json").is_file()
     assert not (root / "build" / "dev" / "template.json").exists()
+
+
+def test_the_live_checks_request_the_versions_the_table_records() -> None:
+    """The operations commands read what the blueprint deployed with the API versions it deployed with."""
+    from scripts.ops import kill_switch, verify_deployment
+
+    table = {spec.arm_type: spec.api_version for spec in ARM_TYPES.values()}
+    assert {
+        "Microsoft.Storage": table["Microsoft.Storage/storageAccounts"],
+        "Microsoft.KeyVault": table["Microsoft.KeyVault/vaults"],
+        "Microsoft.MachineLearningServices": table["Microsoft.MachineLearningServices/workspaces"],
+        "Microsoft.ApiManagement": table["Microsoft.ApiManagement/service"],
+        "Microsoft.Insights": table["Microsoft.Insights/diagnosticSettings"],
+    } == verify_deployment.API_VERSIONS
+    assert table["Microsoft.ApiManagement/service/apis/policies"] == kill_switch.API_VERSION

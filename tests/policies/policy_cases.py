@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.catalog import RULES_BY_ID
-from scripts.gate.check import Report, evaluate
+from scripts.gate.evaluate import Report, evaluate
 
 DATA = Path(__file__).resolve().parent / "data"
 NO_SUPPRESSIONS = DATA / "no-suppressions.yaml"

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError
-from scripts.gate.check import evaluate, scan_with_kql
+from scripts.gate.evaluate import evaluate
+from scripts.gate.kql_check import scan_with_kql
 from scripts.plan.cli import make_plan
 from scripts.plan.engine import PlanError
 from tests.policies.policy_cases import DELETE, NO_SUPPRESSIONS, TODAY, mutate

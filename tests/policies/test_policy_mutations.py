@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scripts.gate.check import evaluate
+from scripts.gate.evaluate import evaluate
 from tests.policies.case import Case
 from tests.policies.cases import CASES
 from tests.policies.policy_cases import NO_SUPPRESSIONS, TODAY, mutate, with_endpoint_diagnostics
