@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,3 +20,10 @@ def commands() -> dict[str, Path]:
             elif 'if __name__ == "__main__":' in path.read_text():
                 found[dotted] = path
     return found
+
+
+def python_m(module: str, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGV...`` run from the project root in a process of its own, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *argv], check=False, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )

@@ -6,13 +6,11 @@ pipeline template), so prose such as "make the platform" is not one."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.commands import ROOT, commands
+from tests.commands import ROOT, commands, python_m
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1", re.DOTALL | re.MULTILINE)
 _SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -104,8 +102,6 @@ def test_every_named_make_target_exists() -> None:
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if "<" not in m))
 def test_every_named_command_answers_help(module: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
+    done = python_m(module, "--help")
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("usage: "), done.stdout[:200]

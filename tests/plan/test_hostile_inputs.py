@@ -15,8 +15,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from scripts.common.safewrite import check_folder, write_text
 from scripts.ops import kill_switch, preflight, verify_deployment
 from scripts.ops.azure_mgmt import ArmBodyError, ArmClient
 from scripts.plan import cli as plan
-from tests.commands import commands
+from tests.commands import commands, python_m
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_STACK = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
@@ -585,12 +583,6 @@ def test_arm_answers_that_cannot_be_trusted_are_body_errors(body: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # End to end: a fresh interpreter, as a user or a pipeline runs the commands
 # ---------------------------------------------------------------------------------------------
-
-
-def python_m(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *argv], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_end_to_end_plan_refuses_duplicate_keys_and_alias_bombs(scratch: Path) -> None:
