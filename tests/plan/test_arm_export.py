@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 import tokenize
 from pathlib import Path
 from typing import Any
@@ -532,6 +535,36 @@ def test_the_live_checks_request_the_versions_the_table_records() -> None:
     assert all(arm_api_version(t.upper()) == v for t, v in table.items())
     with pytest.raises(KeyError, match=r"no API version for Microsoft\.Web/sites: add its type to ARM_TYPES"):
         arm_api_version("Microsoft.Web/sites")
+
+
+_PROBE = """
+import sys
+import components.endpoint_traffic
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("components", "policies", "scripts"))))
+"""
+
+
+def test_the_traffic_providers_host_imports_only_the_table() -> None:
+    """At ``pulumi up`` the dynamic-provider host unpickles the traffic provider by importing its module (Pulumi
+    pickles it with dill, which keeps a class of an importable module by reference): of the project, that import
+    pulls in the module and the table of API versions, nothing else."""
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from components.endpoint_traffic import TrafficProvider
+
+    pickled = base64.b64decode(serialize_provider(TrafficProvider("https://management.azure.com")))
+    assert b"components.endpoint_traffic" in pickled
+    assert b"API_VERSION" not in pickled and b"2025-12-01" not in pickled
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == [
+        "components",
+        "components.endpoint_traffic",
+        "scripts",
+        "scripts.plan",
+        "scripts.plan.arm_types",
+    ]
 
 
 def test_tokens_of_one_arm_type_record_one_api_version() -> None:
