@@ -31,8 +31,14 @@ from typing import Any, Protocol
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
-API_VERSION = "2025-12-01"
-"""The OnlineEndpoints REST API version azure-native's OnlineEndpoint uses."""
+from scripts.plan.arm_types import arm_api_version
+
+API_VERSION = arm_api_version("Microsoft.MachineLearningServices/workspaces/onlineEndpoints")
+"""The OnlineEndpoints REST API version azure-native's OnlineEndpoint uses, from the one table of API versions.
+
+At ``pulumi up`` Pulumi pickles :class:`TrafficProvider` by reference (dill keeps a class of an importable module
+as its module and name), so the dynamic-provider host imports this module, and with it this import, from the
+project directory, as it does the program; ``scripts.plan.arm_types`` imports only the standard library."""
 
 ARM_BY_STORAGE_SUFFIX = {
     "core.windows.net": "https://management.azure.com",

@@ -76,9 +76,10 @@ from scripts.ops.azure_mgmt import (
     shown,
     signed_in,
 )
+from scripts.plan.arm_types import arm_api_version
 
-API_VERSION = "2024-05-01"
-"""Microsoft.ApiManagement API version of the policy requests."""
+API_VERSION = arm_api_version("Microsoft.ApiManagement/service/apis/policies")
+"""Microsoft.ApiManagement API version of the policy requests: the one the blueprint deploys the policies with."""
 
 USER_AGENT = "secure-ml-kill-switch"
 

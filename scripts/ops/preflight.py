@@ -67,6 +67,8 @@ from scripts.ops.azure_mgmt import (
 from scripts.ops.permissions import Finding, Permission, evaluate, granted_by, parse_permissions
 from scripts.ops.plan_needs import CannotJudgeError, assignment_condition, requirements
 
+# These three are the only API versions recorded outside scripts/plan/arm_types.py: the blueprint deploys none of
+# these types (permissions, providers, subscriptions), it only reads them here.
 # Permissions - List For Resource Group / List For Resource, in the Azure REST API specs:
 # specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/
 # authorization-RoleDefinitionsCalls.json

@@ -70,21 +70,14 @@ from scripts.ops.azure_mgmt import (
 )
 from scripts.ops.deployment_outputs import Deployment, load_deployment
 from scripts.ops.kill_switch import is_suspended
-
-API_VERSIONS = {
-    "Microsoft.Storage": "2024-01-01",
-    "Microsoft.KeyVault": "2024-11-01",
-    "Microsoft.MachineLearningServices": "2025-12-01",
-    "Microsoft.ApiManagement": "2024-05-01",
-    "Microsoft.Insights": "2021-05-01-preview",
-}
-"""API version of every request, by resource provider: the versions the azure-native provider deploys these
-resources with. Diagnostic settings have no GA version that knows log category groups (``allLogs``)."""
+from scripts.plan.arm_types import arm_api_version
 
 
-def api_version(namespace: str) -> str:
-    """The pinned API version of a resource provider (named in any case, as ARM allows)."""
-    return {key.lower(): value for key, value in API_VERSIONS.items()}[namespace.lower()]
+def api_version(arm_type: str) -> str:
+    """The API version of every request for a resource of ``arm_type`` (named in any case, as ARM allows): the one
+    the blueprint deploys it with (:func:`scripts.plan.arm_types.arm_api_version`), so a resource is read in the
+    shape it was written in. Diagnostic settings have no GA version that knows log category groups (``allLogs``)."""
+    return arm_api_version(arm_type)
 
 
 USER_AGENT = "secure-ml-verify-deployment"
@@ -217,6 +210,11 @@ def _matches(found: object, expected: bool | str) -> bool:
     return isinstance(found, str) and found.lower() == expected.lower()
 
 
+def _child_type(child: str) -> str:
+    """The type segments of a child path: ``/blobServices/default`` is ``/blobServices``."""
+    return "".join(f"/{segment}" for segment in child.strip("/").split("/")[::2]) if child else ""
+
+
 def property_rows(
     reader: Reader,
     resource: str,
@@ -231,7 +229,7 @@ def property_rows(
     """
     opted_out = opted_out or {}
     try:
-        document = reader.read(resource_path(rid) + child, api_version(rid.namespace))
+        document = reader.read(resource_path(rid) + child, api_version(rid.type + _child_type(child)))
     except ReadError as failure:
         return [Row(resource, e.path, show(e.value), failure.found, ERROR, failure.detail) for e in expects]
     properties = document.get("properties")
@@ -257,9 +255,8 @@ def diagnostic_row(reader: Reader, resource: str, path: str, log_analytics: Reso
     check = "diagnostic settings"
     expected = f"logs to {log_analytics.name}"
     try:
-        document = reader.read(
-            f"{path}/providers/Microsoft.Insights/diagnosticSettings", api_version("Microsoft.Insights")
-        )
+        diagnostic_settings = "Microsoft.Insights/diagnosticSettings"
+        document = reader.read(f"{path}/providers/{diagnostic_settings}", api_version(diagnostic_settings))
     except ReadError as failure:
         return Row(resource, check, expected, failure.found, ERROR, failure.detail)
     settings = document.get("value")
@@ -315,7 +312,7 @@ def policy_row(reader: Reader, resource: str, gateway: ResourceId, api: str, dec
     try:
         document = reader.read(
             f"{resource_path(gateway)}/apis/{api}/policies/policy",
-            api_version("Microsoft.ApiManagement"),
+            api_version("Microsoft.ApiManagement/service/apis/policies"),
             "&format=xml",
         )
     except ReadError as failure:

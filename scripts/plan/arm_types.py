@@ -211,6 +211,19 @@ out; any other non-azure-native custom type in a plan is an error."""
 
 _FIXED_CHILD_NAMES = {"blobServicesName": "default"}
 
+_API_VERSION_BY_ARM_TYPE = {spec.arm_type.lower(): spec.api_version for spec in ARM_TYPES.values()}
+
+
+def arm_api_version(arm_type: str) -> str:
+    """The API version the blueprint deploys the ARM type ``arm_type`` with, read from :data:`ARM_TYPES` (the type
+    named in any case, as ARM compares them). What every request to Azure (the traffic step, the live checks, the
+    kill switch) sends, so it reads a resource in the shape it was written in."""
+    try:
+        return _API_VERSION_BY_ARM_TYPE[arm_type.lower()]
+    except KeyError:
+        missing = f"no API version for {arm_type}: add its type to ARM_TYPES (scripts/plan/arm_types.py)"
+        raise KeyError(missing) from None
+
 
 def principal_id(seed: str) -> str:
     """A stable GUID for a fake principal, derived from ``seed`` (usually the resource URN)."""

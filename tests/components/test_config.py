@@ -3,8 +3,6 @@ stack file and the key, says what was expected and what was found."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +10,8 @@ import pytest
 
 from components import config
 from scripts.plan import cli as plan
-from tests.conftest import ROOT, stack_values
+from tests.commands import python_m
+from tests.conftest import stack_values
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -471,13 +470,7 @@ def test_missing_stack_file_lists_the_stacks(capsys):
 
 def test_cli_process_exits_2_without_traceback(project):
     root = project("bad", mutate=_set("location", "mars"))
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.plan", "bad", "--project-dir", str(root)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = python_m("scripts.plan", "bad", "--project-dir", str(root))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (

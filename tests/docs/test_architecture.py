@@ -10,22 +10,22 @@ from typing import Any
 
 import pytest
 
-from scripts.docs import architecture
+from scripts.docs import architecture, architecture_graph, diagram
 from tests.conftest import ROOT, Plan
 
 PARSER = ROOT / "tests" / "docs" / "mermaid_parse.mjs"
 
 
 @pytest.fixture(scope="module")
-def drawn(dev_plan: Plan) -> architecture.Picture:
-    return architecture.picture(dev_plan.document)
+def drawn(dev_plan: Plan) -> diagram.Picture:
+    return architecture_graph.picture(dev_plan.document)
 
 
-def edges_from(drawn: architecture.Picture, source: str) -> set[tuple[str, str]]:
+def edges_from(drawn: diagram.Picture, source: str) -> set[tuple[str, str]]:
     return {(e.target, e.label) for e in drawn.edges if e.source == source}
 
 
-def edges_to(drawn: architecture.Picture, target: str) -> set[tuple[str, str]]:
+def edges_to(drawn: diagram.Picture, target: str) -> set[tuple[str, str]]:
     return {(e.source, e.label) for e in drawn.edges if e.target == target}
 
 
@@ -45,7 +45,7 @@ def test_the_page_keeps_its_hand_written_prose_around_one_generated_block() -> N
     assert head.startswith("# Architecture")
 
 
-def test_each_private_endpoint_reaches_its_service_with_its_group(drawn: architecture.Picture) -> None:
+def test_each_private_endpoint_reaches_its_service_with_its_group(drawn: diagram.Picture) -> None:
     assert edges_from(drawn, "mlsec-dev-data-blob-pe") == {("mlsec-dev-dataacct", "blob")}
     assert edges_from(drawn, "mlsec-dev-kv-vault-pe") == {("mlsec-dev-kv-kv", "vault")}
     assert edges_from(drawn, "mlsec-dev-fraud-acr-pe") == {("mlsec-dev-fraudacr", "registry")}
@@ -55,7 +55,7 @@ def test_each_private_endpoint_reaches_its_service_with_its_group(drawn: archite
     assert edges_from(drawn, "mlsec-dev-tel-ampls-pe") == {("mlsec-dev-tel-ampls", "azuremonitor")}
 
 
-def test_private_endpoints_sit_in_their_subnet_inside_the_vnet(drawn: architecture.Picture) -> None:
+def test_private_endpoints_sit_in_their_subnet_inside_the_vnet(drawn: diagram.Picture) -> None:
     subnet = "mlsec-dev-net-snet-private-endpoints"
     endpoints = sorted(n.key for n in drawn.nodes.values() if n.label.endswith(": PrivateEndpoint"))
     assert len(endpoints) == 7
@@ -72,7 +72,7 @@ def test_private_endpoints_sit_in_their_subnet_inside_the_vnet(drawn: architectu
     }
 
 
-def test_each_zone_shows_exactly_the_principals_that_may_write_it(drawn: architecture.Picture) -> None:
+def test_each_zone_shows_exactly_the_principals_that_may_write_it(drawn: diagram.Picture) -> None:
     writes = "writes: Storage Blob Data Contributor"
     assert edges_to(drawn, "mlsec-dev-data-raw") == {("mlsec-dev-data-validation-id", writes)}
     assert edges_to(drawn, "mlsec-dev-data-quarantine") == {("mlsec-dev-data-ingestion-id", writes)}
@@ -91,13 +91,13 @@ def test_a_writer_at_a_wider_scope_reaches_every_zone_below_it(dev_plan: Plan) -
     document = copy.deepcopy(dev_plan.document)
     grant = next(r for r in document["resources"] if r["name"] == "mlsec-dev-data-validation-writes-raw")
     grant["inputs"]["scope"] = grant["inputs"]["scope"].split("/blobServices/")[0]  # the whole account
-    drawn = architecture.picture(document)
+    drawn = architecture_graph.picture(document)
     writes = ("mlsec-dev-data-validation-id", "writes: Storage Blob Data Contributor")
     for zone in ("raw", "quarantine", "anonymized", "curated", "models", "scratch-fraud"):
         assert writes in edges_to(drawn, f"mlsec-dev-data-{zone}"), zone
 
 
-def test_the_gateway_reaches_each_endpoint_and_only_it_may_score(drawn: architecture.Picture) -> None:
+def test_the_gateway_reaches_each_endpoint_and_only_it_may_score(drawn: diagram.Picture) -> None:
     assert edges_to(drawn, "mlsec-dev-fraud-score-ep") == {
         ("mlsec-dev-gw-apim", "API models/fraud-score"),
         ("mlsec-dev-gw-apim", "may score: mlsec-dev-gw model scorer"),
@@ -117,9 +117,9 @@ def test_a_built_in_role_that_scores_is_drawn_as_a_caller(dev_plan: Plan) -> Non
     )
     grant["dependencies"] = [d for d in grant["dependencies"] if "RoleDefinition" not in d]
     group = f"Group {grant['inputs']['principalId']}"
-    drawn = architecture.picture(document)
+    drawn = architecture_graph.picture(document)
     assert (group, "may score: AzureML Data Scientist") in edges_to(drawn, "mlsec-dev-fraud-score-ep")
-    assert drawn.nodes[group].group == architecture.INTERNET
+    assert drawn.nodes[group].group == architecture_graph.INTERNET
 
 
 def data_scientists(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -132,10 +132,10 @@ def test_a_custom_role_may_score_only_without_the_score_exclusion(dev_plan: Plan
     document = copy.deepcopy(dev_plan.document)
     role, grant = data_scientists(document)
     group = f"Group {grant['principalId']}"
-    assert group not in architecture.picture(document).nodes  # workspace actions, but score/action excluded
-    role["permissions"][0]["notActions"].remove(architecture.SCORE_ACTION)
+    assert group not in architecture_graph.picture(document).nodes  # workspace actions, but score/action excluded
+    role["permissions"][0]["notActions"].remove(architecture_graph.SCORE_ACTION)
     scores = (group, f"may score: {role['roleName']}")
-    assert scores in edges_to(architecture.picture(document), "mlsec-dev-fraud-score-ep")
+    assert scores in edges_to(architecture_graph.picture(document), "mlsec-dev-fraud-score-ep")
 
 
 def test_only_data_actions_make_a_custom_role_a_zone_writer(dev_plan: Plan) -> None:
@@ -145,17 +145,17 @@ def test_only_data_actions_make_a_custom_role_a_zone_writer(dev_plan: Plan) -> N
     grant["scope"] = account
     role["permissions"] = [{"actions": ["*"]}]  # control-plane actions never write blobs
     group = f"Group {grant['principalId']}"
-    assert group not in architecture.picture(document).nodes
+    assert group not in architecture_graph.picture(document).nodes
     role["permissions"] = [{"dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"]}]
-    drawn = architecture.picture(document)
+    drawn = architecture_graph.picture(document)
     for zone in ("raw", "quarantine", "anonymized", "curated", "models", "scratch-fraud"):
         assert (group, f"writes: {role['roleName']}") in edges_to(drawn, f"mlsec-dev-data-{zone}"), zone
     role["permissions"][0]["notDataActions"] = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"]
-    assert group not in architecture.picture(document).nodes
+    assert group not in architecture_graph.picture(document).nodes
 
 
 def test_every_endpoint_of_the_prod_plan_sits_behind_the_gateway(prod_plan: Plan) -> None:
-    drawn = architecture.picture(prod_plan.document)
+    drawn = architecture_graph.picture(prod_plan.document)
     endpoints = [r["name"] for r in prod_plan.of_type("azure-native:machinelearningservices:OnlineEndpoint")]
     apis = [r["inputs"]["path"] for r in prod_plan.of_type("azure-native:apimanagement:Api")]
     assert endpoints and len(apis) == len(endpoints)
@@ -164,7 +164,7 @@ def test_every_endpoint_of_the_prod_plan_sits_behind_the_gateway(prod_plan: Plan
     assert reached == set(endpoints)
 
 
-def test_the_managed_network_shows_its_outbound_rules(drawn: architecture.Picture) -> None:
+def test_the_managed_network_shows_its_outbound_rules(drawn: diagram.Picture) -> None:
     network = "mlsec-dev-fraud-mlw (managed network)"
     assert drawn.groups[network].label == "managed network of mlsec-dev-fraud-mlw: Workspace: AllowOnlyApprovedOutbound"
     assert edges_from(drawn, network) == {
@@ -174,22 +174,22 @@ def test_the_managed_network_shows_its_outbound_rules(drawn: architecture.Pictur
     }
     inside = {n.key for n in drawn.nodes.values() if n.group == network}
     assert inside == {"mlsec-dev-fraud-cpu-train", "mlsec-dev-fraud-score-blue"}
-    assert drawn.nodes["FQDN pypi.org"].group == architecture.INTERNET
+    assert drawn.nodes["FQDN pypi.org"].group == architecture_graph.INTERNET
 
 
 def test_a_removed_private_endpoint_disappears_from_the_diagram(dev_plan: Plan) -> None:
     document = copy.deepcopy(dev_plan.document)
     document["resources"] = [r for r in document["resources"] if r["name"] != "mlsec-dev-kv-vault-pe"]
-    drawn = architecture.picture(document)
+    drawn = architecture_graph.picture(document)
     assert "mlsec-dev-kv-vault-pe" not in drawn.nodes
     assert not edges_from(drawn, "mlsec-dev-kv-vault-pe")
-    assert "mlsec_dev_kv_vault_pe" not in architecture.mermaid(drawn)
-    assert "n_mlsec_dev_kv_vault_pe" in architecture.mermaid(architecture.picture(dev_plan.document))
+    assert "mlsec_dev_kv_vault_pe" not in diagram.mermaid(drawn)
+    assert "n_mlsec_dev_kv_vault_pe" in diagram.mermaid(architecture_graph.picture(dev_plan.document))
 
 
 def test_a_renamed_stack_draws_from_its_own_names(dev_plan: Plan) -> None:
     text = json.dumps(dev_plan.document).replace("mlsec-dev-", "acme-dev-")
-    drawn = architecture.picture(json.loads(text))
+    drawn = architecture_graph.picture(json.loads(text))
     assert edges_from(drawn, "acme-dev-data-blob-pe") == {("acme-dev-dataacct", "blob")}
     assert not [n for n in drawn.nodes if n.startswith("mlsec-")]
 
@@ -209,7 +209,7 @@ def test_the_output_is_deterministic(dev_plan: Plan) -> None:
     ],
 )
 def test_labels_escape_what_mermaid_reads_as_syntax(text: str, quoted: str) -> None:
-    assert architecture.quote(text) == quoted
+    assert diagram.quote(text) == quoted
 
 
 def test_the_check_fails_on_a_stale_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, dev_plan: Plan) -> None:
@@ -234,12 +234,12 @@ def mermaid_parse(text: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_generated_block_parses_as_mermaid(dev_plan: Plan) -> None:
-    done = mermaid_parse(architecture.mermaid(architecture.picture(dev_plan.document)))
+    done = mermaid_parse(diagram.mermaid(architecture_graph.picture(dev_plan.document)))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["diagramType"] == "flowchart-v2"
 
 
-def test_the_parser_rejects_broken_mermaid(drawn: architecture.Picture) -> None:
-    broken = architecture.mermaid(drawn).replace('"]\n', "]\n", 1)  # an unterminated quoted label
+def test_the_parser_rejects_broken_mermaid(drawn: diagram.Picture) -> None:
+    broken = diagram.mermaid(drawn).replace('"]\n', "]\n", 1)  # an unterminated quoted label
     done = mermaid_parse(broken)
     assert done.returncode == 1 and "Parse error" in done.stderr

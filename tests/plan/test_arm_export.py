@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import json
+import re
+import subprocess
+import sys
+import tokenize
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from policies.catalog.governance import CheckovSkip, load_suppressions
+from scripts.common.paths import ROOT
 from scripts.plan import cli as plan
 from scripts.plan.arm_export import (
     RENAMES,
@@ -24,7 +30,7 @@ from scripts.plan.arm_export import (
     resource_lines,
     reviewed_skips,
 )
-from scripts.plan.arm_types import ARM_TYPES, provider_api_version
+from scripts.plan.arm_types import ARM_TYPES, arm_api_version, provider_api_version
 
 SUB = "00000000-0000-4000-8000-000000000000"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg1"
@@ -515,15 +521,77 @@ def test_plan_exits_2_when_a_type_cannot_be_exported(
 
 
 def test_the_live_checks_request_the_versions_the_table_records() -> None:
-    """The operations commands read what the blueprint deployed with the API versions it deployed with."""
+    """The operations commands and the traffic step read what the blueprint deployed with the API versions it
+    deployed with: the ones ARM_TYPES records, looked up by ARM type in any case."""
+    from components import endpoint_traffic
     from scripts.ops import kill_switch, verify_deployment
 
     table = {spec.arm_type: spec.api_version for spec in ARM_TYPES.values()}
-    assert {
-        "Microsoft.Storage": table["Microsoft.Storage/storageAccounts"],
-        "Microsoft.KeyVault": table["Microsoft.KeyVault/vaults"],
-        "Microsoft.MachineLearningServices": table["Microsoft.MachineLearningServices/workspaces"],
-        "Microsoft.ApiManagement": table["Microsoft.ApiManagement/service"],
-        "Microsoft.Insights": table["Microsoft.Insights/diagnosticSettings"],
-    } == verify_deployment.API_VERSIONS
-    assert table["Microsoft.ApiManagement/service/apis/policies"] == kill_switch.API_VERSION
+    assert kill_switch.API_VERSION == table["Microsoft.ApiManagement/service/apis/policies"] == "2024-05-01"
+    endpoints = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
+    assert endpoint_traffic.API_VERSION == "2025-12-01" == table[endpoints]
+    assert verify_deployment.api_version("microsoft.storage/STORAGEACCOUNTS/blobServices") == "2024-01-01"
+    assert verify_deployment.api_version("Microsoft.Insights/diagnosticSettings") == "2021-05-01-preview"
+    assert all(arm_api_version(t.upper()) == v for t, v in table.items())
+    with pytest.raises(KeyError, match=r"no API version for Microsoft\.Web/sites: add its type to ARM_TYPES"):
+        arm_api_version("Microsoft.Web/sites")
+
+
+_PROBE = """
+import sys
+import components.endpoint_traffic
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("components", "policies", "scripts"))))
+"""
+
+
+def test_the_traffic_providers_host_imports_only_the_table() -> None:
+    """At ``pulumi up`` the dynamic-provider host unpickles the traffic provider by importing its module (Pulumi
+    pickles it with dill, which keeps a class of an importable module by reference): of the project, that import
+    pulls in the module and the table of API versions, nothing else."""
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from components.endpoint_traffic import TrafficProvider
+
+    pickled = base64.b64decode(serialize_provider(TrafficProvider("https://management.azure.com")))
+    assert b"components.endpoint_traffic" in pickled
+    assert b"API_VERSION" not in pickled and b"2025-12-01" not in pickled
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == [
+        "components",
+        "components.endpoint_traffic",
+        "scripts",
+        "scripts.plan",
+        "scripts.plan.arm_types",
+    ]
+
+
+def test_tokens_of_one_arm_type_record_one_api_version() -> None:
+    versions: dict[str, set[str]] = {}
+    for spec in ARM_TYPES.values():
+        versions.setdefault(spec.arm_type.lower(), set()).add(spec.api_version)
+    assert {t: v for t, v in versions.items() if len(v) > 1} == {}
+
+
+_VERSION_LITERAL = re.compile(r"""^[rbuf]*['"]\d{4}-\d{2}-\d{2}(?:-preview)?['"]$|api-version=\d""", re.IGNORECASE)
+
+
+def test_api_versions_are_recorded_in_one_table() -> None:
+    """No module keeps its own copy of an API version: every string that is one (or sends one in a URL) is in
+    scripts/plan/arm_types.py, apart from the preflight's reads of types the blueprint does not deploy."""
+    found = []
+    for folder in ("components", "policies", "scripts"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith(("scripts/dataset/", "scripts/bench/dataset")):
+                continue
+            with path.open("rb") as handle:
+                strings = [t for t in tokenize.tokenize(handle.readline) if t.type == tokenize.STRING]
+            found += [(relative, t.string) for t in strings if _VERSION_LITERAL.search(t.string)]
+    assert {(path, literal) for path, literal in found if path != "scripts/plan/arm_types.py"} == {
+        ("scripts/ops/preflight.py", '"2022-04-01"'),  # Microsoft.Authorization/permissions
+        ("scripts/ops/preflight.py", '"2021-04-01"'),  # Microsoft.Resources providers
+        ("scripts/ops/preflight.py", '"2022-12-01"'),  # subscriptions
+    }
+    assert sum(path == "scripts/plan/arm_types.py" for path, _ in found) == len(ARM_TYPES)

@@ -15,8 +15,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from scripts.common.safewrite import check_folder, write_text
 from scripts.ops import kill_switch, preflight, verify_deployment
 from scripts.ops.azure_mgmt import ArmBodyError, ArmClient
 from scripts.plan import cli as plan
+from tests.commands import commands, python_m
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_STACK = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
@@ -586,12 +585,6 @@ def test_arm_answers_that_cannot_be_trusted_are_body_errors(body: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def python_m(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *argv], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_end_to_end_plan_refuses_duplicate_keys_and_alias_bombs(scratch: Path) -> None:
     (scratch / "stacks" / "Pulumi.twice.yaml").write_text(DEV_STACK + "  secure-ml:locks:\n    enabled: true\n")
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -622,19 +615,6 @@ def test_end_to_end_endless_streams_and_foreign_encodings(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------------------------------
 # Every command goes through the one entry point and is in the exit-status table
 # ---------------------------------------------------------------------------------------------
-
-
-def commands() -> dict[str, Path]:
-    """Every command a user runs with ``python -m``: a package's ``__main__.py`` or a module with a main block."""
-    found: dict[str, Path] = {}
-    for folder in ("scripts", "policies/catalog"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            dotted = path.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
-            if path.name == "__main__.py":
-                found[dotted.removesuffix(".__main__")] = path
-            elif 'if __name__ == "__main__":' in path.read_text():
-                found[dotted] = path
-    return found
 
 
 COMMANDS = commands()
