@@ -416,6 +416,23 @@ def _hadoop_path(spark: Any, uri: str) -> tuple[Any, Any]:
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
+def _empty_folder(filesystem: Any, path: Any) -> bool:
+    """A folder with nothing in it (as Azure ML may create for a job's output before it starts)."""
+    return bool(filesystem.getFileStatus(path).isDirectory()) and not filesystem.listStatus(path)
+
+
+def partial_path(spark: Any, out: str) -> Any:
+    """The hidden folder Spark writes into before the clean output is renamed to ``out``: ``.<name>.partial-<id>``
+    in ``out``'s parent folder (created as needed: object storage has no empty folders), so on the same file
+    system and, for ``abfss://container@account/...``, in the same container."""
+    path_class = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
+    out_path = path_class(out)
+    parent = out_path.getParent()
+    if parent is None:
+        raise UnusableInputError(f"{out}: the output must be below a root folder, not the root itself")
+    return path_class(parent, f".{out_path.getName()}.partial-{uuid.uuid4().hex}")
+
+
 def anonymize_dataset(
     data: str,
     source: ManifestSource,
@@ -430,7 +447,8 @@ def anonymize_dataset(
     """Write the anonymized data set as the folder ``out`` only if its re-scan (on Spark) is clean.
 
     The output's format is ``out``'s suffix (``customers.parquet``), else the input's. Spark writes into a
-    hidden folder next to ``out``; the re-scan reads it back, and only a clean output is renamed to ``out``.
+    hidden folder next to ``out`` (:func:`partial_path`); the re-scan reads it back, and only a clean output
+    is renamed to ``out``. An existing ``out`` is refused unless ``force``, except an empty folder.
     """
     spark = spark if spark is not None else session()
     fmt = format_of(data, data_format)
@@ -459,17 +477,14 @@ def anonymize_dataset(
 
     filesystem, out_path = _hadoop_path(spark, out)
     _, data_path = _hadoop_path(spark, data)
-    if filesystem.exists(out_path) and not force:
+    if filesystem.exists(out_path) and not force and not _empty_folder(filesystem, out_path):
         raise UnusableInputError(f"{out}: output exists (use --force to replace it)")
     if out_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory()).equals(
         data_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
     ):
         raise UnusableInputError(f"{out}: output must not be the input")
-    parent = out_path.getParent()
-    if parent is None or not filesystem.exists(parent):
-        raise UnusableInputError(f"{out}: the output's folder does not exist")
-    temporary = f"{parent.toString()}/.{out_name}.partial-{uuid.uuid4().hex}"
-    _, temporary_path = _hadoop_path(spark, temporary)
+    qualified = out_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
+    temporary_path = partial_path(spark, qualified.toString())
     try:
         result = frame.mapInArrow(_anonymize_task(plan, fmt, names, out_format, out_types), schema)
         try:
@@ -480,15 +495,20 @@ def anonymize_dataset(
                     escape='"',
                     ignoreLeadingWhiteSpace="false",
                     ignoreTrailingWhiteSpace="false",
-                ).csv(temporary)
+                ).csv(temporary_path.toString())
             elif out_format == "parquet":
-                result.write.parquet(temporary)
+                result.write.parquet(temporary_path.toString())
             else:
-                result.write.text(temporary)
+                result.write.text(temporary_path.toString())
         except Exception as exc:
             raise _spark_error(data, exc) from None
         report = scan_dataset(
-            temporary, source, mode="anonymized", deny_list=deny_list, data_format=out_format, spark=spark
+            temporary_path.toString(),
+            source,
+            mode="anonymized",
+            deny_list=deny_list,
+            data_format=out_format,
+            spark=spark,
         )
         report = dataclasses.replace(report, file=out)
         if not report.clean:

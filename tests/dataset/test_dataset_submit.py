@@ -180,7 +180,7 @@ def test_dry_run_prints_the_anonymize_job(
     run_cli: Runner, outputs_file: Path, manifest: Path, tmp_path: Path, spark_plan: Plan
 ) -> None:
     argv = _submit(outputs_file, manifest, tmp_path / "stage", "anonymize")
-    argv += ["--input", "raw/customers/2026-11/", "--output", "anonymized/customers/2026-11/"]
+    argv += ["--input", "raw/customers/2026-11/", "--output", "anonymized/customers/2026-11/", "--format", "parquet"]
     argv += ["--key-vault-url", "https://kv.vault.azure.net/", "--key-name", "hmac", "--dry-run"]
     code, out, err = run_cli(*argv)
     assert (code, err) == (0, "")
@@ -196,7 +196,7 @@ def test_dry_run_prints_the_anonymize_job(
             "isArchived": False,
             "jobType": "Spark",
             "args": "anonymize ${{inputs.data}} --manifest manifest.yaml --out ${{outputs.out}} --key-vault-url "
-            "https://kv.vault.azure.net/ --key-name hmac --json --engine spark",
+            "https://kv.vault.azure.net/ --key-name hmac --json --format parquet --engine spark",
             "codeId": str(code_dir.resolve()),
             "conf": {
                 "spark.driver.cores": "1",
@@ -253,7 +253,7 @@ def test_dry_run_scan_of_a_file_with_wheels_and_a_bigger_pool(
     code, out, err = run_cli(*argv)
     assert (code, err) == (0, "")
     props = yaml.safe_load(out)["properties"]
-    assert props["args"] == "scan ${{inputs.data}} --manifest manifest.yaml --json --engine spark"
+    assert props["args"] == "scan ${{inputs.data}} --manifest manifest.yaml --json --format csv --engine spark"
     assert props["inputs"] == {
         "data": {
             "mode": "Direct",
@@ -273,7 +273,7 @@ def test_dry_run_scan_of_a_file_with_wheels_and_a_bigger_pool(
 def test_dry_run_needs_no_credentials(outputs_file: Path, manifest: Path, tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no Azure login, no environment credentials
     argv = _submit(outputs_file, manifest, tmp_path / "stage", "scan")
-    argv += ["--input", "anonymized/customers/", "--dry-run"]
+    argv += ["--input", "anonymized/customers/", "--format", "jsonl", "--dry-run"]
     done = subprocess.run(
         [sys.executable, "-m", "scripts.dataset", *argv], cwd=ROOT, env=env, capture_output=True, check=False
     )
@@ -292,6 +292,8 @@ def test_dry_run_needs_no_credentials(outputs_file: Path, manifest: Path, tmp_pa
                 "raw/x/",
                 "--output",
                 "curated/x/",
+                "--format",
+                "csv",
                 "--key-vault-url",
                 "https://k/",
                 "--key-name",
@@ -320,7 +322,19 @@ def test_dry_run_needs_no_credentials(outputs_file: Path, manifest: Path, tmp_pa
         (["anonymize", "--input", "raw/x/"], "error: anonymize needs --output ZONE/PATH\n"),
         (
             ["scan", "--input", "raw/x/", "--output", "anonymized/x/"],
-            "error: scan takes no --output, --key-vault-url or --key-name\n",
+            "error: scan takes no --output, --key-vault-url, --key-name or --force\n",
+        ),
+        (
+            ["scan", "--input", "raw/x.csv", "--force"],
+            "error: scan takes no --output, --key-vault-url, --key-name or --force\n",
+        ),
+        (
+            ["scan", "--input", "raw/customers/2026-11/"],
+            "error: --input 'raw/customers/2026-11/': give the data format (--format csv, jsonl or parquet)\n",
+        ),
+        (
+            ["scan", "--input", "raw/customers.txt"],
+            "error: --input 'raw/customers.txt': give the data format (--format csv, jsonl or parquet)\n",
         ),
         (["scan", "--input", "raw/x/", "--executors", "0"], "error: --executors 0: expected 1 to 100\n"),
     ],
@@ -417,7 +431,7 @@ def test_submit_sends_the_job_to_the_workspace_with_default_credentials(
 
     monkeypatch.setattr(azure.ai.ml, "MLClient", FakeClient)
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeCredential)
-    argv = _submit(outputs_file, manifest, tmp_path / "stage", "scan", "--input", "raw/x/")
+    argv = _submit(outputs_file, manifest, tmp_path / "stage", "scan", "--input", "raw/x/", "--format", "csv")
     code, out, err = run_cli(*argv)
     assert (code, err) == (0, "")
     assert out == "submitted dataset-job-1\nhttps://ml.azure.com/runs/dataset-job-1\n"
