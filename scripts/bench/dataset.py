@@ -192,9 +192,10 @@ def run_scan(path: Path, manifest: Path, sample_rows: int | None = None) -> tupl
 def run_publish(path: Path, manifest: Path) -> dict[str, float]:
     from azure.storage.blob import BlobServiceClient
 
+    from scripts.dataset.blobs import Publisher
     from scripts.dataset.emulator import AZURITE, running_azurite
     from scripts.dataset.manifest import Zone, load_deny_list, load_manifest
-    from scripts.dataset.storage import Publisher, plan_publication, publish_dataset
+    from scripts.dataset.storage import plan_publication, publish_dataset
 
     if not AZURITE.exists():
         raise SystemExit(f"Azurite not found at {AZURITE}: run `npm ci`")
