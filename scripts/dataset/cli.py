@@ -314,6 +314,14 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"problem: {problem}\n")
         for leftover in result.leftovers:
             out.write(f"leftover: {leftover}\n")
+        for zone, risk in result.reidentification.items():
+            out.write(
+                f"re-identification at publish ({zone}): k-anonymity over {', '.join(risk['quasi_identifiers'])}: "
+                f"smallest class {risk['smallest_class']} row(s), k={risk['k']}, {risk['classes']} class(es)"
+            )
+            if "l" in risk:
+                out.write(f"; l-diversity of {risk['sensitive']}: lowest {risk['lowest_diversity']}, l={risk['l']}")
+            out.write("\n")
         verdict = "verified" if result.ok else "FAILED"
         zones_text = ", ".join(result.zones) or "no zone"
         out.write(f"{verdict}: {args.dataset} {args.version} in {zones_text}\n")

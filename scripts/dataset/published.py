@@ -52,6 +52,24 @@ class Provenance(_Record):
     approved_by: str | None = None
 
 
+class Reidentification(_Record):
+    """k-anonymity (and l-diversity) measured over the whole version at publish: counts, never values."""
+
+    quasi_identifiers: tuple[str, ...] = Field(min_length=1)
+    k: int = Field(ge=1)
+    rows: int = Field(ge=0)
+    classes: int = Field(ge=0)
+    smallest_class: int = Field(ge=0)
+    classes_below_k: int = Field(ge=0)
+    rows_below_k: int = Field(ge=0)
+    sensitive: str | None = None
+    l: int | None = Field(default=None, ge=1)  # noqa: E741 (the l of l-diversity)
+    lowest_diversity: int | None = Field(default=None, ge=0)
+    classes_below_l: int | None = Field(default=None, ge=0)
+    rows_below_l: int | None = Field(default=None, ge=0)
+    meets_target: bool
+
+
 class PublishedManifest(_Record):
     format: Literal["secure-ml-platform/published-dataset/v1"]
     dataset: Manifest
@@ -60,6 +78,7 @@ class PublishedManifest(_Record):
     files: tuple[PublishedFile, ...] = Field(min_length=1)
     rows: int = Field(ge=0)
     scan: tuple[dict[str, Any], ...]
+    reidentification: Reidentification | None = None
 
 
 def version_prefix(name: str, version: str) -> str:

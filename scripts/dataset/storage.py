@@ -79,6 +79,13 @@ class PlannedFile:
         return f"{prefix}{self.sha256}/{self.name}"
 
 
+class PlannedVersion(list[PlannedFile]):
+    """The files of a version to publish, with the re-identification risk measured over all of them (``None``
+    when the manifest declares no ``privacy``); the published record carries the risk's counts."""
+
+    risk: RiskReport | None = None
+
+
 @dataclass(slots=True)
 class PublishResult:
     zone: Zone
@@ -131,7 +138,7 @@ class PrivacyRefusedError(RefusedError):
 
 def plan_publication(
     files: Iterable[str | Path], source: ManifestSource, zone: Zone, deny_list: frozenset[str]
-) -> list[PlannedFile]:
+) -> PlannedVersion:
     """Local checks before any request: policy, file names, a clean full scan, hashes."""
     manifest = source.manifest
     if not manifest.allows_zone(zone):
@@ -140,7 +147,7 @@ def plan_publication(
             f"publish refused: {source.path}: classification {manifest.classification.value} may not be published "
             f"to the {zone.value} zone (allowed: {', '.join(allowed)})"
         )
-    planned: list[PlannedFile] = []
+    planned = PlannedVersion()
     reports: list[ScanReport] = []
     names: set[str] = set()
     risk = RiskCounter(manifest.privacy) if manifest.privacy is not None else None
@@ -163,6 +170,7 @@ def plan_publication(
         measured = risk.report()
         if not measured.meets_target:
             raise PrivacyRefusedError(source, measured)
+        planned.risk = measured
     return planned
 
 
@@ -336,5 +344,8 @@ def _published_manifest(
         "rows": sum(item.report.rows_scanned for item in planned),
         "scan": scan,
     }
+    risk = getattr(planned, "risk", None)
+    if risk is not None:
+        document["reidentification"] = risk.to_dict()
     PublishedManifest.model_validate(document)
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode("utf-8")

@@ -31,6 +31,8 @@ class VerifyResult:
     problems: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     """Quarantined blobs of a publish that lost the commit point: reported, not a problem."""
+    reidentification: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """By zone: the k-anonymity (and l-diversity) counts the record carries, as measured at publish."""
 
     @property
     def ok(self) -> bool:
@@ -46,6 +48,7 @@ class VerifyResult:
             "files": self.files,
             "problems": self.problems,
             "leftovers": self.leftovers,
+            "reidentification": self.reidentification,
         }
 
 
@@ -116,6 +119,14 @@ def _verify_zone(
         result.problems.append(
             f"{where}: describes {published.dataset.name} {published.dataset.version}, not {name} {version}"
         )
+    if published.reidentification is not None:
+        risk = published.reidentification
+        result.reidentification[zone.value] = risk.model_dump(mode="json", exclude_none=True)
+        privacy = published.dataset.privacy
+        if not risk.meets_target or privacy is None or risk.k != privacy.k or risk.l != privacy.l:
+            result.problems.append(
+                f"{where}: the recorded re-identification risk does not meet the version's own privacy target"
+            )
     prefix = version_prefix(name, version)
     listed = {manifest_blob_name(name, version)}
     for entry in published.files:
