@@ -17,8 +17,8 @@
 
 Presidio is not a dependency of the project: install it into a throwaway environment from
 scripts/bench/presidio-requirements.txt and point --presidio-python at that interpreter. This file doubles
-as the worker that runs inside that environment (--presidio-worker), importing only Presidio and
-the standard library there.
+as the worker that runs inside that environment (``python -m scripts.bench.dataset --presidio-worker`` from
+the checkout), importing only Presidio, PyYAML and the standard library there.
 """
 
 from __future__ import annotations
@@ -215,9 +215,11 @@ def run_publish(path: Path, manifest: Path) -> dict[str, float]:
 
 def run_presidio(python: str, path: Path, rows: int) -> dict[str, Any]:
     env = dict(os.environ, TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="")
-    command = [python, str(Path(__file__).resolve()), "--presidio-worker", str(path), str(rows)]
+    # As a module of the checkout (its own folder is not a package root, and the module imports scripts.common).
+    command = [python, "-m", "scripts.bench.dataset", "--presidio-worker", str(path), str(rows)]
     result = subprocess.run(  # noqa: S603
         command,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         env=env,
