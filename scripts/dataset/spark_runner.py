@@ -297,11 +297,14 @@ def anonymize_dataset(
     _, data_path = _hadoop_path(spark, data)
     if filesystem.exists(out_path) and not force and not _empty_folder(filesystem, out_path):
         raise UnusableInputError(f"{out}: output exists (use --force to replace it)")
-    if out_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory()).equals(
-        data_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
-    ):
-        raise UnusableInputError(f"{out}: output must not be the input")
     qualified = out_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
+    source_path = data_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
+    if qualified.equals(source_path):
+        raise UnusableInputError(f"{out}: output must not be the input")
+    inner, outer = qualified.toString().rstrip("/") + "/", source_path.toString().rstrip("/") + "/"
+    if inner.startswith(outer) or outer.startswith(inner):
+        # Replacing OUT deletes it as a whole, and a folder is read with everything below it.
+        raise UnusableInputError(f"{out}: output must not be inside the input, nor hold it")
     temporary_path = partial_path(spark, qualified.toString())
     try:
         result = frame.mapInArrow(_anonymize_task(plan, fmt, names, out_format, out_types), schema)

@@ -208,3 +208,14 @@ def test_an_empty_output_folder_counts_as_absent(tmp_path: Path, spark: Any, man
     assert len(text_rows(out, "parquet")) == 90
     with pytest.raises(UnusableInputError, match="output exists"):
         spark_runner.anonymize_dataset(str(data), manifest, str(out), key=HMAC_KEY, spark=spark)
+
+
+def test_an_output_inside_the_input_or_holding_it_is_refused(
+    tmp_path: Path, spark: Any, manifest: ManifestSource
+) -> None:
+    data = dataset(tmp_path / "lake", "parquet", "folder", [[*row[:7], "ok", row[8]] for row in sample_rows()])
+    for out in (data / "out.parquet", tmp_path / "lake"):
+        with pytest.raises(UnusableInputError) as caught:
+            spark_runner.anonymize_dataset(str(data), manifest, str(out), key=HMAC_KEY, force=True, spark=spark)
+        assert str(caught.value) == f"{out}: output must not be inside the input, nor hold it"
+    assert len(text_rows(data, "parquet")) == 90
