@@ -16,9 +16,10 @@ from scripts.common.cli import EXIT_CANNOT_JUDGE
 from scripts.common.safeload import InputError
 
 from . import progress, submit
+from .column_scan import Mode
 from .errors import EXIT_FINDINGS, EXIT_OK, DatasetError, UnusableInputError
 from .manifest import Zone, load_deny_list, load_manifest
-from .scanner import Mode, ScanReport
+from .scanner import ScanReport
 
 PROG = "python -m scripts.dataset"
 
@@ -253,7 +254,7 @@ def _check_output(out: Path) -> None:
 
 
 def _connection(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .storage import CONNECTION_STRING_ENV, connect
+    from .blobs import CONNECTION_STRING_ENV, connect
 
     connection_string = args.connection_string or (None if args.account else os.environ.get(CONNECTION_STRING_ENV))
     return connect(args.account, connection_string)
@@ -296,7 +297,7 @@ def _publish(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
-    from .storage import verify_dataset
+    from .verify import verify_dataset
 
     zones = [Zone(args.zone)] if args.zone else list(Zone)
     service, _ = _connection(args)
@@ -313,6 +314,14 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"problem: {problem}\n")
         for leftover in result.leftovers:
             out.write(f"leftover: {leftover}\n")
+        for zone, risk in result.reidentification.items():
+            out.write(
+                f"re-identification at publish ({zone}): k-anonymity over {', '.join(risk['quasi_identifiers'])}: "
+                f"smallest class {risk['smallest_class']} row(s), k={risk['k']}, {risk['classes']} class(es)"
+            )
+            if "l" in risk:
+                out.write(f"; l-diversity of {risk['sensitive']}: lowest {risk['lowest_diversity']}, l={risk['l']}")
+            out.write("\n")
         verdict = "verified" if result.ok else "FAILED"
         zones_text = ", ".join(result.zones) or "no zone"
         out.write(f"{verdict}: {args.dataset} {args.version} in {zones_text}\n")

@@ -11,6 +11,11 @@ dashes, a card number without spaces, a German tax id, a NIR without spaces) are
 count as found when the column name names the type, when a keyword for the type stands just before
 the number in the same value, or (decided per column by the scanner) when a column holds such
 numbers only and nearly all of them pass the checksum.
+
+One module on purpose, although long: it is the table of detectors. Each type's candidate pattern, its
+term in the prefilter, its validator and its keywords must change together (a pattern without its
+prefilter term is a silent miss, and the prefilter is built from the same constants), so they are kept
+side by side; the scanning around them is ``column_scan`` and ``scanner``.
 """
 
 from __future__ import annotations

@@ -25,20 +25,20 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from .anonymize import _transform_batch, column_transform
-from .detectors import Analyzer, DenyList
-from .manifest import Column, Manifest, Privacy
-from .readers import Batch, Format
-from .scanner import (
+from .column_scan import (
     ColumnPartial,
+    ColumnScan,
     Finding,
     Mode,
     TallyPartial,
     WeakPartial,
-    _ColumnScan,
-    _plan,
-    _scan_content,
     column_findings,
+    column_plan,
+    scan_content,
 )
+from .detectors import Analyzer, DenyList
+from .manifest import Column, Manifest, Privacy
+from .readers import Batch, Format
 
 Transform = Callable[[pa.Array], pa.Array]
 
@@ -79,7 +79,7 @@ def plan_scan(
         column = declared.get(name)
         if column is None:
             continue
-        plan = _plan(column, mode)
+        plan = column_plan(column, mode)
         if isinstance(plan, str):
             skipped[name] = plan
             continue
@@ -148,7 +148,7 @@ class BatchScanner:
         self._scans = [
             (
                 column.position,
-                _ColumnScan(
+                ColumnScan(
                     column.name,
                     content=column.content,
                     heuristics=column.heuristics,
@@ -167,7 +167,7 @@ class BatchScanner:
         for position, column_scan in self._scans:
             column_scan.scan_shapes(batch.text.column(position), batch.row_offset)
         if self._content:
-            _scan_content(
+            scan_content(
                 [(batch.text.column(position), column_scan) for position, column_scan in self._content],
                 batch.row_offset,
                 self._analyzer,

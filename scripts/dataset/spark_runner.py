@@ -8,14 +8,8 @@ row-by-row Python UDF. Each slice of the input (one Spark file split: ``_metadat
 row numbers, never values) come back to the driver, where they merge in file and byte order, so example
 rows are numbered as in the single-machine runner's scan of the same files.
 
-Formats, read so that every value reaches the detectors as the single-machine reader gives it:
-
-* CSV: Spark's CSV source with a header, quoted line breaks (``multiLine``), RFC 4180 quotes, every column
-  as text, malformed lines failing the job (``FAILFAST``); an empty field is an empty string.
-* JSON Lines: Spark's text source, one line per row, each line parsed by the tool's own JSON reader
-  (duplicate keys, undeclared keys and non-objects refused as on one machine).
-* Parquet: Spark's Parquet source; text and numbers become text as on one machine (timestamps arrive in
-  the session's time zone).
+Reading the data and handing each task's rows over as the single-machine reader gives them is
+``spark_partitions``.
 
 k-anonymity and l-diversity are a ``groupBy`` over the quasi-identifiers (never collected): only the
 summary counts reach the driver.
@@ -25,9 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import re
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,6 +27,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from .anonymize import AnonymizationIncompleteError
+from .column_scan import Mode
 from .engine import (
     AnonymizePlan,
     BatchScanner,
@@ -47,197 +39,23 @@ from .engine import (
     plan_anonymize,
     plan_scan,
 )
-from .errors import DatasetError, UnusableInputError
+from .errors import UnusableInputError
 from .manifest import ManifestSource, Privacy
-from .readers import _SUFFIXES, Batch, Format, as_text, check_jsonl_keys, jsonl_batch, parse_jsonl_line
-from .scanner import Mode, ScanReport, check_columns
-
-INSTALL_HINT = (
-    "--engine spark needs pyspark, which is not installed here: install the spark dependency group "
-    "(`uv sync --group spark`; `make test` installs it)"
+from .readers import _SUFFIXES, Format
+from .scanner import ScanReport, check_columns
+from .spark_partitions import (
+    INSTALL_HINT,
+    Slice,
+    data_columns,
+    format_of,
+    guarded,
+    quoted,
+    read,
+    require_pyspark,
+    session,
+    slices,
+    spark_error,
 )
-FILE_COLUMN = "__dataset_file__"
-BLOCK_COLUMN = "__dataset_block__"
-_ERROR = re.compile(r"<<dataset-error (\d)>>(.*?)<</dataset-error>>", re.DOTALL)
-_ERROR_CLASS = re.compile(r"\[([A-Z][A-Z0-9_]+(?:\.[A-Z0-9_]+)*)\]")
-
-
-def require_pyspark() -> None:
-    """Exit 2 with how to install pyspark, before any work, when it is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise UnusableInputError(INSTALL_HINT) from None
-
-
-def session(master: str | None = None, **config: str) -> Any:
-    """The active Spark session (inside a Spark job), or a new one (``local[*]`` unless ``master``)."""
-    require_pyspark()
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None and master is None and not config:
-        return active
-    if "PYSPARK_GATEWAY_PORT" not in os.environ:
-        # Not launched by spark-submit: this process starts its own local JVM, whose Python workers must be
-        # this interpreter (it has pyarrow and this tool). Under spark-submit the cluster's setting stands.
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName("scripts.dataset").config("spark.ui.showConsoleProgress", "false")
-    if master is not None:
-        builder = builder.master(master)
-    for name, value in config.items():
-        builder = builder.config(name, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("OFF")
-    return spark
-
-
-def format_of(uri: str, given: Format | None) -> Format:
-    """The given format, else the suffix of the file's or folder's name."""
-    if given is not None:
-        return given
-    name = uri.rstrip("/").rsplit("/", 1)[-1]
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    fmt = _SUFFIXES.get(suffix)
-    if fmt is None:
-        raise UnusableInputError(f"{uri}: give the data format (--format csv, jsonl or parquet)")
-    return fmt
-
-
-def _quoted(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _spark_error(where: str, exc: BaseException) -> DatasetError:
-    """A one-line error from a failed Spark job: the tool's own message if a task raised one, else the
-    Spark error class only (Spark's messages may quote the data)."""
-    text = str(exc)
-    found = _ERROR.search(text)
-    if found is not None:
-        return DatasetError(found.group(2), int(found.group(1)))
-    error_class = _ERROR_CLASS.search(text)
-    reason = error_class.group(1) if error_class else type(exc).__name__
-    return UnusableInputError(f"{where}: Spark could not read or write the data ({reason})")
-
-
-def _guarded(
-    function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]],
-) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """Tasks raise the tool's one-line message in a form the driver finds in Spark's error."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        try:
-            yield from function(batches)
-        except DatasetError as exc:
-            raise RuntimeError(f"<<dataset-error {exc.exit_code}>>{exc}<</dataset-error>>") from None
-
-    return run
-
-
-def read(spark: Any, uri: str, fmt: Format) -> Any:
-    """The data as a DataFrame with each row's file and split (``_metadata``), folders read recursively."""
-    reader = spark.read.option("recursiveFileLookup", "true")
-    try:
-        if fmt == "csv":
-            frame = reader.options(
-                header="true",
-                multiLine="true",
-                quote='"',
-                escape='"',
-                inferSchema="false",
-                enforceSchema="false",
-                mode="FAILFAST",
-            ).csv(uri)
-        elif fmt == "parquet":
-            frame = reader.parquet(uri)
-        else:
-            frame = reader.text(uri)
-    except Exception as exc:
-        raise _spark_error(uri, exc) from None
-    from pyspark.sql import functions as F  # noqa: N812
-
-    return frame.select(
-        *[F.col(_quoted(name)) for name in frame.columns],
-        F.col("_metadata.file_path").alias(FILE_COLUMN),
-        F.col("_metadata.file_block_start").alias(BLOCK_COLUMN),
-    )
-
-
-def _data_columns(frame: Any, fmt: Format, source: ManifestSource) -> list[str]:
-    if fmt == "jsonl":
-        return [column.name for column in source.manifest.columns]
-    return [name for name in frame.columns if name not in (FILE_COLUMN, BLOCK_COLUMN)]
-
-
-@dataclasses.dataclass(slots=True)
-class _Slice:
-    """The rows of one file split seen so far in a task: records and, for JSON Lines, lines."""
-
-    file: str
-    block: int
-    rows: int = 0
-    lines: int = 0
-
-    @property
-    def where(self) -> str:
-        return self.file if self.block == 0 else f"{self.file} (from byte {self.block})"
-
-
-def _runs(batch: pa.RecordBatch) -> Iterator[tuple[str, int, int, int]]:
-    """(file, split start, first row, row count) of each run of rows from one file split."""
-    count = batch.num_rows
-    if count == 0:
-        return
-    files = batch.column(batch.schema.get_field_index(FILE_COLUMN))
-    blocks = batch.column(batch.schema.get_field_index(BLOCK_COLUMN))
-    first_file, first_block = files[0].as_py(), blocks[0].as_py()
-    if pc.all(pc.equal(files, first_file)).as_py() and pc.all(pc.equal(blocks, first_block)).as_py():
-        yield first_file, first_block, 0, count
-        return
-    start = 0
-    file_values, block_values = files.to_pylist(), blocks.to_pylist()
-    for index in range(1, count + 1):
-        if index == count or (file_values[index], block_values[index]) != (file_values[start], block_values[start]):
-            yield file_values[start], block_values[start], start, index - start
-            start = index
-
-
-def _to_batch(fmt: Format, names: list[str], piece: pa.RecordBatch, part: _Slice) -> Batch:
-    """The rows as the single-machine reader gives them: text for scanning, values for rewriting."""
-    if fmt == "jsonl":
-        lines = piece.column(0).to_pylist()
-        known = frozenset(names)
-        records = []
-        for index, line in enumerate(lines, start=part.lines + 1):
-            if line is None or not line.strip():
-                continue
-            where = f"{part.where}: line {index}"
-            record = parse_jsonl_line(line, where)
-            check_jsonl_keys(record, known, where)
-            records.append(record)
-        part.lines += len(lines)
-        return jsonl_batch(records, names, part.rows)
-    columns = [piece.column(index) for index in range(len(names))]
-    if fmt == "csv":
-        # Spark reads an empty CSV field as null; the single-machine reader as an empty string.
-        text = pa.RecordBatch.from_arrays([pc.fill_null(as_text(column), "") for column in columns], names=names)
-        return Batch(row_offset=part.rows, text=text, original=text)
-    text = pa.RecordBatch.from_arrays([as_text(column) for column in columns], names=names)
-    return Batch(row_offset=part.rows, text=text, original=pa.RecordBatch.from_arrays(columns, names=names))
-
-
-def _slices(batches: Iterator[pa.RecordBatch], fmt: Format, names: list[str]) -> Iterator[tuple[_Slice, Batch | None]]:
-    """Each task's batches as (slice, batch); a new slice starts with (slice, None)."""
-    current: _Slice | None = None
-    for batch in batches:
-        for file, block, start, count in _runs(batch):
-            if current is None or (current.file, current.block) != (file, block):
-                current = _Slice(file, block)
-                yield current, None
-            piece = _to_batch(fmt, names, batch.slice(start, count), current)
-            yield current, piece
-            current.rows += piece.num_rows
-
 
 _PARTIAL_SCHEMA = "file string, block long, partial string"
 
@@ -246,8 +64,8 @@ def _scan_task(
     plan: ScanPlan, fmt: Format, names: list[str]
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        done: list[tuple[_Slice, BatchScanner]] = []
-        for part, batch in _slices(batches, fmt, names):
+        done: list[tuple[Slice, BatchScanner]] = []
+        for part, batch in slices(batches, fmt, names):
             if batch is None:
                 done.append((part, BatchScanner(plan)))
             else:
@@ -262,7 +80,7 @@ def _scan_task(
                 schema=pa.schema([("file", pa.string()), ("block", pa.int64()), ("partial", pa.string())]),
             )
 
-    return _guarded(run)
+    return guarded(run)
 
 
 def scan_dataset(
@@ -278,13 +96,13 @@ def scan_dataset(
     spark = spark if spark is not None else session()
     fmt = format_of(uri, data_format)
     frame = read(spark, uri, fmt)
-    names = _data_columns(frame, fmt, source)
+    names = data_columns(frame, fmt, source)
     check_columns(uri, names, source, mode)
     plan = plan_scan(names, source.manifest, mode, deny_list)
     try:
         rows = frame.mapInArrow(_scan_task(plan, fmt, names), _PARTIAL_SCHEMA).collect()
     except Exception as exc:
-        raise _spark_error(uri, exc) from None
+        raise spark_error(uri, exc) from None
     ordered = sorted((row["file"], row["block"], row["partial"]) for row in rows)
     total, findings = merge_scan(plan, [ScanPartial.from_json(partial) for _, _, partial in ordered])
     privacy = source.manifest.privacy
@@ -308,14 +126,14 @@ def _text_task(
     fmt: Format, names: list[str], wanted: list[str]
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for _, batch in _slices(batches, fmt, names):
+        for _, batch in slices(batches, fmt, names):
             if batch is not None:
                 yield pa.RecordBatch.from_arrays(
                     [batch.text.column(names.index(name)) for name in wanted],
                     names=[f"c{index}" for index in range(len(wanted))],
                 )
 
-    return _guarded(run)
+    return guarded(run)
 
 
 def measure_risk(frame: Any, fmt: Format, names: list[str], privacy: Privacy) -> RiskReport:
@@ -332,7 +150,7 @@ def measure_risk(frame: Any, fmt: Format, names: list[str], privacy: Privacy) ->
         text = frame.mapInArrow(_text_task(fmt, names, wanted), schema)
     else:
         text = frame.select(
-            *[F.col(_quoted(name)).cast("string").alias(alias) for name, alias in zip(wanted, aliases, strict=True)]
+            *[F.col(quoted(name)).cast("string").alias(alias) for name, alias in zip(wanted, aliases, strict=True)]
         )
     text = text.select(*[F.when(F.col(alias) == "", None).otherwise(F.col(alias)).alias(alias) for alias in aliases])
     qi = aliases[: len(privacy.quasi_identifiers)]
@@ -360,7 +178,7 @@ def measure_risk(frame: Any, fmt: Format, names: list[str], privacy: Privacy) ->
     try:
         row = classes.agg(*summary).first()
     except Exception as exc:
-        raise _spark_error("re-identification risk", exc) from None
+        raise spark_error("re-identification risk", exc) from None
     report = RiskReport(
         quasi_identifiers=tuple(privacy.quasi_identifiers),
         k=k,
@@ -388,7 +206,7 @@ def _anonymize_task(
     out_names = [column.name for _, column, _ in plan]
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for part, batch in _slices(batches, fmt, names):
+        for part, batch in slices(batches, fmt, names):
             if batch is None or batch.num_rows == 0:
                 continue
             _, arrays, records = anonymize_batch(batch, plan, out_format, part.where)
@@ -407,13 +225,30 @@ def _anonymize_task(
                 names=out_names,
             )
 
-    return _guarded(run)
+    return guarded(run)
 
 
 def _hadoop_path(spark: Any, uri: str) -> tuple[Any, Any]:
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def _empty_folder(filesystem: Any, path: Any) -> bool:
+    """A folder with nothing in it (as Azure ML may create for a job's output before it starts)."""
+    return bool(filesystem.getFileStatus(path).isDirectory()) and not filesystem.listStatus(path)
+
+
+def partial_path(spark: Any, out: str) -> Any:
+    """The hidden folder Spark writes into before the clean output is renamed to ``out``: ``.<name>.partial-<id>``
+    in ``out``'s parent folder (created as needed: object storage has no empty folders), so on the same file
+    system and, for ``abfss://container@account/...``, in the same container."""
+    path_class = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
+    out_path = path_class(out)
+    parent = out_path.getParent()
+    if parent is None:
+        raise UnusableInputError(f"{out}: the output must be below a root folder, not the root itself")
+    return path_class(parent, f".{out_path.getName()}.partial-{uuid.uuid4().hex}")
 
 
 def anonymize_dataset(
@@ -430,14 +265,15 @@ def anonymize_dataset(
     """Write the anonymized data set as the folder ``out`` only if its re-scan (on Spark) is clean.
 
     The output's format is ``out``'s suffix (``customers.parquet``), else the input's. Spark writes into a
-    hidden folder next to ``out``; the re-scan reads it back, and only a clean output is renamed to ``out``.
+    hidden folder next to ``out`` (:func:`partial_path`); the re-scan reads it back, and only a clean output
+    is renamed to ``out``. An existing ``out`` is refused unless ``force``, except an empty folder.
     """
     spark = spark if spark is not None else session()
     fmt = format_of(data, data_format)
     out_name = out.rstrip("/").rsplit("/", 1)[-1]
     out_format = _SUFFIXES.get("." + out_name.rsplit(".", 1)[-1].lower() if "." in out_name else "", fmt)
     frame = read(spark, data, fmt)
-    names = _data_columns(frame, fmt, source)
+    names = data_columns(frame, fmt, source)
     check_columns(data, names, source, "raw")
     plan = plan_anonymize(names, source.manifest, key)
 
@@ -459,17 +295,17 @@ def anonymize_dataset(
 
     filesystem, out_path = _hadoop_path(spark, out)
     _, data_path = _hadoop_path(spark, data)
-    if filesystem.exists(out_path) and not force:
+    if filesystem.exists(out_path) and not force and not _empty_folder(filesystem, out_path):
         raise UnusableInputError(f"{out}: output exists (use --force to replace it)")
-    if out_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory()).equals(
-        data_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
-    ):
+    qualified = out_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
+    source_path = data_path.makeQualified(filesystem.getUri(), filesystem.getWorkingDirectory())
+    if qualified.equals(source_path):
         raise UnusableInputError(f"{out}: output must not be the input")
-    parent = out_path.getParent()
-    if parent is None or not filesystem.exists(parent):
-        raise UnusableInputError(f"{out}: the output's folder does not exist")
-    temporary = f"{parent.toString()}/.{out_name}.partial-{uuid.uuid4().hex}"
-    _, temporary_path = _hadoop_path(spark, temporary)
+    inner, outer = qualified.toString().rstrip("/") + "/", source_path.toString().rstrip("/") + "/"
+    if inner.startswith(outer) or outer.startswith(inner):
+        # Replacing OUT deletes it as a whole, and a folder is read with everything below it.
+        raise UnusableInputError(f"{out}: output must not be inside the input, nor hold it")
+    temporary_path = partial_path(spark, qualified.toString())
     try:
         result = frame.mapInArrow(_anonymize_task(plan, fmt, names, out_format, out_types), schema)
         try:
@@ -480,15 +316,20 @@ def anonymize_dataset(
                     escape='"',
                     ignoreLeadingWhiteSpace="false",
                     ignoreTrailingWhiteSpace="false",
-                ).csv(temporary)
+                ).csv(temporary_path.toString())
             elif out_format == "parquet":
-                result.write.parquet(temporary)
+                result.write.parquet(temporary_path.toString())
             else:
-                result.write.text(temporary)
+                result.write.text(temporary_path.toString())
         except Exception as exc:
-            raise _spark_error(data, exc) from None
+            raise spark_error(data, exc) from None
         report = scan_dataset(
-            temporary, source, mode="anonymized", deny_list=deny_list, data_format=out_format, spark=spark
+            temporary_path.toString(),
+            source,
+            mode="anonymized",
+            deny_list=deny_list,
+            data_format=out_format,
+            spark=spark,
         )
         report = dataclasses.replace(report, file=out)
         if not report.clean:
@@ -501,3 +342,16 @@ def anonymize_dataset(
         if filesystem.exists(temporary_path):
             filesystem.delete(temporary_path, True)
     return report
+
+
+__all__ = [
+    "INSTALL_HINT",
+    "anonymize_dataset",
+    "format_of",
+    "measure_risk",
+    "partial_path",
+    "read",
+    "require_pyspark",
+    "scan_dataset",
+    "session",
+]

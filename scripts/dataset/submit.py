@@ -16,6 +16,14 @@ reading and writing ``abfss://`` paths of the platform's data account under one 
 - instance types and runtime versions are those serverless Spark accepts (YAML properties of the Spark job
   specification, https://learn.microsoft.com/azure/machine-learning/how-to-submit-spark-jobs).
 
+The job's arguments are those the Spark runner (``spark_runner``) takes: the input's format is always passed
+(``--format``: a folder has no suffix to tell it); an anonymization refuses an existing output unless
+``submit --force`` is given, which the job passes on (an existing *empty* folder counts as absent, so a folder
+Azure ML creates for the output does not stop the job). The runner writes into a hidden
+``.<OUT name>.partial-<id>`` folder beside OUT, i.e. in OUT's parent folder: OUT is ``ZONE/PATH`` with a
+non-empty PATH, so that parent is inside the same zone container, on which the step identity holds its write
+role (a test checks the path the runner derives).
+
 ``--dry-run`` prints the job as the SDK would send it (its REST body as YAML) and needs no credentials.
 """
 
@@ -32,6 +40,7 @@ from components.zones import WRITES, readable
 from scripts.common.paths import ROOT
 
 from .errors import UnusableInputError
+from .readers import _SUFFIXES
 
 INSTANCE_TYPES = ("standard_e4s_v3", "standard_e8s_v3", "standard_e16s_v3", "standard_e32s_v3", "standard_e64s_v3")
 """Instance types of serverless Spark (https://learn.microsoft.com/azure/machine-learning/how-to-submit-spark-jobs)."""
@@ -95,6 +104,13 @@ def add_parser(commands: Any) -> None:
     submit.add_argument("--input", required=True, metavar="ZONE/PATH", help="folder or file in a zone, e.g. raw/x/")
     submit.add_argument("--output", metavar="ZONE/PATH", help="anonymize: folder in the step's own zone")
     submit.add_argument("--manifest", required=True, type=Path, metavar="MANIFEST")
+    submit.add_argument(
+        "--format",
+        dest="data_format",
+        choices=["csv", "jsonl", "parquet"],
+        help="format of the input (required when its name has no .csv, .jsonl or .parquet suffix)",
+    )
+    submit.add_argument("--force", action="store_true", help="anonymize: replace an existing output")
     submit.add_argument("--key-vault-url", metavar="URL", help="anonymize: Key Vault holding the HMAC key")
     submit.add_argument("--key-name", metavar="NAME", help="anonymize: name of the Key Vault secret")
     submit.add_argument("--instance-type", choices=INSTANCE_TYPES, default="standard_e4s_v3")
@@ -187,13 +203,19 @@ def _check(args: argparse.Namespace) -> None:
             raise _fail("anonymize needs --output ZONE/PATH")
         if not (args.key_vault_url and args.key_name):
             raise _fail("anonymize needs --key-vault-url and --key-name (a Spark job has no local key file)")
-    elif args.output or args.key_vault_url or args.key_name:
-        raise _fail("scan takes no --output, --key-vault-url or --key-name")
+    elif args.output or args.key_vault_url or args.key_name or args.force:
+        raise _fail("scan takes no --output, --key-vault-url, --key-name or --force")
     if not args.manifest.is_file():
         raise _fail(f"--manifest {args.manifest}: not a file")
     for wheel in args.py_file:
         if wheel.suffix not in (".whl", ".zip", ".egg", ".py") or not wheel.is_file():
             raise _fail(f"--py-file {wheel}: expected an existing .whl, .zip, .egg or .py file")
+
+
+def input_format(location: str) -> str | None:
+    """The format the Spark runner reads for a path without ``--format``: its name's suffix, if known."""
+    name = location.rstrip("/").rsplit("/", 1)[-1]
+    return _SUFFIXES.get("." + name.rsplit(".", 1)[-1].lower()) if "." in name else None
 
 
 def stage(args: argparse.Namespace) -> Path:
@@ -229,6 +251,9 @@ def build_job(args: argparse.Namespace, target: Target, code: Path) -> Any:
     kind = "uri_folder" if args.input.endswith("/") else "uri_file"
     inputs: dict[str, Any] = {"data": Input(type=kind, path=source, mode="direct")}
     outputs: dict[str, Any] = {}
+    data_format = args.data_format or input_format(args.input)
+    if data_format is None:
+        raise _fail(f"--input {args.input!r}: give the data format (--format csv, jsonl or parquet)")
     command = ["scan", "${{inputs.data}}", "--manifest", "manifest.yaml", "--json"]
     if args.operation == "anonymize":
         out_zone, destination = abfss(target, args.output, "--output")
@@ -237,7 +262,9 @@ def build_job(args: argparse.Namespace, target: Target, code: Path) -> Any:
         outputs["out"] = Output(type="uri_folder", path=destination, mode="direct")
         command = ["anonymize", "${{inputs.data}}", "--manifest", "manifest.yaml", "--out", "${{outputs.out}}",
                    "--key-vault-url", args.key_vault_url, "--key-name", args.key_name, "--json"]  # fmt: skip
-    command += ["--engine", "spark"]
+        if args.force:
+            command.append("--force")
+    command += ["--format", data_format, "--engine", "spark"]
     cores = INSTANCE_CORES[args.instance_type]
     job: Any = SparkJob(
         name=args.name,
@@ -306,4 +333,4 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-__all__ = ["add_parser", "build_job", "job_yaml", "read_target", "run", "stage"]
+__all__ = ["add_parser", "build_job", "input_format", "job_yaml", "read_target", "run", "stage"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -53,3 +54,23 @@ def run_cli() -> Runner:
         return code, out.getvalue(), err.getvalue()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local[2] Spark session for every test of the Spark runner; files are split into tiny slices
+    (``spark.sql.files.maxPartitionBytes``), so even small data is read by several tasks."""
+    from scripts.dataset import spark_runner
+
+    session = spark_runner.session(
+        "local[2]",
+        **{
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.sql.files.maxPartitionBytes": "2048",
+            "spark.sql.files.openCostInBytes": "0",
+        },
+    )
+    yield session
+    session.stop()

@@ -21,9 +21,10 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobClient, BlobServiceClient
 from dataset_helpers import manifest_document, write_csv, write_manifest
 
+from scripts.dataset.blobs import Publisher
 from scripts.dataset.errors import RefusedError
 from scripts.dataset.manifest import Zone, load_manifest
-from scripts.dataset.storage import Publisher, plan_publication, publish_dataset
+from scripts.dataset.storage import plan_publication, publish_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 RACER = Path(__file__).with_name("publish_racer.py")
@@ -211,7 +212,7 @@ def test_verify_explains_a_stopped_losers_leftover_and_its_rerun_removes_it(
     def stopped(*args: Any, **kwargs: Any) -> None:
         raise StoppedError  # the process ends after losing, before it cleans up
 
-    monkeypatch.setattr("scripts.dataset.storage._clear_leftovers", stopped)
+    monkeypatch.setattr("scripts.dataset.storage.clear_leftovers", stopped)
     with (
         BlobServiceClient.from_connection_string(azurite, retry_total=0, raw_request_hook=winner_commits) as racing,
         pytest.raises(StoppedError),

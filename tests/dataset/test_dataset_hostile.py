@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scripts.common.cli import run
-from scripts.dataset import storage
+from scripts.dataset import blobs
 from scripts.dataset.cli import main
 from scripts.dataset.emulator import connection_string, free_port
 
@@ -191,7 +191,7 @@ def test_a_folder_where_a_file_is_expected_or_without_data_exits_2(tmp_path: Pat
 
 
 def test_unreachable_storage_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage, "connect", functools.partial(storage.connect, retry_total=0))
+    monkeypatch.setattr(blobs, "connect", functools.partial(blobs.connect, retry_total=0))
     unreachable = connection_string(free_port())
     code, out, err = _cli("verify", "--connection-string", unreachable, "--dataset", "x", "--version", "1")
     assert (code, out) == (2, "")

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scripts.dataset.anonymize import anonymize_file
+from scripts.dataset.blobs import connect, emulator_endpoint
 from scripts.dataset.detectors import Analyzer, normalize
 from scripts.dataset.emulator import DEV_ACCOUNT_KEY
 from scripts.dataset.errors import UnusableInputError
 from scripts.dataset.manifest import PiiType, load_manifest
-from scripts.dataset.storage import connect, emulator_endpoint
 
 EMULATOR_ONLY = "connection string: accepted only for a local emulator"
 KEY = DEV_ACCOUNT_KEY  # any well-formed key: what matters is which endpoint the client would use

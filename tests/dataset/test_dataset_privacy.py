@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dataset_helpers import manifest_document, none_columns, write_csv, write_jsonl, write_manifest
 
 from scripts.dataset.errors import UnusableInputError
@@ -209,3 +211,59 @@ def test_spark_engine_without_pyspark_exits_2_saying_how_to_install_it(
         argv += ["--out", str(tmp_path / "out.csv"), "--key-file", str(key_file)]
     assert run_cli(*argv) == (2, "", f"error: {INSTALL_HINT}\n")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["d.csv", "hmac.key", "m.yaml"]
+
+
+def test_the_published_record_carries_k_and_l_and_verify_reports_them(
+    tmp_path: Path, run_cli: Any, azurite: str, service: Any
+) -> None:
+    name = f"kl-{uuid.uuid4().hex[:12]}"
+    privacy = {**PRIVACY, "k": 2}
+    document = manifest_document(COLUMNS, privacy=privacy, name=name, classification="internal")
+    manifest = write_manifest(tmp_path / "m.yaml", document)
+    rows = [
+        ["10", "1980", "f", "flu"],
+        ["10", "1980", "f", "gout"],
+        ["11", "1981", "m", "flu"],
+        ["11", "1981", "m", "cold"],
+    ]
+    data = write_csv(tmp_path / "d.csv", ANONYMIZED_HEADER, rows)
+    argv = ["publish", str(data), "--manifest", str(manifest), "--zone", "anonymized", "--connection-string", azurite]
+    code, out, err = run_cli(*argv)
+    assert (code, err) == (0, ""), err
+    container = service.get_container_client("anonymized")
+    record_blob = container.get_blob_client(f"datasets/{name}/1.0.0/manifest.yaml")
+    record = yaml.safe_load(record_blob.download_blob().readall())
+    assert record["reidentification"] == {
+        "quasi_identifiers": ["zip", "year", "sex"],
+        "k": 2,
+        "rows": 4,
+        "classes": 2,
+        "smallest_class": 2,
+        "classes_below_k": 0,
+        "rows_below_k": 0,
+        "sensitive": "diagnosis",
+        "l": 2,
+        "lowest_diversity": 2,
+        "classes_below_l": 0,
+        "rows_below_l": 0,
+        "meets_target": True,
+    }
+    verify = ["verify", "--connection-string", azurite, "--dataset", name, "--version", "1.0.0"]
+    code, out, err = run_cli(*verify, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["reidentification"] == {"anonymized": record["reidentification"]}
+    code, out, err = run_cli(*verify)
+    assert (code, err) == (0, "")
+    assert (
+        "re-identification at publish (anonymized): k-anonymity over zip, year, sex: smallest class 2 row(s), k=2, "
+        "2 class(es); l-diversity of diagnosis: lowest 2, l=2\n"
+    ) in out
+    # A record whose counts no longer meet the version's own target is a problem.
+    record["reidentification"] |= {"k": 1, "meets_target": False}
+    record_blob.upload_blob(yaml.safe_dump(record, sort_keys=False), overwrite=True)
+    code, out, err = run_cli(*verify)
+    assert code == 1
+    assert (
+        f"problem: anonymized/datasets/{name}/1.0.0/manifest.yaml: the recorded re-identification risk does not "
+        "meet the version's own privacy target\n"
+    ) in out

@@ -18,16 +18,11 @@ import yaml
 from azure.storage.blob import BlobServiceClient
 from dataset_helpers import manifest_document, write_csv, write_manifest
 
+from scripts.dataset.blobs import Publisher, emulator_endpoint, principal_from_token
 from scripts.dataset.errors import UnusableInputError
 from scripts.dataset.manifest import Zone, load_manifest
-from scripts.dataset.storage import (
-    Publisher,
-    emulator_endpoint,
-    plan_publication,
-    principal_from_token,
-    publish_dataset,
-    verify_dataset,
-)
+from scripts.dataset.storage import plan_publication, publish_dataset
+from scripts.dataset.verify import verify_dataset
 
 HEADER = ["id", "email_hash", "country", "notes"]
 COLUMNS: list[dict[str, Any]] = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,15 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts.dataset import spark_runner
+from scripts.dataset.anonymize import anonymize_file
+from scripts.dataset.manifest import load_manifest
+from scripts.dataset.scanner import scan_file
 from scripts.plan import cli as plan_module
 from tests.conftest import ROOT, Plan, stack_values
 from tests.dataset.conftest import Runner
-from tests.dataset.dataset_helpers import manifest_document, none_columns, write_manifest
+from tests.dataset.dataset_helpers import HMAC_KEY, manifest_document, none_columns, write_manifest
+from tests.dataset.spark_data import COLUMNS, PRIVACY, dataset, sample_rows, text_rows
 
 T = "azure-native:"
 RG = "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/mlsec-dev-rgf7e1a2fe"
@@ -180,7 +186,7 @@ def test_dry_run_prints_the_anonymize_job(
     run_cli: Runner, outputs_file: Path, manifest: Path, tmp_path: Path, spark_plan: Plan
 ) -> None:
     argv = _submit(outputs_file, manifest, tmp_path / "stage", "anonymize")
-    argv += ["--input", "raw/customers/2026-11/", "--output", "anonymized/customers/2026-11/"]
+    argv += ["--input", "raw/customers/2026-11/", "--output", "anonymized/customers/2026-11/", "--format", "parquet"]
     argv += ["--key-vault-url", "https://kv.vault.azure.net/", "--key-name", "hmac", "--dry-run"]
     code, out, err = run_cli(*argv)
     assert (code, err) == (0, "")
@@ -196,7 +202,7 @@ def test_dry_run_prints_the_anonymize_job(
             "isArchived": False,
             "jobType": "Spark",
             "args": "anonymize ${{inputs.data}} --manifest manifest.yaml --out ${{outputs.out}} --key-vault-url "
-            "https://kv.vault.azure.net/ --key-name hmac --json --engine spark",
+            "https://kv.vault.azure.net/ --key-name hmac --json --format parquet --engine spark",
             "codeId": str(code_dir.resolve()),
             "conf": {
                 "spark.driver.cores": "1",
@@ -253,7 +259,7 @@ def test_dry_run_scan_of_a_file_with_wheels_and_a_bigger_pool(
     code, out, err = run_cli(*argv)
     assert (code, err) == (0, "")
     props = yaml.safe_load(out)["properties"]
-    assert props["args"] == "scan ${{inputs.data}} --manifest manifest.yaml --json --engine spark"
+    assert props["args"] == "scan ${{inputs.data}} --manifest manifest.yaml --json --format csv --engine spark"
     assert props["inputs"] == {
         "data": {
             "mode": "Direct",
@@ -273,7 +279,7 @@ def test_dry_run_scan_of_a_file_with_wheels_and_a_bigger_pool(
 def test_dry_run_needs_no_credentials(outputs_file: Path, manifest: Path, tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no Azure login, no environment credentials
     argv = _submit(outputs_file, manifest, tmp_path / "stage", "scan")
-    argv += ["--input", "anonymized/customers/", "--dry-run"]
+    argv += ["--input", "anonymized/customers/", "--format", "jsonl", "--dry-run"]
     done = subprocess.run(
         [sys.executable, "-m", "scripts.dataset", *argv], cwd=ROOT, env=env, capture_output=True, check=False
     )
@@ -292,6 +298,8 @@ def test_dry_run_needs_no_credentials(outputs_file: Path, manifest: Path, tmp_pa
                 "raw/x/",
                 "--output",
                 "curated/x/",
+                "--format",
+                "csv",
                 "--key-vault-url",
                 "https://k/",
                 "--key-name",
@@ -320,7 +328,19 @@ def test_dry_run_needs_no_credentials(outputs_file: Path, manifest: Path, tmp_pa
         (["anonymize", "--input", "raw/x/"], "error: anonymize needs --output ZONE/PATH\n"),
         (
             ["scan", "--input", "raw/x/", "--output", "anonymized/x/"],
-            "error: scan takes no --output, --key-vault-url or --key-name\n",
+            "error: scan takes no --output, --key-vault-url, --key-name or --force\n",
+        ),
+        (
+            ["scan", "--input", "raw/x.csv", "--force"],
+            "error: scan takes no --output, --key-vault-url, --key-name or --force\n",
+        ),
+        (
+            ["scan", "--input", "raw/customers/2026-11/"],
+            "error: --input 'raw/customers/2026-11/': give the data format (--format csv, jsonl or parquet)\n",
+        ),
+        (
+            ["scan", "--input", "raw/customers.txt"],
+            "error: --input 'raw/customers.txt': give the data format (--format csv, jsonl or parquet)\n",
         ),
         (["scan", "--input", "raw/x/", "--executors", "0"], "error: --executors 0: expected 1 to 100\n"),
     ],
@@ -417,7 +437,7 @@ def test_submit_sends_the_job_to_the_workspace_with_default_credentials(
 
     monkeypatch.setattr(azure.ai.ml, "MLClient", FakeClient)
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeCredential)
-    argv = _submit(outputs_file, manifest, tmp_path / "stage", "scan", "--input", "raw/x/")
+    argv = _submit(outputs_file, manifest, tmp_path / "stage", "scan", "--input", "raw/x/", "--format", "csv")
     code, out, err = run_cli(*argv)
     assert (code, err) == (0, "")
     assert out == "submitted dataset-job-1\nhttps://ml.azure.com/runs/dataset-job-1\n"
@@ -491,3 +511,131 @@ def test_the_zones_a_step_may_touch_are_those_data_storage_grants() -> None:
         "curation": ("anonymized", "curated"),
         "release": ("models",),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The job's own command line, run on local folders standing in for the abfss:// paths
+# ---------------------------------------------------------------------------------------------
+
+_ABFSS = re.compile(rf"^abfss://([a-z0-9-]+)@{ACCOUNT}\.dfs\.core\.windows\.net/(.+)$")
+
+
+def _job(run_cli: Runner, argv: list[str]) -> dict[str, Any]:
+    code, out, err = run_cli(*argv, "--dry-run")
+    assert (code, err) == (0, ""), err
+    properties: dict[str, Any] = yaml.safe_load(out)["properties"]
+    return properties
+
+
+def _local(root: Path, uri: str) -> Path:
+    """The local folder standing for an ``abfss://container@account.dfs.core.windows.net/path`` URI."""
+    found = _ABFSS.match(uri)
+    assert found, uri
+    return root / found.group(1) / found.group(2)
+
+
+def _job_argv(job: dict[str, Any], root: Path) -> list[str]:
+    """The job's arguments with each ``${{inputs.X}}``/``${{outputs.X}}`` replaced by its local folder."""
+    places = {f"${{{{inputs.{name}}}}}": str(_local(root, value["uri"])) for name, value in job["inputs"].items()}
+    places |= {f"${{{{outputs.{name}}}}}": str(_local(root, value["uri"])) for name, value in job["outputs"].items()}
+    argv = [places.get(word, word) for word in str(job["args"]).split(" ")]
+    assert not [word for word in argv if "${{" in word], argv
+    return argv
+
+
+def _spark_manifest(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_manifest(folder / "manifest.yaml", manifest_document(COLUMNS, privacy=PRIVACY))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_the_scan_job_runs_on_spark_and_finds_what_the_local_runner_finds(
+    run_cli: Runner, outputs_file: Path, tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    manifest_path = _spark_manifest(tmp_path / "manifests")
+    argv = _submit(outputs_file, manifest_path, tmp_path / "stage", "scan", "--input", "raw/customers/2026-11/")
+    job = _job(run_cli, [*argv, "--format", fmt])
+    root = tmp_path / "lake"
+    data = dataset(_local(root, job["inputs"]["data"]["uri"]).parent, fmt, "folder", sample_rows())
+    data.rename(data.parent / "2026-11")  # a folder without a suffix, as in a zone
+    monkeypatch.chdir(tmp_path / "stage" / "code")
+    code, out, err = run_cli(*_job_argv(job, root))
+    assert (code, err) == (1, "")  # findings fail the job
+    report = json.loads(out)
+    local = scan_file(data.parent / "2026-11", load_manifest(manifest_path), data_format=fmt)  # type: ignore[arg-type]
+    assert report["rows_scanned"] == local.rows_scanned == 90
+    assert report["findings"] == local.to_dict()["findings"]
+    assert {finding["type"] for finding in report["findings"]} == {"email", "iban", "payment_card"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_the_anonymize_job_runs_on_spark_and_writes_the_local_runners_rows(
+    run_cli: Runner, outputs_file: Path, tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    from scripts.dataset import keys
+
+    manifest_path = _spark_manifest(tmp_path / "manifests")
+    argv = _submit(outputs_file, manifest_path, tmp_path / "stage", "anonymize")
+    argv += ["--input", "raw/customers/2026-11/", "--output", "anonymized/customers/2026-11/", "--format", fmt]
+    argv += ["--key-vault-url", "https://kv.vault.azure.net/", "--key-name", "hmac"]
+    job = _job(run_cli, argv)
+    root = tmp_path / "lake"
+    clean = [[*row[:7], f"visit {index}", *row[8:]] for index, row in enumerate(sample_rows())]
+    data = dataset(_local(root, job["inputs"]["data"]["uri"]).parent, fmt, "folder", clean)
+    data = data.rename(data.parent / "2026-11")
+    out = _local(root, job["outputs"]["out"]["uri"])
+    # The runner writes first into a hidden folder beside the output, in the output's container.
+    partial = spark_runner.partial_path(spark, job["outputs"]["out"]["uri"]).toUri()
+    assert partial.getAuthority() == f"anonymized@{ACCOUNT}.dfs.core.windows.net"
+    assert partial.getPath().startswith("/customers/.2026-11.partial-")
+
+    def key_vault(url: str, name: str, credential: Any) -> bytes:
+        assert (url, name) == ("https://kv.vault.azure.net/", "hmac")
+        return HMAC_KEY
+
+    monkeypatch.setattr(keys, "fetch_key_vault_secret", key_vault)
+    monkeypatch.chdir(tmp_path / "stage" / "code")
+    code, stdout, err = run_cli(*_job_argv(job, root))
+    assert (code, err) == (0, ""), err
+    assert json.loads(stdout)["written"] is True
+    local_out = tmp_path / f"local.{fmt}"
+    anonymize_file(data, load_manifest(manifest_path), local_out, key=HMAC_KEY, data_format=fmt)  # type: ignore[arg-type]
+    expected = text_rows(local_out, fmt)
+    assert len(expected) == 90
+    assert text_rows(out, fmt) == expected
+    assert sorted(path.name for path in out.parent.iterdir()) == ["2026-11"]
+    # Run again: the output exists, so the job fails unless it was submitted with --force.
+    assert run_cli(*_job_argv(job, root)) == (2, "", f"error: {out}: output exists (use --force to replace it)\n")
+    monkeypatch.chdir(tmp_path)
+    forced = _job(run_cli, [*argv, "--force"])
+    assert forced["args"].endswith("--json --force --format " + fmt + " --engine spark")
+    monkeypatch.chdir(tmp_path / "stage" / "code")
+    code, stdout, err = run_cli(*_job_argv(forced, root))
+    assert (code, err) == (0, ""), err
+    assert text_rows(out, fmt) == expected
+
+
+def test_the_staged_entry_file_runs_the_scan_job_alone(
+    run_cli: Runner, outputs_file: Path, tmp_path: Path, spark: Any
+) -> None:
+    """``dataset_job.py`` in the staged code folder, in a fresh interpreter without the checkout on its path
+    (as serverless Spark runs it; here pyspark starts its own local JVM)."""
+    manifest_path = _spark_manifest(tmp_path / "manifests")
+    argv = _submit(outputs_file, manifest_path, tmp_path / "stage", "scan", "--input", "raw/customers/2026-11/")
+    job = _job(run_cli, [*argv, "--format", "parquet"])
+    root = tmp_path / "lake"
+    data = dataset(_local(root, job["inputs"]["data"]["uri"]).parent, "parquet", "folder", sample_rows())
+    data = data.rename(data.parent / "2026-11")
+    code_dir = tmp_path / "stage" / "code"
+    done = subprocess.run(
+        [sys.executable, "dataset_job.py", *_job_argv(job, root)],
+        cwd=code_dir,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    local = scan_file(data, load_manifest(manifest_path), data_format="parquet")
+    assert json.loads(done.stdout)["findings"] == local.to_dict()["findings"]
