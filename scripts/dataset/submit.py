@@ -39,7 +39,7 @@ from typing import Any, TextIO
 from components.zones import WRITES, readable
 from scripts.common.paths import ROOT
 
-from .errors import UnusableInputError
+from .errors import RefusedError, UnusableInputError
 from .readers import _SUFFIXES
 
 INSTANCE_TYPES = ("standard_e4s_v3", "standard_e8s_v3", "standard_e16s_v3", "standard_e32s_v3", "standard_e64s_v3")
@@ -88,7 +88,22 @@ class Target:
     containers: dict[str, str]
     identity_client_id: str
     identity_resource_id: str
+    immutable: bool = True
+    """Whether the zones are under version-level immutability (the stack has no ``dataStorage.immutability``
+    opt-out in ``securityOptOuts``; a stack without that output counts as immutable)."""
     dfs_suffix: str = "dfs.core.windows.net"
+
+
+IMMUTABLE_ZONES = (
+    "the stack's zones are immutable (version-level WORM), and Spark writes its output through temporary files "
+    "that it renames, which on an account without a hierarchical namespace is a copy and a delete: every deleted "
+    "version - a refused output with personal data included - would stay retained for the immutability period "
+    "and fire the destructive-operation tripwire. Anonymize with the local runner and publish the result (docs/"
+    "operations.md, Datasets at scale); a Spark scan of the zones is allowed"
+)
+"""Why ``submit anonymize`` is refused where the zones are immutable (version-level WORM: a deleted current version
+is kept as a previous version under retention, and Delete Blob of a retained version is refused;
+https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies)."""
 
 
 def add_parser(commands: Any) -> None:
@@ -170,7 +185,11 @@ def read_target(path: Path, workspace: str, step: str) -> Target:
             f"{where}: sparkIdentities.{workspace}.{step}.resourceId is not a user-assigned identity ID, "
             f"found {shown(resource_id)}"
         )
+    opt_outs = outputs.get("securityOptOuts", {})
+    if not isinstance(opt_outs, dict):
+        raise _fail(f"{where}: securityOptOuts is not an object (found {shown(opt_outs)})")
     return Target(
+        immutable="dataStorage.immutability" not in opt_outs,
         subscription=found.group(1),
         resource_group=found.group(2),
         workspace=found.group(3),
@@ -314,6 +333,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         ) from None
     _check(args)
     target = read_target(args.from_outputs, args.workspace, args.step)
+    if args.operation == "anonymize" and target.immutable:
+        raise RefusedError(f"anonymize refused: {IMMUTABLE_ZONES}")
     code = stage(args)
     job = build_job(args, target, code)
     if args.dry_run:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from scripts.dataset import spark_runner
+from scripts.dataset import submit as submit_module
 from scripts.dataset.anonymize import anonymize_file
 from scripts.dataset.manifest import load_manifest
 from scripts.dataset.scanner import scan_file
@@ -639,3 +640,41 @@ def test_the_staged_entry_file_runs_the_scan_job_alone(
     assert done.returncode == 1, done.stderr[-2000:]
     local = scan_file(data, load_manifest(manifest_path), data_format="parquet")
     assert json.loads(done.stdout)["findings"] == local.to_dict()["findings"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Immutable zones: a Spark anonymize would leave retained copies of its temporary and refused output
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outputs_change", ["immutability-on", "no-opt-out-output"])
+def test_anonymize_job_is_refused_where_the_zones_are_immutable(
+    run_cli: Runner, spark_plan: Plan, manifest: Path, tmp_path: Path, outputs_change: str
+) -> None:
+    outputs = copy.deepcopy(spark_plan.outputs)
+    if outputs_change == "immutability-on":
+        outputs["securityOptOuts"].pop("dataStorage.immutability")
+    else:  # a stack older than the securityOptOuts output counts as immutable
+        del outputs["securityOptOuts"]
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    argv = _submit(path, manifest, tmp_path / "stage", "anonymize")
+    argv += ["--input", "raw/customers/2026-11/", "--output", "anonymized/customers/2026-11/", "--format", "parquet"]
+    argv += ["--key-vault-url", "https://kv.vault.azure.net/", "--key-name", "hmac", "--dry-run"]
+    code, out, err = run_cli(*argv)
+    assert (code, out) == (1, "")
+    assert err == f"error: anonymize refused: {submit_module.IMMUTABLE_ZONES}\n"
+    assert not (tmp_path / "stage").exists()  # refused before anything is staged
+
+
+def test_scan_job_of_immutable_zones_is_allowed(
+    run_cli: Runner, spark_plan: Plan, manifest: Path, tmp_path: Path
+) -> None:
+    outputs = copy.deepcopy(spark_plan.outputs)
+    outputs["securityOptOuts"].pop("dataStorage.immutability")
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    argv = _submit(path, manifest, tmp_path / "stage", "scan")
+    argv += ["--input", "raw/customers/2026-11/", "--format", "parquet", "--dry-run"]
+    code, _, err = run_cli(*argv)
+    assert (code, err) == (0, "")
