@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import importlib.util
 import json
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -322,3 +326,51 @@ def test_policy_pack_files() -> None:
         "pulumi-policy==1.21.0",
         "pyyaml==6.0.3",
     ]
+
+
+OPTIONAL_IMPORTS = {
+    "psutil": "opentelemetry-sdk imports it only when installed (try/except ImportError in sdk/resources)",
+    "cython_runtime": "a module Cython extension modules create, not a distribution",
+}
+"""Modules the pack may load here that its own environment lacks without harm."""
+
+
+def test_the_crossguard_pack_imports_only_what_its_requirements_install() -> None:
+    """``pulumi preview --policy-pack`` installs policies/mlsec/requirements.txt into the pack's own environment:
+    every third-party module the pack loads must come from those distributions or their dependencies."""
+    pack = str(ROOT / "policies" / "mlsec" / "__main__.py")
+    script = (
+        "import importlib.util, json, sys\n"
+        "before = set(sys.modules)\n"
+        f"spec = importlib.util.spec_from_file_location('mlsec_pack', {pack!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "module.policies('prod')\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    loaded = set(json.loads(done.stdout))
+    requirements = (ROOT / "policies" / "mlsec" / "requirements.txt").read_text().split()
+    allowed: set[str] = set()
+    pending = [r.split("==")[0] for r in requirements]
+    while pending:  # the distributions and everything they require
+        name = pending.pop()
+        key = name.lower().replace("_", "-")
+        if key in allowed:
+            continue
+        allowed.add(key)
+        for requirement in importlib.metadata.requires(name) or []:
+            if "extra ==" not in requirement:
+                pending.append(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
+    providers = importlib.metadata.packages_distributions()
+    outside = sorted(
+        module
+        for module in loaded
+        if module not in sys.stdlib_module_names
+        and not module.startswith("_")
+        and module not in {"policies", "scripts", "components", "mlsec_pack"}
+        and module not in OPTIONAL_IMPORTS
+        and not {d.lower().replace("_", "-") for d in providers.get(module, [module])} & allowed
+    )
+    assert outside == []
+    # The repository's own packages the pack loads stay off the heavy ones (no Azure SDK, no Pulumi program).
+    assert "components" not in loaded
