@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from policies.catalog.governance import SUPPRESSION_AUDIT
+from policies.catalog.governance import KNOWN_TYPES_ONLY, SUPPRESSION_AUDIT
 from policies.catalog.model import ResourceRule, Rule, StackRule
 from policies.catalog.rules import (
     audit,
@@ -45,6 +45,7 @@ RULES: tuple[Rule, ...] = (
     *plan_facts.RULES,
     *diagnostic_rules.RULES,
     *naming.RULES,
+    KNOWN_TYPES_ONLY,
     SUPPRESSION_AUDIT,
 )
 """Every rule; the suppression audit comes last so that it sees which suppressions the others used."""

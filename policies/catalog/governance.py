@@ -21,7 +21,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from policies.catalog.model import StackRule, StackView, Threat
+from policies.catalog.model import StackRule, StackView, Threat, unknown_type
 from scripts.common.safeload import InputError, read_yaml
 
 POLICIES_DIR = Path(__file__).resolve().parent.parent
@@ -357,3 +357,31 @@ SUPPRESSION_AUDIT = StackRule(
     check=_audit,
 )
 """Runs after every other rule, so that it knows which suppressions were used."""
+
+
+def _unknown_types(stack: StackView) -> Iterator[tuple[str, str]]:
+    for res in stack.resources:
+        if unknown_type(res.type):
+            yield (
+                res.urn,
+                (
+                    f"{res.name} is a {res.type}, a type no rule of the catalog was written for: "
+                    "it would pass unexamined"
+                ),
+            )
+
+
+KNOWN_TYPES_ONLY = StackRule(
+    id="MLSEC-GOV-002",
+    name="Every Azure resource is of a type the rules were written for",
+    severity=Severity.HIGH,
+    threat=Threat.EVASION,
+    rationale="The rules examine the azure-native types the blueprint creates. A resource of any other type "
+    "(a new service added in a fork, or a type token the catalog does not know) would pass every rule unexamined. "
+    "The offline gate refuses such a plan before any rule runs (exit 2); under pulumi preview this rule refuses it.",
+    remediation="Add the type to ARM_TYPES in scripts/plan/arm_types.py (ARM type, ID segments, API version) and "
+    "review the catalog's rules and diagnostic categories for it (policies/catalog/), with failing cases.",
+    suppressible=False,
+    check=_unknown_types,
+)
+"""The fail-closed counterpart, under CrossGuard, of the offline gate's refusal of unknown types."""

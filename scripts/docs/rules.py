@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from policies.catalog import RULES
-from policies.catalog.governance import SUPPRESSION_AUDIT, Enforcement, load_enforcement
+from policies.catalog.governance import KNOWN_TYPES_ONLY, SUPPRESSION_AUDIT, Enforcement, load_enforcement
 from policies.catalog.model import ResourceRule, Rule
 from scripts.common.paths import ROOT
 from scripts.common.safeload import read_text
@@ -110,13 +110,20 @@ def _examples_section(rule: Rule, context: Context) -> list[str]:
     example = context.examples.get(rule.id)
     lines = ["## Examples", ""]
     if example is None:
-        if rule is not SUPPRESSION_AUDIT:
-            raise ValueError(f"{rule.id} has no failing case in tests/policies/cases to draw its examples from")
-        return [
-            *lines,
-            "No plan example: this rule judges `policies/suppressions.yaml` against the findings of the other rules; "
-            "its cases are in `tests/gate/test_policy_gate.py`.",
-        ]
+        if rule is SUPPRESSION_AUDIT:
+            return [
+                *lines,
+                "No plan example: this rule judges `policies/suppressions.yaml` against the findings of the other "
+                "rules; its cases are in `tests/gate/test_policy_gate.py`.",
+            ]
+        if rule is KNOWN_TYPES_ONLY:
+            return [
+                *lines,
+                "No plan example: the offline gate refuses a plan with a type it does not know before any rule runs "
+                "(exit 2), so this rule fires only under `pulumi preview`; its cases are in "
+                "`tests/gate/test_policy_gate.py`.",
+            ]
+        raise ValueError(f"{rule.id} has no failing case in tests/policies/cases to draw its examples from")
     where = f"`{example.name}` in {example.source}"
     lines += ["### Compliant", "", f"What {where} sets (from case `{example.case}`):", ""]
     if example.compliant is None:

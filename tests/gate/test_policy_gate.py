@@ -17,7 +17,7 @@ import pytest
 
 from policies.catalog import RULES
 from scripts.gate.cli import main
-from scripts.gate.evaluate import evaluate
+from scripts.gate.evaluate import GateError, evaluate
 from scripts.gate.reports.junit import report_junit
 from scripts.gate.reports.sarif import report_sarif
 from tests.policies.policy_cases import NO_SUPPRESSIONS, mutate, run, with_endpoint_diagnostics
@@ -374,3 +374,49 @@ def test_the_crossguard_pack_imports_only_what_its_requirements_install() -> Non
     assert outside == []
     # The repository's own packages the pack loads stay off the heavy ones (no Azure SDK, no Pulumi program).
     assert "components" not in loaded
+
+
+def _crossguard_stack_findings(document: dict[str, Any], rule_id: str) -> list[tuple[str, str]]:
+    """What the CrossGuard pack's stack policy ``rule_id`` reports over ``document``, as ``pulumi preview`` runs it
+    (the offline gate refuses unknown types before any rule runs, so this is the only place the rule can fire)."""
+    from pulumi_policy import StackValidationArgs
+
+    from policies.catalog.governance import load_enforcement
+    from policies.catalog.pack import build_policies
+    from scripts.gate.evaluate import _engine_props, _policy_resources
+
+    (policy,) = [p for p in build_policies("dev", load_enforcement(), None) if p.name == rule_id]
+    prepared = [(r, _engine_props(r["inputs"])) for r in document["resources"]]
+    found: list[tuple[str, str]] = []
+    policy.validate(
+        StackValidationArgs(_policy_resources(prepared)),
+        lambda message, urn=None: found.append((str(urn).rsplit("::", 1)[-1], message)),
+    )
+    return found
+
+
+def test_crossguard_refuses_a_resource_of_a_type_no_rule_examines(dev_plan: Any) -> None:
+    assert _crossguard_stack_findings(dev_plan.document, "MLSEC-GOV-002") == []
+    document = copy.deepcopy(dev_plan.document)
+    web = copy.deepcopy(next(r for r in document["resources"] if r["name"] == "mlsec-dev-kv-kv"))
+    web.update(
+        type="azure-native:web:WebApp",
+        name="team-app",
+        urn=web["urn"].rsplit("::", 2)[0] + "::azure-native:web:WebApp::team-app",
+    )
+    older = copy.deepcopy(next(r for r in document["resources"] if r["name"] == "mlsec-dev-dataacct"))
+    older.update(
+        type="azure-native:storage/v20230101:StorageAccount",  # a known type through a versioned module: known
+        name="older-acct",
+        urn=older["urn"].rsplit("::", 2)[0] + "::azure-native:storage/v20230101:StorageAccount::older-acct",
+    )
+    document["resources"] += [web, older]
+    assert _crossguard_stack_findings(document, "MLSEC-GOV-002") == [
+        (
+            "team-app",
+            "team-app is a azure-native:web:WebApp, a type no rule of the catalog was written for: it would pass "
+            "unexamined",
+        )
+    ]
+    with pytest.raises(GateError, match="azure-native:web:WebApp"):  # the offline gate: exit 2 before any rule
+        evaluate(document, suppressions_file=NO_SUPPRESSIONS)
