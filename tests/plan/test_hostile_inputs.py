@@ -682,3 +682,32 @@ def test_unreadable_inputs_are_refused(scratch: Path, outputs: dict[str, Any], t
     finally:
         stack.chmod(0o644)
         path.chmod(0o644)
+
+
+EARLIER_NAMES = {
+    "scripts.check": "scripts.gate.cli",
+    "scripts.new_team": "scripts.team.new_team",
+    "scripts.kill_switch": "scripts.ops.kill_switch",
+    "scripts.verify_deployment": "scripts.ops.verify_deployment",
+}
+"""The commands' earlier names, kept for pipelines and forks that call them: each runs the stage command's main."""
+
+
+@pytest.mark.parametrize("old", sorted(EARLIER_NAMES))
+def test_an_earlier_command_name_runs_the_same_command(old: str) -> None:
+    import importlib
+
+    assert importlib.import_module(old).main is importlib.import_module(EARLIER_NAMES[old]).main
+    assert old in COMMANDS
+
+
+def test_the_gate_under_its_earlier_name_judges_as_the_gate(dev_plan: Any, tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(dev_plan.document))
+    runs = {
+        name: python_m(name, "--plan", str(plan_path), "--no-checkov", "--no-kql", "--out", str(tmp_path / name))
+        for name in ("scripts.gate", "scripts.check")
+    }
+    assert [r.returncode for r in runs.values()] == [0, 0]
+    assert runs["scripts.check"].stdout.replace("scripts.check", "scripts.gate") == runs["scripts.gate"].stdout
+    assert (tmp_path / "scripts.check" / "policy-report.json").is_file()
