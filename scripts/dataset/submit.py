@@ -65,16 +65,8 @@ CODE_FILES = ("components/__init__.py", "components/zones.py")
 
 _PATH = re.compile(r"^(quarantine|raw|anonymized|curated|models)/([A-Za-z0-9._=/-]{1,1000})$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_WORKSPACE_ID = re.compile(
-    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.MachineLearningServices/workspaces/([^/]+)$",
-    re.IGNORECASE,
-)
-_ACCOUNT_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/"
-                         r"([a-z0-9]{3,24})$", re.IGNORECASE)  # fmt: skip
-_IDENTITY_ID = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$",
-    re.IGNORECASE,
-)
+_ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
+"""A storage account name (3-24 lowercase letters and digits), which becomes the abfss:// host."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +138,7 @@ def read_target(path: Path, workspace: str, step: str) -> Target:
     """The workspace, data account, zone containers and the step's identity from the stack outputs."""
     # Imported here: the job's staged code (scripts/common, scripts/dataset) has no scripts.ops.
     from scripts.common.cli import UsageError
-    from scripts.ops.azure_mgmt import read_outputs, shown
+    from scripts.ops.azure_mgmt import ResourceId, parse_resource_id, read_outputs, shown
 
     try:
         outputs = read_outputs(path)
@@ -158,13 +150,19 @@ def read_target(path: Path, workspace: str, step: str) -> Target:
         raise _fail(f"{where}: no workspaces output (is this the right stack?)")
     if workspace not in workspaces:
         raise _fail(f"{where}: no workspace {workspace!r} (found {', '.join(sorted(map(str, workspaces)))})")
-    found = _WORKSPACE_ID.match(str(workspaces[workspace]))
-    if not found:
+
+    def resource(value: object, arm_type: str) -> ResourceId | None:
+        """The parts of ``value`` if it is the ID of a resource of ``arm_type`` (azure-mgmt-core's parser)."""
+        parsed = parse_resource_id(value) if isinstance(value, str) else None
+        return parsed if parsed is not None and parsed.is_a(arm_type) else None
+
+    found = resource(workspaces[workspace], "Microsoft.MachineLearningServices/workspaces")
+    if found is None:
         raise _fail(
             f"{where}: workspaces.{workspace} is not an Azure ML workspace ID, found {shown(workspaces[workspace])}"
         )
-    account = _ACCOUNT_ID.match(str(outputs.get("dataAccountId", "")))
-    if not account:
+    account = resource(outputs.get("dataAccountId"), "Microsoft.Storage/storageAccounts")
+    if account is None or not _ACCOUNT_NAME.fullmatch(account.name):
         raise _fail(f"{where}: dataAccountId is not a storage account ID, found {shown(outputs.get('dataAccountId'))}")
     containers = outputs.get("dataContainers")
     if not isinstance(containers, dict) or not all(isinstance(v, str) for v in containers.values()):
@@ -180,7 +178,10 @@ def read_target(path: Path, workspace: str, step: str) -> Target:
     client_id, resource_id = identity.get("clientId"), identity.get("resourceId")
     if not (isinstance(client_id, str) and _GUID.match(client_id)):
         raise _fail(f"{where}: sparkIdentities.{workspace}.{step}.clientId is not a GUID, found {shown(client_id)}")
-    if not (isinstance(resource_id, str) and _IDENTITY_ID.match(resource_id)):
+    if (
+        not isinstance(resource_id, str)
+        or resource(resource_id, "Microsoft.ManagedIdentity/userAssignedIdentities") is None
+    ):
         raise _fail(
             f"{where}: sparkIdentities.{workspace}.{step}.resourceId is not a user-assigned identity ID, "
             f"found {shown(resource_id)}"
@@ -190,10 +191,10 @@ def read_target(path: Path, workspace: str, step: str) -> Target:
         raise _fail(f"{where}: securityOptOuts is not an object (found {shown(opt_outs)})")
     return Target(
         immutable="dataStorage.immutability" not in opt_outs,
-        subscription=found.group(1),
-        resource_group=found.group(2),
-        workspace=found.group(3),
-        account=account.group(1),
+        subscription=found.subscription,
+        resource_group=found.resource_group,
+        workspace=found.name,
+        account=account.name,
         containers={str(k): v for k, v in containers.items()},
         identity_client_id=client_id,
         identity_resource_id=resource_id,

@@ -395,6 +395,46 @@ def test_tampered_outputs_exit_2(
     assert err.startswith(f"error: --from-outputs {bad}") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (("workspaces", "fraud"), "ACCOUNT", "workspaces.fraud is not an Azure ML workspace ID"),
+        (
+            ("workspaces", "fraud"),
+            "/subscriptions/s/resourceGroups/g",
+            "workspaces.fraud is not an Azure ML workspace ID",
+        ),
+        (("dataAccountId",), "WORKSPACE", "dataAccountId is not a storage account ID"),
+        (("dataAccountId",), "ACCOUNT/blobServices/default", "dataAccountId is not a storage account ID"),
+        (("dataAccountId",), "UPPER", "dataAccountId is not a storage account ID"),
+        (
+            ("sparkIdentities", "fraud", "anonymization", "resourceId"),
+            "ACCOUNT",
+            "sparkIdentities.fraud.anonymization.resourceId is not a user-assigned identity ID",
+        ),
+    ],
+)
+def test_outputs_naming_the_wrong_kind_of_resource_exit_2(
+    run_cli: Runner, manifest: Path, tmp_path: Path, spark_plan: Plan, key: tuple[str, ...], value: str, message: str
+) -> None:
+    outputs = copy.deepcopy(spark_plan.outputs)
+    ids = {
+        "ACCOUNT": outputs["dataAccountId"],
+        "WORKSPACE": outputs["workspaces"]["fraud"],
+        "UPPER": outputs["dataAccountId"].rsplit("/", 1)[0] + "/MLSECDATA",
+    }
+    value = value.replace("ACCOUNT", ids["ACCOUNT"]) if value.startswith("ACCOUNT") else ids.get(value, value)
+    target = outputs
+    for part in key[:-1]:
+        target = target[part]
+    target[key[-1]] = value
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(outputs))
+    code, out, err = run_cli(*_submit(bad, manifest, tmp_path / "stage", "scan", "--input", "raw/x/", "--dry-run"))
+    assert (code, out) == (2, "")
+    assert err == f"error: --from-outputs {bad}: {message}, found {value!r}\n"
+
+
 def test_unknown_instance_type_is_a_usage_error(
     run_cli: Runner, outputs_file: Path, manifest: Path, tmp_path: Path
 ) -> None:
